@@ -1,0 +1,107 @@
+"""Finding faces and turning them into 128-number encodings (dlib via face_recognition).
+
+Faces are detected on a reduced copy (``matching.detect_max_side``), which is what
+makes facesort fast on large photos, and encoded from a larger copy
+(``matching.encode_max_side``) so small faces keep their detail. Boxes are kept as
+fractions of the picture (left, top, right, bottom), independent of any copy's size.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from facesort.config import MatchingSettings
+
+ENCODER_NAME = "dlib_face_recognition_resnet_model_v1"
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[float, float, float, float]  # left, top, right, bottom as fractions
+    encoding: np.ndarray  # shape (128,), float64
+    frame: int | None = None  # index of the video frame, None for photos
+
+    @property
+    def height_fraction(self) -> float:
+        return self.box[3] - self.box[1]
+
+
+@cache
+def _face_recognition():
+    with warnings.catch_warnings():
+        # face_recognition_models imports pkg_resources, which warns on import.
+        warnings.simplefilter("ignore")
+        import face_recognition
+    return face_recognition
+
+
+def _resized(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    import numpy as np
+    from PIL import Image
+
+    height, width = rgb.shape[:2]
+    if max(height, width) <= max_side:
+        return rgb, 1.0
+    factor = max_side / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    small = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(small), factor
+
+
+def find_faces(rgb: np.ndarray, settings: MatchingSettings, frame: int | None = None) -> list[Face]:
+    """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself."""
+    import numpy as np
+
+    fr = _face_recognition()
+    rgb = np.ascontiguousarray(rgb)
+    height, width = rgb.shape[:2]
+    small, factor = _resized(rgb, settings.detect_max_side)
+    locations = fr.face_locations(
+        small, number_of_times_to_upsample=settings.upsample, model=settings.detector
+    )
+    if not locations:
+        return []
+    scaled = []
+    for top, right, bottom, left in locations:
+        scaled.append(
+            (
+                max(0, round(top / factor)),
+                min(width, round(right / factor)),
+                min(height, round(bottom / factor)),
+                max(0, round(left / factor)),
+            )
+        )
+    min_px = settings.min_face_fraction * min(width, height)
+    kept = [loc for loc in scaled if (loc[2] - loc[0]) >= min_px]
+    if not kept:
+        return []
+    encodings = fr.face_encodings(rgb, kept, num_jitters=settings.num_jitters)
+    faces = []
+    for (top, right, bottom, left), encoding in zip(kept, encodings, strict=True):
+        box = (left / width, top / height, right / width, bottom / height)
+        faces.append(Face(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame))
+    return faces
+
+
+def largest_face(faces: list[Face]) -> Face | None:
+    if not faces:
+        return None
+    return max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+
+
+def encoding_to_bytes(encoding: np.ndarray) -> bytes:
+    import numpy as np
+
+    return np.asarray(encoding, dtype="<f8").tobytes()
+
+
+def encoding_from_bytes(data: bytes) -> np.ndarray:
+    import numpy as np
+
+    return np.frombuffer(data, dtype="<f8").copy()

@@ -1,0 +1,407 @@
+"""Crash-safe file transfers, journaled in the state database.
+
+Every move or copy is written to the ``transfer`` table (state ``planned``) *before*
+the file is touched, with its source, destination, temporary name and what the file's
+record becomes afterwards. Then:
+
+- a move within one filesystem is ``link(src, dst)`` then ``unlink(src)``: ``link``
+  never replaces an existing file, and at every instant the file exists under at least
+  one of the two names;
+- anything else (another filesystem, ``transfer_mode: copy``, hard links unsupported)
+  copies into a hidden temporary file in the destination folder while hashing it,
+  checks the hash, ``fsync``s, links it to the destination name, and only then removes
+  the source (for a move) and the temporary name.
+
+After the filesystem work, one transaction marks the transfer done, updates the file's
+record and writes the audit event. A run killed at any instant leaves a ``planned``
+row; :func:`recover` inspects the disk and either finishes the transfer or re-plans it,
+so every file ends up present exactly once. Recovery only touches transfers whose owner
+is gone: a process on this host that no longer runs, or any owner whose lease expired.
+
+Destination names never collide: a partial unique index forbids two planned transfers
+to one name, and ``link`` fails rather than overwrite a file that appeared meanwhile;
+either way the next free name (``photo (1).jpg``) is taken.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from facesort.names import numbered
+from facesort.state import State
+from facesort.state.models import Event, MediaFile, Transfer, utcnow
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1024 * 1024
+MAX_NAME_TRIES = 10_000
+
+
+class SourceChanged(Exception):
+    """The source file changed or vanished after it was examined; it was not moved."""
+
+
+@cache
+def owner_token() -> str:
+    """This process, in a form another process on the same host can check for liveness."""
+    import psutil
+
+    pid = os.getpid()
+    started = int(psutil.Process(pid).create_time() * 100)
+    return f"{socket.gethostname()}/{pid}/{started}"
+
+
+def owner_alive(token: str | None) -> bool | None:
+    """True/False for an owner on this host; None when unknown (elsewhere, or no owner)."""
+    if not token:
+        return None
+    try:
+        host, pid_text, started_text = token.rsplit("/", 2)
+        pid, started = int(pid_text), int(started_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return None
+    import psutil
+
+    try:
+        return int(psutil.Process(pid).create_time() * 100) == started
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def owner_gone(token: str | None, lease_until: datetime | None) -> bool:
+    alive = owner_alive(token)
+    if alive is False:
+        return True
+    if alive is None:
+        return lease_until is None or lease_until < datetime.now(UTC)
+    return False
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb", buffering=0) as handle:
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        while read := handle.readinto(buffer):
+            digest.update(view[:read])
+    return digest.hexdigest()
+
+
+def _fsync_dir(folder: str) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _copy_verified(src: str, tmp: str, expected_sha256: str | None) -> None:
+    """Copy ``src`` to a new file ``tmp``, hash while copying, fsync; keep mtime."""
+    digest = hashlib.sha256()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        with open(src, "rb", buffering=0) as source, os.fdopen(fd, "wb", closefd=False) as out:
+            while chunk := source.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+    if expected_sha256 and digest.hexdigest() != expected_sha256:
+        os.unlink(tmp)
+        raise SourceChanged(f"{src} changed while it was being copied")
+    shutil.copystat(src, tmp, follow_symlinks=False)
+
+
+@dataclass(frozen=True)
+class TransferRequest:
+    file_id: int
+    src: str
+    dest_dir: str
+    name: str
+    outcome: dict[str, Any]  # {"file": {...fields...} | None, "event": {...}}
+    action: str = "route"
+    op: str = "move"
+    expected_sha256: str | None = None
+    expected_stat: tuple[int, int, int] | None = None  # size, mtime_ns, inode of src
+
+
+class Journal:
+    """Plans, performs and finalises transfers for one actor (a run, a user)."""
+
+    def __init__(self, state: State, actor: str, group_id: str | None = None, lease_s: int = 900):
+        self.state = state
+        self.actor = actor
+        self.group_id = group_id
+        self.lease = timedelta(seconds=lease_s)
+
+    # ------------------------------------------------------------------ public
+
+    def transfer(self, request: TransferRequest) -> str:
+        """Move or copy a file as requested; returns its final path."""
+        os.makedirs(request.dest_dir, exist_ok=True)
+        self._check_source(request)
+        start = 0
+        while True:
+            row, start = self._plan(request, start)
+            try:
+                self._execute(row, request.expected_sha256)
+            except FileExistsError:
+                self._mark(row.id, "abandoned", "destination name taken meanwhile")
+                start += 1
+                continue
+            except SourceChanged as exc:
+                self._mark(row.id, "failed", str(exc))
+                raise
+            self._finalize(row.id, recovered=False)
+            return row.dst
+
+    # ------------------------------------------------------------------ steps
+
+    def _check_source(self, request: TransferRequest) -> None:
+        try:
+            st = os.stat(request.src, follow_symlinks=False)
+        except FileNotFoundError:
+            raise SourceChanged(f"{request.src} vanished before it could be moved") from None
+        if (
+            request.expected_stat
+            and (st.st_size, st.st_mtime_ns, st.st_ino) != request.expected_stat
+        ):
+            raise SourceChanged(f"{request.src} changed after it was examined")
+
+    def _plan(self, request: TransferRequest, start: int) -> tuple[Transfer, int]:
+        for number in range(start, MAX_NAME_TRIES):
+            dst = os.path.join(request.dest_dir, numbered(request.name, number))
+            if os.path.lexists(dst):
+                continue
+            tmp = os.path.join(request.dest_dir, f".facesort-{uuid.uuid4().hex}.part")
+            row = Transfer(
+                file_id=request.file_id,
+                action=request.action,
+                op=request.op,
+                src=request.src,
+                dst=dst,
+                tmp=tmp,
+                state="planned",
+                outcome={**request.outcome, "sha256": request.expected_sha256},
+                group_id=self.group_id,
+                actor=self.actor,
+                owner=owner_token(),
+                lease_until=utcnow() + self.lease,
+            )
+            try:
+                with self.state.session() as session:
+                    session.add(row)
+            except IntegrityError:
+                continue  # another transfer in flight aims at this name
+            return row, number
+        raise RuntimeError(f"no free file name for {request.name} in {request.dest_dir}")
+
+    def _execute(self, row: Transfer, expected_sha256: str | None) -> None:
+        src, dst, tmp = row.src, row.dst, row.tmp or ""
+        if row.op == "move" and _same_device(src, os.path.dirname(dst)):
+            try:
+                os.link(src, dst)
+            except FileExistsError:
+                raise
+            except OSError as exc:
+                if exc.errno not in {errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}:
+                    raise
+            else:
+                _fsync_dir(os.path.dirname(dst))
+                os.unlink(src)
+                _fsync_dir(os.path.dirname(src))
+                return
+        _copy_verified(src, tmp, expected_sha256)
+        _link_no_replace(tmp, dst)
+        _fsync_dir(os.path.dirname(dst))
+        if row.op == "move":
+            os.unlink(src)
+            _fsync_dir(os.path.dirname(src))
+        os.unlink(tmp)
+
+    def _mark(self, transfer_id: int, state: str, error: str | None) -> None:
+        with self.state.session() as session:
+            session.execute(
+                sa.update(Transfer)
+                .where(Transfer.id == transfer_id)
+                .values(state=state, error=error, finished_at=utcnow())
+            )
+
+    def _finalize(self, transfer_id: int, *, recovered: bool) -> None:
+        with self.state.session() as session:
+            row = session.get(Transfer, transfer_id)
+            if row is None or row.state != "planned":
+                return
+            row.state = "done"
+            row.finished_at = utcnow()
+            file_fields = row.outcome.get("file")
+            if file_fields is not None:
+                values = dict(file_fields)
+                values["current_path"] = row.dst
+                values["decided_at"] = utcnow()
+                session.execute(
+                    sa.update(MediaFile).where(MediaFile.id == row.file_id).values(**values)
+                )
+            event = dict(row.outcome.get("event") or {})
+            reason = dict(event.pop("reason", None) or {})
+            if recovered:
+                reason["recovered"] = "finished by recovery after an interrupted run"
+            session.add(
+                Event(
+                    file_id=row.file_id,
+                    action=event.pop("action", row.action),
+                    from_path=row.src,
+                    to_path=row.dst,
+                    reason=reason or None,
+                    actor=row.actor,
+                    transfer_id=row.id,
+                    **event,
+                )
+            )
+
+
+def _same_device(path: str, folder: str) -> bool:
+    try:
+        return os.stat(path).st_dev == os.stat(folder).st_dev
+    except OSError:
+        return False
+
+
+def _link_no_replace(tmp: str, dst: str) -> None:
+    try:
+        os.link(tmp, dst)
+    except FileExistsError:
+        os.unlink(tmp)
+        raise
+    except OSError as exc:
+        if exc.errno not in {errno.EPERM, errno.EOPNOTSUPP, errno.EMLINK}:
+            raise
+        # No hard links on this filesystem: rename, after checking the name is free.
+        if os.path.lexists(dst):
+            os.unlink(tmp)
+            raise FileExistsError(dst) from None
+        os.rename(tmp, dst)
+
+
+# ---------------------------------------------------------------------- recovery
+
+
+@dataclass
+class RecoveryReport:
+    finished: int = 0
+    replanned: int = 0
+    vanished: int = 0
+    skipped_live: int = 0
+
+
+def recover(state: State, *, force: bool = False) -> RecoveryReport:
+    """Finish or re-plan every transfer left in flight by a process that is gone."""
+    report = RecoveryReport()
+    with state.session() as session:
+        rows = list(session.scalars(sa.select(Transfer).where(Transfer.state == "planned")))
+    for row in rows:
+        if not force and not owner_gone(row.owner, row.lease_until):
+            report.skipped_live += 1
+            continue
+        journal = Journal(state, actor=row.actor, group_id=row.group_id)
+        try:
+            outcome = _recover_one(journal, row)
+        except OSError as exc:
+            log.error("cannot recover transfer %s (%s -> %s): %s", row.id, row.src, row.dst, exc)
+            continue
+        setattr(report, outcome, getattr(report, outcome) + 1)
+    return report
+
+
+def _recover_one(journal: Journal, row: Transfer) -> str:
+    src, dst, tmp = row.src, row.dst, row.tmp or ""
+    has_src, has_dst, has_tmp = os.path.lexists(src), os.path.lexists(dst), os.path.lexists(tmp)
+    expected = row.outcome.get("sha256")
+    log.warning("recovering interrupted %s of %s -> %s", row.op, src, dst)
+    if has_dst:
+        # While this row is planned no other transfer may aim at dst (unique index), so
+        # a dst with the expected content can only be this transfer's work.
+        ours = (
+            (has_src and _same_file(src, dst))
+            or (has_tmp and _same_file(tmp, dst))
+            or (not has_tmp and expected is not None and _content_is(dst, expected))
+            or (not has_tmp and expected is None and not has_src and row.op == "move")
+        )
+        if ours:
+            if row.op == "move" and has_src:
+                os.unlink(src)
+                _fsync_dir(os.path.dirname(src))
+            if has_tmp:
+                os.unlink(tmp)
+            journal._finalize(row.id, recovered=True)
+            return "finished"
+    if has_tmp:
+        os.unlink(tmp)  # an unfinished copy
+    if not has_src:
+        journal._mark(row.id, "failed", "source vanished before the transfer started")
+        with journal.state.session() as session:
+            session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id == row.file_id, MediaFile.status != "done")
+                .values(status="left", last_error="vanished from staging before it was sorted")
+            )
+            session.add(
+                Event(file_id=row.file_id, action="vanished", from_path=src, actor=row.actor)
+            )
+        return "vanished"
+    # Not started, or the name was taken by another file: do it again, maybe under a new name.
+    journal._mark(row.id, "abandoned", "interrupted; transferred again by recovery")
+    request = TransferRequest(
+        file_id=row.file_id,
+        src=src,
+        dest_dir=os.path.dirname(dst),
+        name=_base_name(dst),
+        outcome={k: v for k, v in row.outcome.items() if k != "sha256"},
+        action=row.action,
+        op=row.op,
+        expected_sha256=expected,
+    )
+    journal.transfer(request)
+    return "replanned"
+
+
+def _base_name(dst: str) -> str:
+    """``photo (2).jpg`` -> ``photo.jpg``, so a re-plan starts from the original name."""
+    import re
+
+    name = os.path.basename(dst)
+    stem, ext = os.path.splitext(name)
+    return re.sub(r" \(\d+\)$", "", stem) + ext
+
+
+def _content_is(path: str, expected_sha256: str) -> bool:
+    try:
+        return sha256_file(path) == expected_sha256
+    except OSError:
+        return False

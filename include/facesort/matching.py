@@ -1,0 +1,163 @@
+"""Matching face encodings against every reference photo of every person.
+
+For each face the nearest reference of each person is found; the best person, the
+distance, the margin to the next person and the reference photo that matched are kept
+as the reason. The match is *sure* within ``sure_distance`` with a margin of at least
+``min_margin``, *uncertain* within ``review_distance``, and *unknown* beyond.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from facesort.config import MatchingSettings
+
+Confidence = Literal["sure", "uncertain", "unknown"]
+
+
+@dataclass
+class ReferenceSet:
+    """Encodings of all usable reference photos, grouped by person."""
+
+    people: list[str]  # sorted person names (reference folder names)
+    encodings: np.ndarray  # (n, 128), rows grouped by person in ``people`` order
+    owners: np.ndarray  # (n,) index into ``people`` of each row
+    sources: list[str]  # reference photo of each row, relative to references_dir
+    problems: list[str] = field(default_factory=list)  # photos that gave no encoding
+
+    @classmethod
+    def empty(cls) -> ReferenceSet:
+        import numpy as np
+
+        return cls([], np.zeros((0, 128)), np.zeros(0, dtype=int), [])
+
+    @classmethod
+    def build(cls, rows: list[tuple[str, str, np.ndarray]]) -> ReferenceSet:
+        """From (person, source, encoding) rows in any order."""
+        import numpy as np
+
+        if not rows:
+            return cls.empty()
+        rows = sorted(rows, key=lambda r: (r[0], r[1]))
+        people = sorted({r[0] for r in rows})
+        index = {p: i for i, p in enumerate(people)}
+        return cls(
+            people=people,
+            encodings=np.vstack([r[2] for r in rows]),
+            owners=np.array([index[r[0]] for r in rows], dtype=int),
+            sources=[r[1] for r in rows],
+        )
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def count_by_person(self) -> dict[str, int]:
+        import numpy as np
+
+        counts = np.bincount(self.owners, minlength=len(self.people))
+        return {p: int(counts[i]) for i, p in enumerate(self.people)}
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    """Who a face is, how sure, and why."""
+
+    person: str | None  # best candidate (also when not sure); None without references
+    confidence: Confidence
+    distance: float | None = None
+    runner_up: str | None = None
+    runner_up_distance: float | None = None
+    reference: str | None = None  # which reference photo matched
+    source: str = "local"  # 'local' (dlib) or 'immich'
+
+    @property
+    def margin(self) -> float | None:
+        if self.distance is None or self.runner_up_distance is None:
+            return None
+        return self.runner_up_distance - self.distance
+
+    @property
+    def sure_person(self) -> str | None:
+        return self.person if self.confidence == "sure" else None
+
+    def as_reason(self) -> dict[str, Any]:
+        reason: dict[str, Any] = {"confidence": self.confidence, "source": self.source}
+        if self.person is not None:
+            reason["person"] = self.person
+        if self.distance is not None:
+            reason["distance"] = round(self.distance, 4)
+        if self.reference is not None:
+            reason["reference"] = self.reference
+        if self.runner_up is not None:
+            reason["runner_up"] = self.runner_up
+            reason["runner_up_distance"] = round(self.runner_up_distance or 0.0, 4)
+            reason["margin"] = round(self.margin or 0.0, 4)
+        return reason
+
+    def describe(self) -> str:
+        if self.source == "immich":
+            return f"{self.person} (named in Immich)" if self.person else "unnamed face in Immich"
+        if self.person is None or self.distance is None:
+            return "unknown face (no reference photos)"
+        text = f"{self.person} at {self.distance:.2f}"
+        if self.reference:
+            text += f" ({self.reference})"
+        if self.runner_up is not None:
+            text += f", next {self.runner_up} at {self.runner_up_distance:.2f}"
+        return text
+
+
+def classify(distance: float, margin: float | None, settings: MatchingSettings) -> Confidence:
+    if distance <= settings.sure_distance and (margin is None or margin >= settings.min_margin):
+        return "sure"
+    if distance <= settings.review_distance:
+        return "uncertain"
+    return "unknown"
+
+
+def match_encodings(
+    encodings: np.ndarray, references: ReferenceSet, settings: MatchingSettings
+) -> list[FaceMatch]:
+    """One FaceMatch per row of ``encodings`` (shape (k, 128))."""
+    import numpy as np
+
+    encodings = np.atleast_2d(np.asarray(encodings, dtype=np.float64))
+    if encodings.shape[0] == 0 or encodings.size == 0:
+        return []
+    if len(references) == 0:
+        return [FaceMatch(person=None, confidence="unknown") for _ in range(encodings.shape[0])]
+    # (k, n) distances, then the nearest reference of each person: rows are grouped by
+    # person, so reduceat over each person's block gives the per-person minimum.
+    diffs = encodings[:, None, :] - references.encodings[None, :, :]
+    distances = np.sqrt(np.einsum("knd,knd->kn", diffs, diffs))
+    starts = np.flatnonzero(np.r_[True, references.owners[1:] != references.owners[:-1]])
+    per_person = np.minimum.reduceat(distances, starts, axis=1)  # (k, people)
+    block_people = references.owners[starts]
+    results = []
+    for row in range(encodings.shape[0]):
+        order = np.argsort(per_person[row])
+        best_block = order[0]
+        best = float(per_person[row, best_block])
+        begin = starts[best_block]
+        end = starts[best_block + 1] if best_block + 1 < len(starts) else distances.shape[1]
+        ref_index = begin + int(np.argmin(distances[row, begin:end]))
+        runner_up = runner_up_distance = None
+        if len(order) > 1:
+            runner_up = references.people[block_people[order[1]]]
+            runner_up_distance = float(per_person[row, order[1]])
+        margin = None if runner_up_distance is None else runner_up_distance - best
+        results.append(
+            FaceMatch(
+                person=references.people[block_people[best_block]],
+                confidence=classify(best, margin, settings),
+                distance=best,
+                runner_up=runner_up,
+                runner_up_distance=runner_up_distance,
+                reference=references.sources[ref_index],
+            )
+        )
+    return results

@@ -1,0 +1,731 @@
+"""One pass of facesort: recover, scan, claim batches, sort each file.
+
+The same functions back the ``facesort run`` command and the ``facesort_ingest`` DAG:
+
+- :func:`recover` finishes transfers a dead run left in flight (see journal.py);
+- :func:`scan_and_plan` registers new stable files and claims them into batches;
+- :func:`process_batch` sorts the files of one batch;
+- :func:`run_once` does all of it in one process (``facesort run``).
+
+Sorting one file (:class:`Sorter`): SHA-256 -> exact duplicate? -> decode -> perceptual
+hash -> near duplicate? (else it becomes an original) -> faces -> matches -> policy ->
+journaled move. A file that changed or vanished meanwhile is left in staging; one
+whose processing fails or crashes ``limits.max_attempts`` times goes to
+``review/unreadable`` with the error as its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from facesort.config import Config
+from facesort.dedupe import Duplicate, DuplicateFinder, forget_original
+from facesort.faces import Face, encoding_to_bytes, find_faces
+from facesort.journal import (
+    Journal,
+    SourceChanged,
+    TransferRequest,
+    owner_gone,
+    owner_token,
+    sha256_file,
+)
+from facesort.journal import recover as recover_journal
+from facesort.matching import FaceMatch, ReferenceSet, match_encodings
+from facesort.media import UnreadableMedia, open_image, perceptual_hash, probe_video, sample_frames
+from facesort.names import display_file_name, safe_file_name, safe_folder_name
+from facesort.policy import Decision, decide_photo, decide_video
+from facesort.references import ReferenceLoader
+from facesort.scan import ScanReport, forget_index_entry, scan_staging
+from facesort.state import State
+from facesort.state.models import Batch, Event, MediaFile, Transfer, utcnow
+from facesort.state.models import Face as FaceRow
+
+log = logging.getLogger(__name__)
+
+# Something that already knows who is in some files (Immich): path -> matches per face,
+# or None when it could not tell (the file is then matched locally).
+FaceSource = Callable[[MediaFile], "list[FaceMatch] | None"]
+
+
+@dataclass
+class Evaluation:
+    """Everything learnt about a file, and the decision."""
+
+    decision: Decision
+    sha256: str | None = None
+    phash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    faces: list[Face] = field(default_factory=list)
+    matches: list[FaceMatch] = field(default_factory=list)
+    stat: tuple[int, int, int] | None = None  # size, mtime_ns, inode when examined
+
+
+@dataclass
+class FileResult:
+    """Where one file went: small and printable."""
+
+    file_id: int
+    source: str
+    destination: str | None  # None: left in staging
+    folder: str  # library/<person>, review/<category>, or "staging"
+    summary: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file_id": self.file_id,
+            "source": self.source,
+            "destination": self.destination,
+            "folder": self.folder,
+            "summary": self.summary,
+        }
+
+
+@dataclass
+class BatchReport:
+    batch_id: int | None
+    results: list[FileResult] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(r.folder for r in self.results))
+
+
+def _duplicate_decision(dup: Duplicate, limit: int) -> Decision:
+    return Decision(
+        category="duplicates",
+        rule="exact_duplicate" if dup.exact else "near_duplicate",
+        summary=dup.describe(limit),
+        details={
+            "duplicate_of": dup.original_id,
+            "duplicate_of_path": dup.original_path,
+            "exact": dup.exact,
+            "hash_distance": dup.distance,
+        },
+        duplicate_of=dup.original_id if dup.original_id > 0 else None,
+    )
+
+
+class Sorter:
+    """Evaluates and routes files. One per process: it caches references and hashes."""
+
+    def __init__(
+        self,
+        config: Config,
+        state: State,
+        *,
+        actor: str,
+        group_id: str | None = None,
+        dry_run: bool = False,
+        face_source: FaceSource | None = None,
+    ):
+        self.config = config
+        self.state = state
+        self.actor = actor
+        self.dry_run = dry_run
+        self.face_source = face_source
+        self.finder = DuplicateFinder(state, config.duplicates, dry_run=dry_run)
+        self.journal = Journal(state, actor, group_id, lease_s=config.claim_lease_seconds)
+        self._references: ReferenceSet | None = None
+
+    @property
+    def references(self) -> ReferenceSet:
+        if self._references is None:
+            self._references = ReferenceLoader(self.state, self.config).load()
+        return self._references
+
+    # ----------------------------------------------------------------- evaluate
+
+    def evaluate(self, media: MediaFile) -> Evaluation:
+        """Decide where a file goes. Registers it as an original unless dry-running."""
+        path = media.source_path
+        try:
+            st = os.stat(path, follow_symlinks=False)
+        except FileNotFoundError:
+            raise SourceChanged(f"{path} vanished from staging before it was sorted") from None
+        if (st.st_size, st.st_mtime_ns) != (media.size, media.mtime_ns):
+            raise SourceChanged(f"{path} changed after it was found; it will be taken again")
+        stat = (st.st_size, st.st_mtime_ns, st.st_ino)
+        limit = self.config.duplicates.near_duplicate_distance
+        if media.kind == "unknown":
+            note = (media.reason or {}).get("scan_note") or "is not a photo or video"
+            sha = sha256_file(path) if media.size else None
+            return Evaluation(
+                Decision.review(
+                    "unreadable", "not_media", f"named like a {media.file_type} file but {note}"
+                ),
+                sha256=sha,
+                stat=stat,
+            )
+        sha = sha256_file(path)
+        dup = self.finder.find_exact(sha)
+        if dup is not None:
+            return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
+        if media.kind == "image":
+            return self._evaluate_image(media, sha, stat, limit)
+        return self._evaluate_video(media, sha, stat, limit)
+
+    def _unreadable(self, media: MediaFile, sha: str, stat, reason: str, limit: int) -> Evaluation:
+        dup = self.finder.keep_or_find(media.id, sha, None)
+        if dup is not None:
+            return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
+        return Evaluation(
+            Decision.review("unreadable", "unreadable", reason), sha256=sha, stat=stat
+        )
+
+    def _evaluate_image(self, media: MediaFile, sha: str, stat, limit: int) -> Evaluation:
+        import numpy as np
+
+        try:
+            decoded = open_image(
+                media.source_path,
+                max_side=self.config.matching.encode_max_side,
+                max_pixels=self.config.limits.max_image_pixels,
+            )
+        except UnreadableMedia as exc:
+            return self._unreadable(media, sha, stat, str(exc), limit)
+        phash = perceptual_hash(decoded.image)
+        size = {"width": decoded.width, "height": decoded.height}
+        dup = self.finder.keep_or_find(media.id, sha, phash)
+        if dup is not None:
+            return Evaluation(
+                _duplicate_decision(dup, limit), sha256=sha, phash=phash, stat=stat, **size
+            )
+        faces = find_faces(np.asarray(decoded.image), self.config.matching)
+        matches = self._matches(media, faces)
+        decision = decide_photo(matches, self.config.policy)
+        return Evaluation(decision, sha, phash, faces=faces, matches=matches, stat=stat, **size)
+
+    def _evaluate_video(self, media: MediaFile, sha: str, stat, limit: int) -> Evaluation:
+        settings = self.config.video
+        try:
+            info = probe_video(media.source_path)
+            frames = sample_frames(
+                media.source_path,
+                info,
+                frames_per_second=settings.frames_per_second,
+                max_frames=settings.max_frames,
+                max_side=settings.max_side,
+            )
+        except UnreadableMedia as exc:
+            return self._unreadable(media, sha, stat, str(exc), limit)
+        dup = self.finder.keep_or_find(media.id, sha, None)
+        if dup is not None:
+            return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
+        faces: list[Face] = []
+        per_frame: list[list[FaceMatch]] = []
+        for index, (_, rgb) in enumerate(frames):
+            found = find_faces(rgb, self.config.matching, frame=index)
+            faces.extend(found)
+            per_frame.append(self._local_matches(found))
+        decision = decide_video(per_frame, self.config.policy, settings)
+        matches = [m for frame in per_frame for m in frame]
+        return Evaluation(
+            decision, sha, None, info.width, info.height, faces=faces, matches=matches, stat=stat
+        )
+
+    def _local_matches(self, faces: list[Face]) -> list[FaceMatch]:
+        import numpy as np
+
+        if not faces:
+            return []
+        return match_encodings(
+            np.vstack([f.encoding for f in faces]), self.references, self.config.matching
+        )
+
+    def _matches(self, media: MediaFile, faces: list[Face]) -> list[FaceMatch]:
+        if self.face_source is not None:
+            external = self.face_source(media)
+            if external is not None:
+                return external
+        return self._local_matches(faces)
+
+    # ----------------------------------------------------------------- route
+
+    def destination_dir(self, decision: Decision) -> Path:
+        if decision.category:
+            return self.config.review_path(decision.category)
+        return self.config.library_dir / safe_folder_name(decision.people[0])
+
+    def route(self, media: MediaFile, evaluation: Evaluation) -> FileResult:
+        decision = evaluation.decision
+        name = safe_file_name(display_file_name(media.source_path))
+        reason = decision.reason()
+        file_fields = {
+            "status": "done",
+            "place": decision.place,
+            "category": decision.category,
+            "people": list(decision.people),
+            "reason": reason,
+            "sha256": evaluation.sha256,
+            "phash": evaluation.phash,
+            "width": evaluation.width,
+            "height": evaluation.height,
+            "duplicate_of_id": decision.duplicate_of,
+            "last_error": None,
+        }
+        event = {
+            "action": "routed",
+            "place": decision.place,
+            "category": decision.category,
+            "people": list(decision.people),
+            "reason": reason,
+        }
+        source = media.source_path
+        if decision.category is None and len(decision.people) > 1:
+            self._copy_to_other_people(media, evaluation, name, reason)
+        destination = self.journal.transfer(
+            TransferRequest(
+                file_id=media.id,
+                src=source,
+                dest_dir=str(self.destination_dir(decision)),
+                name=name,
+                outcome={"file": file_fields, "event": event},
+                action="route",
+                op=self.config.transfer_mode,
+                expected_sha256=evaluation.sha256,
+                expected_stat=evaluation.stat,
+            )
+        )
+        self._store_faces(media.id, evaluation)
+        return FileResult(media.id, source, destination, decision.folder, decision.summary)
+
+    def _copy_to_other_people(self, media: MediaFile, evaluation: Evaluation, name, reason) -> None:
+        decision = evaluation.decision
+        with self.state.session() as session:
+            done = {
+                (t.outcome.get("event") or {}).get("people", [None])[0]
+                for t in session.scalars(
+                    sa.select(Transfer).where(
+                        Transfer.file_id == media.id,
+                        Transfer.action == "copy",
+                        Transfer.state == "done",
+                    )
+                )
+            }
+        for person in decision.people[1:]:
+            if person in done:
+                continue  # copied before a crash; not again
+            self.journal.transfer(
+                TransferRequest(
+                    file_id=media.id,
+                    src=media.source_path,
+                    dest_dir=str(self.config.library_dir / safe_folder_name(person)),
+                    name=name,
+                    outcome={
+                        "file": None,
+                        "event": {
+                            "action": "copied",
+                            "place": "library",
+                            "people": [person],
+                            "reason": reason,
+                        },
+                    },
+                    action="copy",
+                    op="copy",
+                    expected_sha256=evaluation.sha256,
+                    expected_stat=evaluation.stat,
+                )
+            )
+
+    def _store_faces(self, file_id: int, evaluation: Evaluation) -> None:
+        if not evaluation.faces:
+            return
+        matches = evaluation.matches if len(evaluation.matches) == len(evaluation.faces) else []
+        with self.state.session() as session:
+            session.execute(sa.delete(FaceRow).where(FaceRow.file_id == file_id))
+            for index, face in enumerate(evaluation.faces):
+                match = matches[index] if matches else None
+                session.add(
+                    FaceRow(
+                        file_id=file_id,
+                        frame=face.frame,
+                        box=list(face.box),
+                        encoding=encoding_to_bytes(face.encoding),
+                        person=match.person if match else None,
+                        confidence=match.confidence if match else "unknown",
+                        distance=match.distance if match else None,
+                        source=match.source if match else "local",
+                    )
+                )
+
+    # ----------------------------------------------------------------- one file
+
+    def process(self, media: MediaFile) -> FileResult:
+        """Evaluate and route one claimed file; a changed or vanished file is left alone."""
+        try:
+            evaluation = self.evaluate(media)
+            if self.dry_run:
+                target = self.destination_dir(evaluation.decision)
+                return FileResult(
+                    media.id,
+                    media.source_path,
+                    str(target / safe_file_name(display_file_name(media.source_path))),
+                    evaluation.decision.folder,
+                    evaluation.decision.summary,
+                )
+            return self.route(media, evaluation)
+        except SourceChanged as exc:
+            if not self.dry_run:
+                self._leave(media, str(exc))
+            return FileResult(media.id, media.source_path, None, "staging", str(exc))
+
+    def _leave(self, media: MediaFile, why: str) -> None:
+        vanished = not os.path.lexists(media.source_path)
+        with self.state.session() as session:
+            left = session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id == media.id, MediaFile.status != "done")
+                .values(status="left", batch_id=None, last_error=why)
+            ).rowcount
+            if left:
+                forget_original(session, media.id)
+            if not vanished:
+                forget_index_entry(session, media.source_path)
+            session.add(
+                Event(
+                    file_id=media.id,
+                    action="vanished" if vanished else "changed",
+                    from_path=media.source_path,
+                    actor=self.actor,
+                    reason={"summary": why},
+                )
+            )
+
+
+# --------------------------------------------------------------------- batches
+
+
+def recover(state: State) -> int:
+    report = recover_journal(state)
+    if report.finished or report.replanned or report.vanished:
+        log.warning(
+            "recovered interrupted transfers: %d finished, %d redone, %d sources vanished",
+            report.finished,
+            report.replanned,
+            report.vanished,
+        )
+    return report.finished + report.replanned + report.vanished
+
+
+def release_stale_batches(state: State) -> int:
+    """Give back the files of batches whose worker is gone."""
+    released = 0
+    with state.session() as session:
+        open_batches = list(session.scalars(sa.select(Batch).where(Batch.status == "open")))
+        for batch in open_batches:
+            if not owner_gone(batch.owner, batch.lease_until):
+                continue
+            result = session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.batch_id == batch.id, MediaFile.status == "claimed")
+                .values(status="pending", batch_id=None)
+            )
+            released += result.rowcount
+            batch.status = "expired"
+            batch.finished_at = utcnow()
+    return released
+
+
+def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int = 1) -> list[int]:
+    """Claim every pending file into new batches; returns their ids.
+
+    Largest files first, so that within a batch the biggest copy of a picture is
+    examined (and kept) before its smaller near-duplicates. ``min_batches`` splits small
+    backlogs so that parallel workers all get work.
+    """
+    release_stale_batches(state)
+    with state.session() as session:
+        pending = session.scalar(
+            sa.select(sa.func.count()).select_from(MediaFile).where(MediaFile.status == "pending")
+        )
+    if not pending:
+        return []
+    size = max(1, min(config.batch_size, -(-pending // max(1, min_batches))))
+    batch_ids = []
+    lease = timedelta(seconds=config.claim_lease_seconds)
+    while True:
+        with state.session() as session:
+            query = (
+                sa.select(MediaFile.id)
+                .where(MediaFile.status == "pending")
+                .order_by(MediaFile.size.desc(), MediaFile.id)
+                .limit(size)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(session.scalars(query))
+            if not ids:
+                break
+            batch = Batch(run_id=run_id, status="open", lease_until=utcnow() + lease)
+            session.add(batch)
+            session.flush()
+            claimed = session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id.in_(ids), MediaFile.status == "pending")
+                .values(status="claimed", batch_id=batch.id)
+            ).rowcount
+            batch.file_count = claimed
+            batch_ids.append(batch.id)
+    return batch_ids
+
+
+def scan_and_plan(state: State, config: Config, run_id: str, *, actor: str, min_batches: int = 1):
+    """Scan staging and claim the pending files into batches: (scan report, batch ids)."""
+    report = scan_staging(state, config, actor)
+    return report, plan_batches(state, config, run_id, min_batches=min_batches)
+
+
+class BatchTaken(Exception):
+    """Another live worker owns the batch."""
+
+
+def _take_batch(state: State, batch_id: int, lease: timedelta) -> bool:
+    me = owner_token()
+    with state.session() as session:
+        batch = session.get(Batch, batch_id, with_for_update=True)
+        if batch is None or batch.status != "open":
+            return False
+        if batch.owner not in {None, me} and not owner_gone(batch.owner, batch.lease_until):
+            raise BatchTaken(f"batch {batch_id} is being processed by {batch.owner}")
+        batch.owner = me
+        batch.lease_until = utcnow() + lease
+    return True
+
+
+def _renew(state: State, batch_id: int, lease: timedelta) -> bool:
+    with state.session() as session:
+        return (
+            session.execute(
+                sa.update(Batch)
+                .where(Batch.id == batch_id, Batch.owner == owner_token(), Batch.status == "open")
+                .values(lease_until=utcnow() + lease)
+            ).rowcount
+            == 1
+        )
+
+
+def process_batch(
+    state: State,
+    config: Config,
+    batch_id: int,
+    *,
+    actor: str,
+    group_id: str | None = None,
+    sorter: Sorter | None = None,
+) -> BatchReport:
+    """Sort the files still claimed by one batch (safe to call again after a crash)."""
+    report = BatchReport(batch_id)
+    lease = timedelta(seconds=config.claim_lease_seconds)
+    if not _take_batch(state, batch_id, lease):
+        return report
+    sorter = sorter or Sorter(config, state, actor=actor, group_id=group_id)
+    with state.session() as session:
+        ids = list(
+            session.scalars(
+                sa.select(MediaFile.id)
+                .where(MediaFile.batch_id == batch_id, MediaFile.status == "claimed")
+                .order_by(MediaFile.size.desc(), MediaFile.id)
+            )
+        )
+    for file_id in ids:
+        if not _renew(state, batch_id, lease):
+            log.warning("batch %s was taken over by another worker; stopping", batch_id)
+            return report
+        result = _process_claimed(state, config, sorter, batch_id, file_id)
+        if result is not None:
+            report.results.append(result)
+    with state.session() as session:
+        session.execute(
+            sa.update(Batch).where(Batch.id == batch_id).values(status="done", finished_at=utcnow())
+        )
+    return report
+
+
+def _process_claimed(
+    state: State, config: Config, sorter: Sorter, batch_id: int, file_id: int
+) -> FileResult | None:
+    with state.session() as session:
+        media = session.get(MediaFile, file_id)
+        if media is None or media.status != "claimed" or media.batch_id != batch_id:
+            return None
+        # Counted before the work starts, so a file that crashes the process is counted too.
+        media.attempts += 1
+        attempts = media.attempts
+        last_error = media.last_error
+    if attempts > config.limits.max_attempts:
+        last = last_error or "the process died while sorting it"
+        why = f"processing failed {attempts - 1} times (last error: {last})"
+        return _give_up(sorter, media, why)
+    try:
+        return sorter.process(media)
+    except Exception as exc:
+        log.exception("sorting %s failed (attempt %d)", media.source_path, attempts)
+        error = f"{type(exc).__name__}: {exc}"
+        with state.session() as session:
+            session.add(
+                Event(
+                    file_id=file_id,
+                    action="failed",
+                    from_path=media.source_path,
+                    actor=sorter.actor,
+                    reason={
+                        "summary": error,
+                        "attempt": attempts,
+                        "traceback": traceback.format_exc(limit=5),
+                    },
+                )
+            )
+        if attempts >= config.limits.max_attempts:
+            return _give_up(
+                sorter, media, f"processing failed {attempts} times (last error: {error})"
+            )
+        with state.session() as session:
+            session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id == file_id, MediaFile.status == "claimed")
+                .values(status="pending", batch_id=None, last_error=error)
+            )
+            forget_original(session, file_id)
+        return FileResult(
+            file_id, media.source_path, None, "staging", f"failed, will retry: {error}"
+        )
+
+
+def _give_up(sorter: Sorter, media: MediaFile, why: str) -> FileResult:
+    evaluation = Evaluation(Decision.review("unreadable", "failed", why))
+    try:
+        evaluation.sha256 = sha256_file(media.source_path)
+    except OSError:
+        pass
+    try:
+        return sorter.route(media, evaluation)
+    except SourceChanged as exc:
+        sorter._leave(media, str(exc))
+        return FileResult(media.id, media.source_path, None, "staging", str(exc))
+
+
+# --------------------------------------------------------------------- one pass
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    recovered: int
+    scan: ScanReport
+    results: list[FileResult]
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(r.folder for r in self.results))
+
+
+def _batch_worker(args: tuple[str, int, str, str]) -> list[dict[str, Any]]:
+    config_path, batch_id, actor, group_id = args
+    from facesort.config import load_config
+
+    config = load_config(config_path)
+    state = State(config.database_url)
+    try:
+        report = process_batch(state, config, batch_id, actor=actor, group_id=group_id)
+        return [r.as_dict() for r in report.results]
+    finally:
+        state.dispose()
+
+
+def new_run_id(prefix: str = "cli") -> str:
+    return f"{prefix}-{utcnow().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def run_once(
+    config: Config, *, actor: str = "facesort run", workers: int | None = None
+) -> RunSummary:
+    """Recover, scan, and sort everything pending (the ``facesort run`` command)."""
+    state = State(config.database_url)
+    run_id = new_run_id()
+    try:
+        recovered = recover(state)
+        workers = workers or config.workers
+        parallel = workers > 1 and config.source is not None
+        report, batch_ids = scan_and_plan(
+            state, config, run_id, actor=actor, min_batches=workers if parallel else 1
+        )
+        results: list[FileResult] = []
+        if parallel and len(batch_ids) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            context = multiprocessing.get_context("spawn")
+            jobs = [(str(config.source), b, actor, run_id) for b in batch_ids]
+            with ProcessPoolExecutor(min(workers, len(batch_ids)), mp_context=context) as pool:
+                for batch_results in pool.map(_batch_worker, jobs):
+                    results.extend(FileResult(**r) for r in batch_results)
+        else:
+            sorter = Sorter(config, state, actor=actor, group_id=run_id)
+            for batch_id in batch_ids:
+                batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
+                results.extend(batch.results)
+        return RunSummary(run_id, recovered, report, results)
+    finally:
+        state.dispose()
+
+
+def dry_run(config: Config) -> list[FileResult]:
+    """What a run would do now, touching nothing: no file moves, no records written."""
+    import time
+
+    from facesort.scan import classify, is_stable, walk
+
+    url = config.database_url
+    exists = not url.startswith("sqlite:///") or Path(url[len("sqlite:///") :]).exists()
+    state = State(url, readonly=True) if exists else State("sqlite://")
+    try:
+        known: dict[str, Any] = {}
+        if exists:
+            from facesort.state.models import FileIndexEntry
+
+            with state.session() as session:
+                known = {e.path: e for e in session.scalars(sa.select(FileIndexEntry))}
+        sorter = Sorter(config, state, actor="dry run", dry_run=True)
+        results = []
+        now = time.time()
+        notes: list[str] = []
+        for root in config.staging_dirs:
+            for seen in walk(str(root), config.scan, notes):
+                entry = known.get(seen.path)
+                same = entry is not None and (entry.size, entry.mtime_ns, entry.inode) == (
+                    seen.size,
+                    seen.mtime_ns,
+                    seen.inode,
+                )
+                if same and entry.state in {"registered", "ignored"}:
+                    continue
+                if not is_stable(seen, entry, same, now, config.scan.stable_seconds):
+                    results.append(FileResult(0, seen.path, None, "staging", "not stable yet"))
+                    continue
+                kind, file_type, note = classify(seen)
+                if kind is None:
+                    results.append(FileResult(0, seen.path, None, "staging", note or ""))
+                    continue
+                media = MediaFile(
+                    id=0,
+                    source_path=seen.path,
+                    staging_dir=str(root),
+                    size=seen.size,
+                    mtime_ns=seen.mtime_ns,
+                    kind=kind,
+                    file_type=file_type or "",
+                    reason={"scan_note": note} if note else None,
+                )
+                results.append(sorter.process(media))
+        return results
+    finally:
+        state.dispose()

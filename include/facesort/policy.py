@@ -1,0 +1,229 @@
+"""The routing policy: from the faces found to a destination, with the reason.
+
+Pure functions, no I/O. The order of the rules matters and is documented in the README:
+
+1. no face                                  -> review/unidentified
+2. a sure match to an unwanted person       -> review/unwanted_person
+3. several faces                            -> review/multiple_faces
+   (or, with ``policy.multiple_faces: each_person``, a copy for each sure, known person)
+4. one face, sure match                     -> library/<person>
+   ... unless ``policy.wanted_people`` is set and does not name them -> review/unidentified
+5. one face, uncertain match                -> review/low_confidence
+6. one face, unknown                        -> review/unidentified
+
+Videos are decided by votes over sampled frames, never from one frame.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from facesort.config import PolicySettings, VideoSettings
+from facesort.matching import FaceMatch
+from facesort.names import person_key
+
+LIBRARY = "library"
+REVIEW = "review"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a file goes and why."""
+
+    category: str | None  # review category, or None for the library
+    rule: str  # short identifier of the rule that decided
+    summary: str  # one line for people
+    people: tuple[str, ...] = ()  # library people; the first holds the file itself
+    details: dict[str, Any] = field(default_factory=dict)
+    duplicate_of: int | None = None
+
+    @property
+    def place(self) -> str:
+        return REVIEW if self.category else LIBRARY
+
+    @property
+    def folder(self) -> str:
+        """``library/<person>`` or ``review/<category>``, for messages."""
+        return f"{LIBRARY}/{self.people[0]}" if not self.category else f"{REVIEW}/{self.category}"
+
+    def reason(self) -> dict[str, Any]:
+        return {"rule": self.rule, "summary": self.summary, **self.details}
+
+    @classmethod
+    def review(cls, category: str, rule: str, summary: str, **details: Any) -> Decision:
+        return cls(category=category, rule=rule, summary=summary, details=details)
+
+
+def _keys(names: list[str]) -> set[str]:
+    return {person_key(n) for n in names}
+
+
+def _unwanted(people: list[str], policy: PolicySettings) -> list[str]:
+    unwanted = _keys(policy.unwanted_people)
+    return sorted({p for p in people if person_key(p) in unwanted})
+
+
+def _wanted(person: str, policy: PolicySettings) -> bool:
+    return not policy.wanted_people or person_key(person) in _keys(policy.wanted_people)
+
+
+def _faces_detail(matches: list[FaceMatch]) -> list[dict[str, Any]]:
+    return [m.as_reason() for m in matches]
+
+
+def decide_photo(matches: list[FaceMatch], policy: PolicySettings) -> Decision:
+    """Route a photo from the matches of its faces (one per detected face)."""
+    faces = _faces_detail(matches)
+    if not matches:
+        return Decision.review("unidentified", "no_face", "no face found", faces=faces)
+    sure = [m for m in matches if m.confidence == "sure" and m.person]
+    unwanted = _unwanted([m.person for m in sure if m.person], policy)
+    if unwanted:
+        return Decision.review(
+            "unwanted_person",
+            "unwanted_person",
+            f"{', '.join(unwanted)} {'is' if len(unwanted) == 1 else 'are'} on "
+            "policy.unwanted_people",
+            faces=faces,
+        )
+    if len(matches) > 1:
+        described = "; ".join(m.describe() for m in matches)
+        people = [m.person for m in sure if m.person]
+        all_known = len(sure) == len(matches) and len({person_key(p) for p in people}) == len(
+            people
+        )
+        if policy.multiple_faces == "each_person" and all_known:
+            allowed = tuple(p for p in people if _wanted(p, policy))
+            if allowed:
+                return Decision(
+                    category=None,
+                    rule="each_person",
+                    summary=f"{len(matches)} known people, a copy for each: {described}",
+                    people=allowed,
+                    details={"faces": faces},
+                )
+            return Decision.review(
+                "unidentified",
+                "not_wanted",
+                f"none of {', '.join(people)} is on policy.wanted_people",
+                faces=faces,
+            )
+        return Decision.review(
+            "multiple_faces", "multiple_faces", f"{len(matches)} faces: {described}", faces=faces
+        )
+    match = matches[0]
+    if match.confidence == "sure" and match.person:
+        if not _wanted(match.person, policy):
+            return Decision.review(
+                "unidentified",
+                "not_wanted",
+                f"{match.person} is not on policy.wanted_people",
+                faces=faces,
+            )
+        return Decision(
+            category=None,
+            rule="sure_match",
+            summary=f"sure match: {match.describe()}",
+            people=(match.person,),
+            details={"faces": faces},
+        )
+    if match.confidence == "uncertain":
+        return Decision.review(
+            "low_confidence", "uncertain_match", f"uncertain match: {match.describe()}", faces=faces
+        )
+    return Decision.review(
+        "unidentified", "unknown_face", f"unknown face: {match.describe()}", faces=faces
+    )
+
+
+def decide_video(
+    frames: list[list[FaceMatch]], policy: PolicySettings, video: VideoSettings
+) -> Decision:
+    """Route a video from the matches of the faces in each sampled frame, by votes."""
+    with_faces = [f for f in frames if f]
+    sure_votes: Counter[str] = Counter()
+    matched_votes: Counter[str] = Counter()
+    distances: dict[str, list[float]] = {}
+    for frame in with_faces:
+        for person in {m.person for m in frame if m.confidence == "sure" and m.person}:
+            sure_votes[person] += 1
+        for m in frame:
+            if m.confidence in {"sure", "uncertain"} and m.person and m.distance is not None:
+                distances.setdefault(m.person, []).append(m.distance)
+        for person in {
+            m.person for m in frame if m.confidence in {"sure", "uncertain"} and m.person
+        }:
+            matched_votes[person] += 1
+    matched_frames = sum(
+        1 for frame in with_faces if any(m.confidence in {"sure", "uncertain"} for m in frame)
+    )
+    crowded_frames = sum(1 for frame in with_faces if len(frame) > 1)
+    details: dict[str, Any] = {
+        "frames_sampled": len(frames),
+        "frames_with_faces": len(with_faces),
+        "frames_matched": matched_frames,
+        "frames_with_several_faces": crowded_frames,
+        "sure_votes": dict(sure_votes.most_common()),
+        "matched_votes": dict(matched_votes.most_common()),
+        "median_distance": {p: round(statistics.median(d), 4) for p, d in distances.items()},
+    }
+    if not with_faces:
+        return Decision.review(
+            "unidentified", "no_face", f"no face in {len(frames)} sampled frames", **details
+        )
+    strong = [p for p, n in sure_votes.items() if n >= video.min_sure_frames]
+    unwanted = _unwanted(strong, policy)
+    if unwanted:
+        return Decision.review(
+            "unwanted_person",
+            "unwanted_person",
+            f"{', '.join(unwanted)} on policy.unwanted_people appear in the video",
+            **details,
+        )
+    winners = [p for p in strong if matched_votes[p] / matched_frames >= video.min_vote_share]
+
+    def votes(p: str) -> str:
+        return f"{p} sure in {sure_votes[p]} of {len(with_faces)} frames with faces"
+
+    if len(strong) > 1 or crowded_frames >= video.min_sure_frames:
+        who = ", ".join(votes(p) for p in strong) or "unknown faces"
+        return Decision.review(
+            "multiple_faces",
+            "multiple_faces",
+            f"several people in the video ({who}; {crowded_frames} frames with several faces)",
+            **details,
+        )
+    if len(winners) == 1:
+        person = winners[0]
+        if not _wanted(person, policy):
+            return Decision.review(
+                "unidentified", "not_wanted", f"{person} is not on policy.wanted_people", **details
+            )
+        return Decision(
+            category=None,
+            rule="video_votes",
+            summary=f"video: {votes(person)}, median distance "
+            f"{details['median_distance'][person]:.2f}",
+            people=(person,),
+            details=details,
+        )
+    if matched_frames:
+        best = ", ".join(
+            f"{p}: {sure_votes[p]} sure / {n} matched" for p, n in matched_votes.most_common(3)
+        )
+        return Decision.review(
+            "low_confidence",
+            "uncertain_video",
+            f"not enough agreeing frames ({best}; need {video.min_sure_frames} sure frames and "
+            f"{video.min_vote_share:.0%} of matched frames)",
+            **details,
+        )
+    return Decision.review(
+        "unidentified",
+        "unknown_face",
+        f"only unknown faces in {len(with_faces)} frames with faces",
+        **details,
+    )

@@ -1,0 +1,246 @@
+"""Reference photos: ``<references_dir>/<Person Name>/*.jpg|png|heic...``.
+
+The folder name is the person's name and, made safe, the name of their library
+folder. Every usable photo of a person is kept (matching uses the nearest one). A photo
+with several faces contributes its largest face; one with no face is reported and
+skipped.
+
+Encodings are cached in the state database by the photo's SHA-256 (and the detector
+settings used), and the hash itself by path, size, mtime and inode, so a run with
+unchanged references neither hashes nor decodes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from facesort.config import Config, MatchingSettings
+from facesort.errors import FacesortError
+from facesort.faces import encoding_from_bytes, encoding_to_bytes, find_faces, largest_face
+from facesort.journal import sha256_file
+from facesort.matching import ReferenceSet
+from facesort.media import UnreadableMedia, open_image, sniff
+from facesort.names import (
+    UnsafeNameError,
+    numbered,
+    person_key,
+    safe_file_name,
+    safe_folder_name,
+)
+from facesort.state import State
+from facesort.state.models import FileIndexEntry, ReferenceEncoding
+
+log = logging.getLogger(__name__)
+
+REFERENCE = "reference"
+
+
+def settings_key(settings: MatchingSettings) -> str:
+    return (
+        f"{settings.detector}/u{settings.upsample}/d{settings.detect_max_side}"
+        f"/e{settings.encode_max_side}/j{settings.num_jitters}"
+    )
+
+
+@dataclass(frozen=True)
+class ReferencePhoto:
+    person: str
+    path: Path
+
+    @property
+    def label(self) -> str:
+        """How the photo is named in reasons: ``Person/photo.jpg``."""
+        return f"{self.person}/{self.path.name}"
+
+
+def person_folders(references_dir: Path) -> dict[str, Path]:
+    """Person name -> folder; two names that would share a library folder are an error."""
+    if not references_dir.is_dir():
+        return {}
+    folders: dict[str, Path] = {}
+    keys: dict[str, str] = {}
+    for entry in sorted(references_dir.iterdir()):
+        if entry.name.startswith(".") or not entry.is_dir() or entry.is_symlink():
+            continue
+        name = entry.name
+        try:
+            key = person_key(name)
+        except UnsafeNameError:
+            log.warning("reference folder %s has no usable name; skipped", entry)
+            continue
+        if key in keys:
+            raise FacesortError(
+                f"Reference folders {keys[key]!r} and {name!r} in {references_dir} would share "
+                f"the library folder {safe_folder_name(name)!r}: merge them into one folder or "
+                "rename one."
+            )
+        keys[key] = name
+        folders[name] = entry
+    return folders
+
+
+def reference_photos(references_dir: Path) -> list[ReferencePhoto]:
+    photos = []
+    for person, folder in person_folders(references_dir).items():
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith(".") or not path.is_file() or path.is_symlink():
+                continue
+            photos.append(ReferencePhoto(person, path))
+    return photos
+
+
+class ReferenceLoader:
+    """Builds the ReferenceSet, reusing cached hashes and encodings."""
+
+    def __init__(self, state: State, config: Config):
+        self.state = state
+        self.config = config
+        self.key = settings_key(config.matching)
+
+    def load(self) -> ReferenceSet:
+        photos = reference_photos(self.config.references_dir)
+        root = str(self.config.references_dir)
+        with self.state.session() as session:
+            index = {
+                e.path: e
+                for e in session.scalars(
+                    sa.select(FileIndexEntry).where(
+                        FileIndexEntry.root == root, FileIndexEntry.state == REFERENCE
+                    )
+                )
+            }
+        rows = []
+        problems = []
+        for photo in photos:
+            try:
+                sha = self._hash(photo.path, index.get(str(photo.path)), root)
+                cached = self._encoding(photo.path, sha)
+            except OSError as exc:
+                problems.append(f"{photo.label}: cannot be read ({exc.strerror})")
+                continue
+            if cached.status != "face" or cached.encoding is None:
+                problems.append(f"{photo.label}: {cached.detail or cached.status}")
+                continue
+            rows.append((photo.person, photo.label, encoding_from_bytes(cached.encoding)))
+        references = ReferenceSet.build(rows)
+        references.problems = problems
+        for problem in problems:
+            log.warning("reference photo skipped: %s", problem)
+        return references
+
+    def _hash(self, path: Path, entry: FileIndexEntry | None, root: str) -> str:
+        st = path.stat()
+        if (
+            entry is not None
+            and entry.sha256
+            and (entry.size, entry.mtime_ns, entry.inode)
+            == (
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ino,
+            )
+        ):
+            return entry.sha256
+        sha = sha256_file(path)
+        if not self.state.readonly:
+            values = {
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "inode": st.st_ino,
+                "sha256": sha,
+                "state": REFERENCE,
+            }
+            with self.state.session() as session:
+                if entry is None:
+                    session.execute(
+                        sa.delete(FileIndexEntry).where(FileIndexEntry.path == str(path))
+                    )
+                    session.add(FileIndexEntry(path=str(path), root=root, **values))
+                else:
+                    session.execute(
+                        sa.update(FileIndexEntry)
+                        .where(FileIndexEntry.id == entry.id)
+                        .values(**values)
+                    )
+        return sha
+
+    def _encoding(self, path: Path, sha: str) -> ReferenceEncoding:
+        with self.state.session() as session:
+            cached = session.get(ReferenceEncoding, sha)
+        if cached is not None and cached.settings_key == self.key:
+            return cached
+        result = compute_reference_encoding(path, sha, self.config)
+        if not self.state.readonly:
+            with self.state.session() as session:
+                session.merge(result)
+        return result
+
+
+def compute_reference_encoding(path: Path, sha: str, config: Config) -> ReferenceEncoding:
+    import numpy as np
+
+    key = settings_key(config.matching)
+    try:
+        decoded = open_image(
+            path,
+            max_side=config.matching.encode_max_side,
+            max_pixels=config.limits.max_image_pixels,
+        )
+    except UnreadableMedia as exc:
+        return ReferenceEncoding(
+            sha256=sha, status="unreadable", detail=str(exc), settings_key=key, face_count=0
+        )
+    faces = find_faces(np.asarray(decoded.image), config.matching)
+    face = largest_face(faces)
+    if face is None:
+        return ReferenceEncoding(
+            sha256=sha,
+            status="no_face",
+            detail="no face found in this reference photo",
+            settings_key=key,
+            face_count=0,
+        )
+    return ReferenceEncoding(
+        sha256=sha,
+        status="face",
+        encoding=encoding_to_bytes(face.encoding),
+        box=list(face.box),
+        face_count=len(faces),
+        detail=None if len(faces) == 1 else f"{len(faces)} faces; the largest one is used",
+        settings_key=key,
+    )
+
+
+def add_reference_photos(config: Config, name: str, files: list[Path]) -> tuple[str, list[Path]]:
+    """Copy photos into the person's reference folder; returns (folder name, new paths)."""
+    try:
+        folder_name = safe_folder_name(name)
+    except UnsafeNameError as exc:
+        raise FacesortError(f"{exc}: give the person a name with letters or digits.") from None
+    existing = person_folders(config.references_dir)
+    for other in existing:
+        if person_key(other) == person_key(folder_name) and other != folder_name:
+            folder_name = other  # same person, spelled differently: use their folder
+    target = config.references_dir / folder_name
+    added = []
+    for source in files:
+        if not source.is_file():
+            raise FacesortError(f"{source} is not a file: give paths of photos of {name}.")
+        media = sniff(source)
+        if media is None or media.kind != "image":
+            raise FacesortError(f"{source} is not a photo facesort can read (by its content).")
+    target.mkdir(parents=True, exist_ok=True)
+    for source in files:
+        name_on_disk = safe_file_name(source.name)
+        number = 0
+        while (target / numbered(name_on_disk, number)).exists():
+            number += 1
+        dest = target / numbered(name_on_disk, number)
+        shutil.copy2(source, dest)
+        added.append(dest)
+    return folder_name, added

@@ -1,0 +1,253 @@
+"""Tables of the state database.
+
+Changes to these tables go through a new Alembic migration in ``migrations/versions``;
+``tests/test_state.py`` checks that the migrations and these models agree.
+
+- ``media_file``: one row per file facesort took from a staging folder, with where it is
+  now, why, and whether it is an original that later files are compared against.
+- ``file_index``: what a scan saw at each path (size, mtime, inode): rescans skip files
+  already handled without hashing them; reference photos are cached here too.
+- ``batch``: a claimed group of files, with a lease, so concurrent runs never take the
+  same file.
+- ``transfer``: the journal. Intent is written before a file moves; recovery finishes
+  or rolls back whatever was in flight when a run died.
+- ``event``: the audit trail, one row per decision or action, with its reason.
+- ``reference_encoding``: face encodings of reference photos, cached by content hash.
+- ``face``: faces found in sorted files (for re-checks and clustering).
+- ``original_hash``: perceptual hashes of originals, for near-duplicate checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_BYTES_PREFIX = "b64:"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def path_to_db(path: str | os.PathLike[str] | bytes) -> str:
+    """Paths are stored as text; names that are not UTF-8 survive as base64.
+
+    Stored paths are absolute, so they start with '/', never with the prefix.
+    """
+    raw = os.fsencode(path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _BYTES_PREFIX + base64.b64encode(raw).decode("ascii")
+
+
+def path_from_db(value: str) -> str:
+    if value.startswith(_BYTES_PREFIX):
+        return os.fsdecode(base64.b64decode(value[len(_BYTES_PREFIX) :]))
+    return value
+
+
+class PathText(TypeDecorator[str]):
+    """A filesystem path (str, possibly with surrogate escapes) stored as text."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else path_to_db(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else path_from_db(value)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class MediaFile(Base):
+    __tablename__ = "media_file"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    source_path: Mapped[str] = mapped_column(PathText, index=True)
+    staging_dir: Mapped[str] = mapped_column(PathText)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(sa.BigInteger)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # image | video
+    file_type: Mapped[str] = mapped_column(sa.String(16))  # real type: jpg, png, mp4 ...
+    sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    phash: Mapped[str | None] = mapped_column(sa.String(16))
+    width: Mapped[int | None] = mapped_column(sa.Integer)
+    height: Mapped[int | None] = mapped_column(sa.Integer)
+    # pending -> claimed -> done; or left (vanished/changed in staging, never moved)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True, default="pending")
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batch.id"), index=True)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # An original: not a duplicate; later files are compared against it.
+    is_original: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("media_file.id"))
+    current_path: Mapped[str | None] = mapped_column(PathText, index=True)
+    place: Mapped[str | None] = mapped_column(sa.String(16))  # library | review
+    category: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    people: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    reason: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    discovered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OriginalHash(Base):
+    """Perceptual hashes of originals, in the order they were registered.
+
+    Rows are appended under the duplicate-check lock, so ``seq`` grows in registration
+    order and a worker's cache can refresh with ``seq > last seen``.
+    """
+
+    __tablename__ = "original_hash"
+
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_file.id"), unique=True)
+    phash: Mapped[int] = mapped_column(sa.BigInteger)  # 64 bits, signed
+
+
+class FileIndexEntry(Base):
+    __tablename__ = "file_index"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(PathText, unique=True)
+    root: Mapped[str] = mapped_column(PathText, index=True)  # the staging/references folder
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(sa.BigInteger)
+    inode: Mapped[int] = mapped_column(sa.BigInteger)
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # waiting (not stable yet) | registered (a media_file) | ignored (not media) | reference
+    state: Mapped[str] = mapped_column(sa.String(16))
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("media_file.id"), index=True)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Batch(Base):
+    __tablename__ = "batch"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(250))
+    status: Mapped[str] = mapped_column(
+        sa.String(16), default="open", index=True
+    )  # open|done|expired
+    owner: Mapped[str | None] = mapped_column(sa.String(250))  # host/pid/start of the worker
+    file_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    lease_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Transfer(Base):
+    __tablename__ = "transfer"
+    __table_args__ = (
+        # Two transfers in flight can never aim at the same destination name.
+        sa.Index(
+            "uq_transfer_dst_planned",
+            "dst",
+            unique=True,
+            sqlite_where=sa.text("state = 'planned'"),
+            postgresql_where=sa.text("state = 'planned'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_file.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(32))  # route | copy | review | undo | resort ...
+    op: Mapped[str] = mapped_column(sa.String(8))  # move | copy
+    src: Mapped[str] = mapped_column(PathText)
+    dst: Mapped[str] = mapped_column(PathText)
+    tmp: Mapped[str | None] = mapped_column(PathText)
+    # planned -> done | abandoned (destination name taken, re-planned) | failed
+    state: Mapped[str] = mapped_column(sa.String(16), default="planned", index=True)
+    # What the file's row becomes once the transfer is done (place, category, people, reason).
+    outcome: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    group_id: Mapped[str | None] = mapped_column(sa.String(250), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(250))
+    owner: Mapped[str | None] = mapped_column(sa.String(250))  # host/pid/start of the process
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Event(Base):
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("media_file.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(sa.String(32), index=True)
+    from_path: Mapped[str | None] = mapped_column(PathText)
+    to_path: Mapped[str | None] = mapped_column(PathText)
+    place: Mapped[str | None] = mapped_column(sa.String(16))
+    category: Mapped[str | None] = mapped_column(sa.String(32))
+    people: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    reason: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    actor: Mapped[str] = mapped_column(sa.String(250))
+    transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("transfer.id"))
+
+
+class ReferenceEncoding(Base):
+    __tablename__ = "reference_encoding"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # face | no_face | unreadable
+    encoding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    box: Mapped[list[float] | None] = mapped_column(sa.JSON)
+    face_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    settings_key: Mapped[str] = mapped_column(sa.String(64))  # detector settings used
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Face(Base):
+    __tablename__ = "face"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_file.id"), index=True)
+    frame: Mapped[int | None] = mapped_column(sa.Integer)
+    box: Mapped[list[float]] = mapped_column(sa.JSON)  # left, top, right, bottom fractions
+    encoding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    person: Mapped[str | None] = mapped_column(sa.String(250), index=True)
+    confidence: Mapped[str] = mapped_column(sa.String(16))
+    distance: Mapped[float | None] = mapped_column(sa.Float)
+    source: Mapped[str] = mapped_column(sa.String(16), default="local")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
