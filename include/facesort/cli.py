@@ -64,8 +64,19 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_status(config: Config, args: argparse.Namespace) -> int:
-    from facesort.status import status_counts
+    from facesort.status import file_places, status_counts
 
+    if args.files:
+        places = file_places(config)
+        if args.json:
+            print(json.dumps(places, indent=2))
+            return 0
+        width = max((len(os.path.basename(p["source_path"])) for p in places), default=0)
+        for place in sorted(places, key=lambda p: (p["current_path"] or "", p["source_path"])):
+            name = os.path.basename(place["source_path"])
+            where = place["current_path"] or f"(in staging: {place['status']})"
+            print(f"{name:<{width}}  {where}")
+        return 0
     counts = status_counts(config)
     if args.json:
         print(json.dumps(counts, indent=2))
@@ -81,6 +92,8 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     print("staging:")
     for what, n in counts["staging"].items():
         print(f"  {what:<30} {n}")
+    if not counts["staging"]:
+        print("  (nothing waiting)")
     return 0
 
 
@@ -174,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     status = commands.add_parser("status", help="how many files are where")
+    status.add_argument("--files", action="store_true", help="list every file and its place")
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=cmd_status)
 

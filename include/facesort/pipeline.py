@@ -446,13 +446,20 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
     """
     release_stale_batches(state)
     with state.session() as session:
+        # Batches this run made in an earlier try of the same task, not yet taken.
+        batch_ids = list(
+            session.scalars(
+                sa.select(Batch.id).where(
+                    Batch.run_id == run_id, Batch.status == "open", Batch.owner.is_(None)
+                )
+            )
+        )
         pending = session.scalar(
             sa.select(sa.func.count()).select_from(MediaFile).where(MediaFile.status == "pending")
         )
     if not pending:
-        return []
+        return batch_ids
     size = max(1, min(config.batch_size, -(-pending // max(1, min_batches))))
-    batch_ids = []
     lease = timedelta(seconds=config.claim_lease_seconds)
     while True:
         with state.session() as session:

@@ -39,6 +39,26 @@ def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
     return {"library": dict(library), "review": review, "staging": dict(staging)}
 
 
+def file_places(config: Config, state: State | None = None) -> list[dict[str, Any]]:
+    """Every file facesort took: where it came from, where it is now, and why."""
+    state = state or State(config.database_url)
+    with state.session() as session:
+        rows = session.scalars(sa.select(MediaFile).order_by(MediaFile.id)).all()
+        return [
+            {
+                "id": f.id,
+                "source_path": f.source_path,
+                "current_path": f.current_path,
+                "status": f.status,
+                "place": f.place,
+                "category": f.category,
+                "people": f.people,
+                "summary": (f.reason or {}).get("summary") or f.last_error,
+            }
+            for f in rows
+        ]
+
+
 def _events(session, file_id: int) -> list[dict[str, Any]]:
     events = session.scalars(
         sa.select(Event).where(Event.file_id == file_id).order_by(Event.at, Event.id)

@@ -1,0 +1,100 @@
+# facesort: every target installs what it needs, from nothing.
+#
+#   make run    install, then sort the bundled sample photos with the facesort_ingest
+#               DAG (SQLite state and Airflow metadata, local face matching), and show
+#               where each file went
+#   make test   install, lint, and run the whole test suite
+#
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+STAMP := $(VENV)/.installed
+PHOTOS := tests/fixtures/faces
+
+DEMO := $(CURDIR)/.demo
+AIRFLOW_LOCAL := $(CURDIR)/.airflow
+AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_LOCAL) \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	FACESORT_CONFIG=$(DEMO)/facesort.yaml
+
+# Debian packages: ffmpeg/ffprobe for videos.
+APT_PACKAGES := ffmpeg
+
+.PHONY: help install system-deps run show-pass test lint format clean
+
+help:
+	@echo "make run    sort the bundled sample photos through the facesort_ingest DAG"
+	@echo "make test   lint and run all tests"
+	@echo "make lint   ruff check + format check"
+	@echo "make clean  remove .venv, .airflow and .demo"
+
+system-deps:
+	@missing=""; \
+	for cmd in ffmpeg ffprobe; do command -v $$cmd >/dev/null || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo -n"; \
+	  else echo "ffmpeg is missing and this user cannot install it: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; fi; \
+	  echo "installing Debian packages: $(APT_PACKAGES)"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
+	fi
+
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-dev.txt constraints.txt pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools<81" wheel
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: system-deps $(STAMP)
+
+run: install
+	@rm -rf $(DEMO) && mkdir -p $(AIRFLOW_LOCAL)
+	@$(BIN)/python -m facesort.sample $(DEMO) --photos $(PHOTOS) >/dev/null
+	@echo "Sample workspace: $(DEMO) (config: $(DEMO)/facesort.yaml)"
+	@$(AIRFLOW_ENV) $(BIN)/airflow db migrate >$(AIRFLOW_LOCAL)/migrate.log 2>&1 \
+	  || { tail -30 $(AIRFLOW_LOCAL)/migrate.log; exit 1; }
+	@$(AIRFLOW_ENV) $(BIN)/airflow pools set facesort_cpu 2 "facesort face detection" >/dev/null 2>&1
+	@echo "== Pass 1: airflow dags test facesort_ingest (photos; references: $(PHOTOS)/known)"
+	@$(AIRFLOW_ENV) $(BIN)/airflow dags test facesort_ingest >$(DEMO)/pass1.log 2>&1 \
+	  || { tail -60 $(DEMO)/pass1.log; exit 1; }
+	@$(MAKE) --no-print-directory show-pass LOG=$(DEMO)/pass1.log
+	@echo "== Adding a reference photo of lin-manuel-miranda, and a video to staging"
+	@$(BIN)/facesort --config $(DEMO)/facesort.yaml references add lin-manuel-miranda \
+	  $(PHOTOS)/incoming/lin-manuel-miranda.png | sed 's/^/   /'
+	@$(BIN)/python -m facesort.sample $(DEMO) --photos $(PHOTOS) --stage video --only-stage | sed 's/^/   /'
+	@echo "== Pass 2: airflow dags test facesort_ingest (the video)"
+	@$(AIRFLOW_ENV) $(BIN)/airflow dags test facesort_ingest >$(DEMO)/pass2.log 2>&1 \
+	  || { tail -60 $(DEMO)/pass2.log; exit 1; }
+	@$(MAKE) --no-print-directory show-pass LOG=$(DEMO)/pass2.log
+	@echo "== Where each file went"
+	@$(BIN)/facesort --config $(DEMO)/facesort.yaml status --files | sed "s|$(DEMO)/||"
+	@echo "== Counts"
+	@$(BIN)/facesort --config $(DEMO)/facesort.yaml status
+	@echo "Task logs: $(DEMO)/pass1.log, $(DEMO)/pass2.log. Why a file went somewhere:"
+	@echo "  $(BIN)/facesort --config $(DEMO)/facesort.yaml history $(DEMO)/review/multiple_faces/two_people.jpg"
+
+# The lines the DAG's tasks print about what they did (the rest of the log is Airflow's).
+show-pass:
+	@grep -E "[0-9]+ new files,|(library|review|staging)/[^ ]*: [0-9]+$$" $(LOG) \
+	  | sed -E 's/^.*\] //; s/^[^a-z0-9]*((library|review|staging)\/)/\1/' | sort -u | sed 's/^/   /' || true
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: install lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(AIRFLOW_LOCAL) $(DEMO)
