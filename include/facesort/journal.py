@@ -48,6 +48,16 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1024 * 1024
 MAX_NAME_TRIES = 10_000
+# What a transfer may change in a file's record (and undo restores).
+UNDOABLE_FIELDS = (
+    "status",
+    "place",
+    "category",
+    "people",
+    "reason",
+    "duplicate_of_id",
+    "current_path",
+)
 
 
 class SourceChanged(Exception):
@@ -195,6 +205,7 @@ class Journal:
             raise SourceChanged(f"{request.src} changed after it was examined")
 
     def _plan(self, request: TransferRequest, start: int) -> tuple[Transfer, int]:
+        previous = self._snapshot(request.file_id) if request.outcome.get("file") else None
         for number in range(start, MAX_NAME_TRIES):
             dst = os.path.join(request.dest_dir, numbered(request.name, number))
             if os.path.lexists(dst):
@@ -208,7 +219,11 @@ class Journal:
                 dst=dst,
                 tmp=tmp,
                 state="planned",
-                outcome={**request.outcome, "sha256": request.expected_sha256},
+                outcome={
+                    **request.outcome,
+                    "sha256": request.expected_sha256,
+                    "previous": previous,
+                },
                 group_id=self.group_id,
                 actor=self.actor,
                 owner=owner_token(),
@@ -221,6 +236,14 @@ class Journal:
                 continue  # another transfer in flight aims at this name
             return row, number
         raise RuntimeError(f"no free file name for {request.name} in {request.dest_dir}")
+
+    def _snapshot(self, file_id: int) -> dict[str, Any] | None:
+        """The file's record before the transfer, so that undo can restore it."""
+        with self.state.session() as session:
+            media = session.get(MediaFile, file_id)
+            if media is None:
+                return None
+            return {name: getattr(media, name) for name in UNDOABLE_FIELDS}
 
     def _execute(self, row: Transfer, expected_sha256: str | None) -> None:
         src, dst, tmp = row.src, row.dst, row.tmp or ""
@@ -262,9 +285,7 @@ class Journal:
             row.finished_at = utcnow()
             file_fields = row.outcome.get("file")
             if file_fields is not None:
-                values = dict(file_fields)
-                values["current_path"] = row.dst
-                values["decided_at"] = utcnow()
+                values = {**file_fields, "current_path": row.dst, "decided_at": utcnow()}
                 session.execute(
                     sa.update(MediaFile).where(MediaFile.id == row.file_id).values(**values)
                 )
@@ -382,7 +403,7 @@ def _recover_one(journal: Journal, row: Transfer) -> str:
         src=src,
         dest_dir=os.path.dirname(dst),
         name=_base_name(dst),
-        outcome={k: v for k, v in row.outcome.items() if k != "sha256"},
+        outcome={k: v for k, v in row.outcome.items() if k not in {"sha256", "previous"}},
         action=row.action,
         op=row.op,
         expected_sha256=expected,
@@ -405,3 +426,104 @@ def _content_is(path: str, expected_sha256: str) -> bool:
         return sha256_file(path) == expected_sha256
     except OSError:
         return False
+
+
+# ---------------------------------------------------------------------- undo
+
+
+@dataclass
+class UndoReport:
+    group_id: str  # the group of the undo itself (undo it to redo)
+    reverted: int = 0
+    skipped: list[str] | None = None
+
+
+def undo_group(state: State, group_id: str, actor: str) -> UndoReport:
+    """Revert every transfer of ``group_id``, newest first, through the journal.
+
+    Each file moves back to where it was and its record is restored. A file that moved
+    again since is left where it is (reported in ``skipped``). Extra copies (``op:
+    copy`` without a record change) are removed only when their content is still the
+    copied content; nothing else is ever deleted. The undo is a group of its own, so
+    it can be undone too.
+    """
+    undo_id = f"undo-{uuid.uuid4().hex[:12]}"
+    report = UndoReport(group_id=undo_id, skipped=[])
+    journal = Journal(state, actor=actor, group_id=undo_id)
+    with state.session() as session:
+        rows = list(
+            session.scalars(
+                sa.select(Transfer)
+                .where(Transfer.group_id == group_id, Transfer.state == "done")
+                .order_by(Transfer.id.desc())
+            )
+        )
+    for row in rows:
+        expected = row.outcome.get("sha256")
+        file_fields = row.outcome.get("file")
+        previous = dict(row.outcome.get("previous") or {})
+        previous.pop("current_path", None)
+        reason = {"summary": f"undo of {row.action} ({group_id})"}
+        if row.op == "copy" and (file_fields is None or _content_is(row.src, expected)):
+            # The original is still where it was copied from: drop the copy.
+            if not _undo_copy(state, row, actor):
+                report.skipped.append(f"{row.dst}: the copy changed or is gone; kept")
+                continue
+            if file_fields is not None:
+                with state.session() as session:
+                    session.execute(
+                        sa.update(MediaFile)
+                        .where(MediaFile.id == row.file_id)
+                        .values(**previous, current_path=row.src)
+                    )
+            report.reverted += 1
+            continue
+        with state.session() as session:
+            current = session.scalar(
+                sa.select(MediaFile.current_path).where(MediaFile.id == row.file_id)
+            )
+        if current != row.dst or not os.path.lexists(row.dst):
+            report.skipped.append(f"{row.dst}: moved again since; left where it is")
+            continue
+        journal.transfer(
+            TransferRequest(
+                file_id=row.file_id,
+                src=row.dst,
+                dest_dir=os.path.dirname(row.src),
+                name=os.path.basename(row.src),
+                outcome={
+                    "file": previous,
+                    "event": {
+                        "action": "undo",
+                        "place": previous.get("place"),
+                        "category": previous.get("category"),
+                        "people": previous.get("people"),
+                        "reason": reason,
+                    },
+                },
+                action="undo",
+                op="move",
+                expected_sha256=expected,
+            )
+        )
+        report.reverted += 1
+    return report
+
+
+def _undo_copy(state: State, row: Transfer, actor: str) -> bool:
+    expected = row.outcome.get("sha256")
+    if not os.path.lexists(row.dst) or (expected and not _content_is(row.dst, expected)):
+        return False
+    os.unlink(row.dst)
+    _fsync_dir(os.path.dirname(row.dst))
+    with state.session() as session:
+        session.add(
+            Event(
+                file_id=row.file_id,
+                action="undo",
+                from_path=row.dst,
+                actor=actor,
+                reason={"summary": f"copy removed by undo of {row.action} (the original is kept)"},
+            )
+        )
+    return True
