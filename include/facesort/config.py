@@ -379,8 +379,12 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
     expanded = _expand_env(raw, "", problems)
     base = source.parent if source else Path.cwd()
     resolved = _resolve_paths(expanded, base)
+    return _validate({**resolved, "source": source}, where, problems)
+
+
+def _validate(data: dict[str, Any], where: str, problems: list[str]) -> Config:
     try:
-        config = Config.model_validate({**resolved, "source": source})
+        config = Config.model_validate(data)
     except ValidationError as exc:
         known = _known_keys(Config)
         problems.extend(_describe_error(e, known) for e in exc.errors())
@@ -393,6 +397,25 @@ def parse_config(raw: Any, source: Path | None = None) -> Config:
         )
     assert config is not None
     return config
+
+
+def with_overrides(config: Config, overrides: dict[str, Any], where: str = "overrides") -> Config:
+    """A copy of ``config`` with some keys replaced, validated like the file itself.
+
+    ``overrides`` is nested like the YAML: ``{"matching": {"sure_distance": 0.5}}``.
+    """
+
+    def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        out = dict(base)
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merge(out[key], value)
+            else:
+                out[key] = value
+        return out
+
+    data = merge(config.model_dump(exclude={"source"}), overrides)
+    return _validate({**data, "source": config.source}, where, [])
 
 
 def config_path_from_env(explicit: str | os.PathLike[str] | None = None) -> Path:

@@ -53,6 +53,9 @@ from facesort.state.models import Face as FaceRow
 
 log = logging.getLogger(__name__)
 
+# The audit-trail name of each journal action.
+EVENT_OF_ACTION = {"route": "routed", "resort": "resorted", "review": "reviewed", "undo": "undo"}
+
 # Something that already knows who is in some files (Immich): path -> matches per face,
 # or None when it could not tell (the file is then matched locally).
 FaceSource = Callable[[MediaFile], "list[FaceMatch] | None"]
@@ -116,6 +119,34 @@ def _duplicate_decision(dup: Duplicate, limit: int) -> Decision:
     )
 
 
+def _decision_fields(media: MediaFile) -> dict[str, Any]:
+    """The decision a file's record holds now."""
+    reason = dict(media.reason or {})
+    return {
+        "category": media.category,
+        "rule": reason.pop("rule", "unknown"),
+        "summary": reason.pop("summary", ""),
+        "people": tuple(media.people or ()),
+        "details": reason,
+        "duplicate_of": media.duplicate_of_id,
+    }
+
+
+def stored_faces(state: State, file_id: int) -> list[Face]:
+    """The faces found in a file when it was sorted (in detection order)."""
+    from facesort.faces import encoding_from_bytes
+
+    with state.session() as session:
+        rows = session.scalars(
+            sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
+        ).all()
+    return [
+        Face(box=tuple(row.box), encoding=encoding_from_bytes(row.encoding), frame=row.frame)
+        for row in rows
+        if row.encoding is not None
+    ]
+
+
 class Sorter:
     """Evaluates and routes files. One per process: it caches references and hashes."""
 
@@ -172,67 +203,87 @@ class Sorter:
         if dup is not None:
             return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
         if media.kind == "image":
-            return self._evaluate_image(media, sha, stat, limit)
-        return self._evaluate_video(media, sha, stat, limit)
+            return self._evaluate_image(media, path, sha, stat, limit)
+        return self._evaluate_video(media, path, sha, stat, limit)
 
-    def _unreadable(self, media: MediaFile, sha: str, stat, reason: str, limit: int) -> Evaluation:
-        dup = self.finder.keep_or_find(media.id, sha, None)
-        if dup is not None:
-            return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
+    def _unreadable(
+        self, media: MediaFile, sha: str | None, stat, reason: str, limit: int, register: bool
+    ) -> Evaluation:
+        if register and sha is not None:
+            dup = self.finder.keep_or_find(media.id, sha, None)
+            if dup is not None:
+                return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
         return Evaluation(
             Decision.review("unreadable", "unreadable", reason), sha256=sha, stat=stat
         )
 
-    def _evaluate_image(self, media: MediaFile, sha: str, stat, limit: int) -> Evaluation:
+    def _evaluate_image(
+        self, media: MediaFile, path: str, sha: str | None, stat, limit: int, register: bool = True
+    ) -> Evaluation:
         import numpy as np
 
         try:
             decoded = open_image(
-                media.source_path,
+                path,
                 max_side=self.config.matching.encode_max_side,
                 max_pixels=self.config.limits.max_image_pixels,
             )
         except UnreadableMedia as exc:
-            return self._unreadable(media, sha, stat, str(exc), limit)
+            return self._unreadable(media, sha, stat, str(exc), limit, register)
         phash = perceptual_hash(decoded.image)
         size = {"width": decoded.width, "height": decoded.height}
-        dup = self.finder.keep_or_find(media.id, sha, phash)
-        if dup is not None:
-            return Evaluation(
-                _duplicate_decision(dup, limit), sha256=sha, phash=phash, stat=stat, **size
-            )
+        if register and sha is not None:
+            dup = self.finder.keep_or_find(media.id, sha, phash)
+            if dup is not None:
+                return Evaluation(
+                    _duplicate_decision(dup, limit), sha256=sha, phash=phash, stat=stat, **size
+                )
         faces = find_faces(np.asarray(decoded.image), self.config.matching)
-        matches = self._matches(media, faces)
-        decision = decide_photo(matches, self.config.policy)
+        decision, matches = self.decide(media, faces, frames=None)
         return Evaluation(decision, sha, phash, faces=faces, matches=matches, stat=stat, **size)
 
-    def _evaluate_video(self, media: MediaFile, sha: str, stat, limit: int) -> Evaluation:
+    def _evaluate_video(
+        self, media: MediaFile, path: str, sha: str | None, stat, limit: int, register: bool = True
+    ) -> Evaluation:
         settings = self.config.video
         try:
-            info = probe_video(media.source_path)
+            info = probe_video(path)
             frames = sample_frames(
-                media.source_path,
+                path,
                 info,
                 frames_per_second=settings.frames_per_second,
                 max_frames=settings.max_frames,
                 max_side=settings.max_side,
             )
         except UnreadableMedia as exc:
-            return self._unreadable(media, sha, stat, str(exc), limit)
-        dup = self.finder.keep_or_find(media.id, sha, None)
-        if dup is not None:
-            return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
-        faces: list[Face] = []
-        per_frame: list[list[FaceMatch]] = []
-        for index, (_, rgb) in enumerate(frames):
-            found = find_faces(rgb, self.config.matching, frame=index)
-            faces.extend(found)
-            per_frame.append(self._local_matches(found))
-        decision = decide_video(per_frame, self.config.policy, settings)
-        matches = [m for frame in per_frame for m in frame]
+            return self._unreadable(media, sha, stat, str(exc), limit, register)
+        if register and sha is not None:
+            dup = self.finder.keep_or_find(media.id, sha, None)
+            if dup is not None:
+                return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
+        faces = [
+            face
+            for index, (_, rgb) in enumerate(frames)
+            for face in find_faces(rgb, self.config.matching, frame=index)
+        ]
+        decision, matches = self.decide(media, faces, frames=len(frames))
         return Evaluation(
             decision, sha, None, info.width, info.height, faces=faces, matches=matches, stat=stat
         )
+
+    def decide(
+        self, media: MediaFile, faces: list[Face], frames: int | None
+    ) -> tuple[Decision, list[FaceMatch]]:
+        """Match the faces and apply the policy. ``frames``: None for a photo, else the
+        number of frames sampled from the video (``Face.frame`` indexes them)."""
+        if frames is None:
+            matches = self._matches(media, faces)
+            return decide_photo(matches, self.config.policy), matches
+        matches = self._local_matches(faces)
+        per_frame: list[list[FaceMatch]] = [[] for _ in range(frames)]
+        for face, match in zip(faces, matches, strict=True):
+            per_frame[face.frame or 0].append(match)
+        return decide_video(per_frame, self.config.policy, self.config.video), matches
 
     def _local_matches(self, faces: list[Face]) -> list[FaceMatch]:
         import numpy as np
@@ -250,6 +301,28 @@ class Sorter:
                 return external
         return self._local_matches(faces)
 
+    def reevaluate(self, media: MediaFile, *, redetect: bool = False) -> Evaluation:
+        """Decide again where an already sorted file belongs, with today's references
+        and settings. Uses the faces found when it was sorted, unless ``redetect`` (or
+        the file was unreadable then); never registers or compares duplicates."""
+        path = media.current_path or media.source_path
+        limit = self.config.duplicates.near_duplicate_distance
+        if redetect or media.category == "unreadable":
+            evaluate = self._evaluate_image if media.kind == "image" else self._evaluate_video
+            if media.kind not in {"image", "video"}:
+                return Evaluation(Decision(**_decision_fields(media)), media.sha256)
+            return evaluate(media, path, media.sha256, None, limit, register=False)
+        faces = stored_faces(self.state, media.id)
+        frames = None
+        if media.kind == "video":
+            sampled = (media.reason or {}).get("frames_sampled")
+            frames = sampled or max((f.frame or 0 for f in faces), default=-1) + 1
+        decision, matches = self.decide(media, faces, frames=frames)
+        return Evaluation(
+            decision, media.sha256, media.phash, media.width, media.height, faces=faces,
+            matches=matches,
+        )  # fmt: skip
+
     # ----------------------------------------------------------------- route
 
     def destination_dir(self, decision: Decision) -> Path:
@@ -257,9 +330,18 @@ class Sorter:
             return self.config.review_path(decision.category)
         return self.config.library_dir / safe_folder_name(decision.people[0])
 
-    def route(self, media: MediaFile, evaluation: Evaluation) -> FileResult:
+    def route(
+        self, media: MediaFile, evaluation: Evaluation, *, action: str = "route"
+    ) -> FileResult:
+        """Move the file where the evaluation decided, through the journal.
+
+        ``action`` "route" takes it from staging (``transfer_mode`` applies); any other
+        action (a re-sort, a review decision) moves it from where it is now.
+        """
         decision = evaluation.decision
-        name = safe_file_name(display_file_name(media.source_path))
+        from_staging = action == "route"
+        source = media.source_path if from_staging else (media.current_path or media.source_path)
+        name = safe_file_name(display_file_name(source))
         reason = decision.reason()
         file_fields = {
             "status": "done",
@@ -275,15 +357,14 @@ class Sorter:
             "last_error": None,
         }
         event = {
-            "action": "routed",
+            "action": EVENT_OF_ACTION.get(action, action),
             "place": decision.place,
             "category": decision.category,
             "people": list(decision.people),
             "reason": reason,
         }
-        source = media.source_path
         if decision.category is None and len(decision.people) > 1:
-            self._copy_to_other_people(media, evaluation, name, reason)
+            self._copy_to_other_people(media, evaluation, source, name, reason)
         destination = self.journal.transfer(
             TransferRequest(
                 file_id=media.id,
@@ -291,16 +372,19 @@ class Sorter:
                 dest_dir=str(self.destination_dir(decision)),
                 name=name,
                 outcome={"file": file_fields, "event": event},
-                action="route",
-                op=self.config.transfer_mode,
+                action=action,
+                op=self.config.transfer_mode if from_staging else "move",
                 expected_sha256=evaluation.sha256,
                 expected_stat=evaluation.stat,
             )
         )
-        self._store_faces(media.id, evaluation)
+        if evaluation.faces or from_staging:
+            self._store_faces(media.id, evaluation)
         return FileResult(media.id, source, destination, decision.folder, decision.summary)
 
-    def _copy_to_other_people(self, media: MediaFile, evaluation: Evaluation, name, reason) -> None:
+    def _copy_to_other_people(
+        self, media: MediaFile, evaluation: Evaluation, source: str, name: str, reason: dict
+    ) -> None:
         decision = evaluation.decision
         with self.state.session() as session:
             done = {
@@ -319,7 +403,7 @@ class Sorter:
             self.journal.transfer(
                 TransferRequest(
                     file_id=media.id,
-                    src=media.source_path,
+                    src=source,
                     dest_dir=str(self.config.library_dir / safe_folder_name(person)),
                     name=name,
                     outcome={
