@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder, forget_original
 from facesort.faces import Face, encoding_to_bytes, find_faces
+from facesort.faults import crashpoint
 from facesort.journal import (
     Journal,
     SourceChanged,
@@ -199,6 +200,7 @@ class Sorter:
                 stat=stat,
             )
         sha = sha256_file(path)
+        crashpoint("sort.hashed")
         dup = self.finder.find_exact(sha)
         if dup is not None:
             return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
@@ -449,6 +451,7 @@ class Sorter:
         """Evaluate and route one claimed file; a changed or vanished file is left alone."""
         try:
             evaluation = self.evaluate(media)
+            crashpoint("sort.decided")
             if self.dry_run:
                 target = self.destination_dir(evaluation.decision)
                 return FileResult(
