@@ -553,7 +553,7 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
             query = (
                 sa.select(MediaFile.id)
                 .where(MediaFile.status == "pending")
-                .order_by(MediaFile.size.desc(), MediaFile.id)
+                .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
                 .limit(size)
                 .with_for_update(skip_locked=True)
             )
@@ -628,7 +628,7 @@ def process_batch(
             session.scalars(
                 sa.select(MediaFile.id)
                 .where(MediaFile.batch_id == batch_id, MediaFile.status == "claimed")
-                .order_by(MediaFile.size.desc(), MediaFile.id)
+                .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
             )
         )
     for file_id in ids:
@@ -790,6 +790,7 @@ def dry_run(config: Config) -> list[FileResult]:
                 known = {e.path: e for e in session.scalars(sa.select(FileIndexEntry))}
         sorter = Sorter(config, state, actor="dry run", dry_run=True)
         results = []
+        candidates = []
         now = time.time()
         notes: list[str] = []
         for root in config.staging_dirs:
@@ -809,17 +810,21 @@ def dry_run(config: Config) -> list[FileResult]:
                 if kind is None:
                     results.append(FileResult(0, seen.path, None, "staging", note or ""))
                     continue
-                media = MediaFile(
-                    id=0,
-                    source_path=seen.path,
-                    staging_dir=str(root),
-                    size=seen.size,
-                    mtime_ns=seen.mtime_ns,
-                    kind=kind,
-                    file_type=file_type or "",
-                    reason={"scan_note": note} if note else None,
+                candidates.append(
+                    MediaFile(
+                        id=0,
+                        source_path=seen.path,
+                        staging_dir=str(root),
+                        size=seen.size,
+                        mtime_ns=seen.mtime_ns,
+                        kind=kind,
+                        file_type=file_type or "",
+                        reason={"scan_note": note} if note else None,
+                    )
                 )
-                results.append(sorter.process(media))
+        # The order a run uses: largest first, so the same copy is kept.
+        for media in sorted(candidates, key=lambda m: (-m.size, m.source_path)):
+            results.append(sorter.process(media))
         return results
     finally:
         state.dispose()
