@@ -141,3 +141,27 @@ def test_the_pipeline_runs_on_postgresql(make_workspace, pg_url):
         )
     assert done == len(files)
     state.dispose()
+
+
+def test_a_batch_owned_by_a_live_worker_is_not_taken(make_workspace, photos):
+    import socket
+
+    import psutil
+
+    from facesort.pipeline import BatchTaken, process_batch, scan_and_plan
+    from facesort.state.models import Batch
+
+    ws = make_workspace(stage=(), extras=False)
+    shutil_copy = __import__("shutil").copyfile
+    shutil_copy(photos / "incoming/obama1.jpg", ws.staging / "obama1.jpg")
+    config = ws.config()
+    state = State(config.database_url)
+    _, (batch_id,) = scan_and_plan(state, config, "run", actor="test")
+    parent = psutil.Process(os.getppid())
+    alive = f"{socket.gethostname()}/{parent.pid}/{int(parent.create_time() * 100)}"
+    with state.session() as session:
+        session.get(Batch, batch_id).owner = alive
+    with pytest.raises(BatchTaken, match="being processed by"):
+        process_batch(state, config, batch_id, actor="test")
+    assert (ws.staging / "obama1.jpg").exists()
+    state.dispose()
