@@ -9,9 +9,10 @@ The same functions back the ``facesort run`` command and the ``facesort_ingest``
 
 Sorting one file (:class:`Sorter`): SHA-256 -> exact duplicate? -> decode -> perceptual
 hash -> near duplicate? (else it becomes an original) -> faces -> matches -> policy ->
-journaled move. A file that changed or vanished meanwhile is left in staging; one
-whose processing fails or crashes ``limits.max_attempts`` times goes to
-``review/unreadable`` with the error as its reason.
+journaled move. Where the run asked Immich (see facesort.immich), its named people decide
+first and only what Immich could not resolve is matched locally. A file that changed or
+vanished meanwhile is left in staging; one whose processing fails or crashes
+``limits.max_attempts`` times goes to ``review/unreadable`` with the error as its reason.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import os
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -32,6 +32,13 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder, forget_original
 from facesort.faces import Face, encoding_to_bytes, find_faces
+from facesort.immich.resolve import (
+    ImmichView,
+    StoredImmichNames,
+    annotate,
+    combine,
+    immich_matches,
+)
 from facesort.journal import (
     Journal,
     SourceChanged,
@@ -52,10 +59,6 @@ from facesort.state.models import Batch, Event, MediaFile, Transfer, utcnow
 from facesort.state.models import Face as FaceRow
 
 log = logging.getLogger(__name__)
-
-# Something that already knows who is in some files (Immich): path -> matches per face,
-# or None when it could not tell (the file is then matched locally).
-FaceSource = Callable[[MediaFile], "list[FaceMatch] | None"]
 
 
 @dataclass
@@ -127,13 +130,14 @@ class Sorter:
         actor: str,
         group_id: str | None = None,
         dry_run: bool = False,
-        face_source: FaceSource | None = None,
+        immich: StoredImmichNames | None = None,
     ):
         self.config = config
         self.state = state
         self.actor = actor
         self.dry_run = dry_run
-        self.face_source = face_source
+        # What Immich said about the files of the run (None: Immich is not consulted).
+        self.immich = immich
         self.finder = DuplicateFinder(state, config.duplicates, dry_run=dry_run)
         self.journal = Journal(state, actor, group_id, lease_s=config.claim_lease_seconds)
         self._references: ReferenceSet | None = None
@@ -201,9 +205,20 @@ class Sorter:
             return Evaluation(
                 _duplicate_decision(dup, limit), sha256=sha, phash=phash, stat=stat, **size
             )
-        faces = find_faces(np.asarray(decoded.image), self.config.matching)
-        matches = self._matches(media, faces)
-        decision = decide_photo(matches, self.config.policy)
+        view = self.immich.for_file(media) if self.immich else None
+        if view is not None and view.resolved:
+            # Immich named every face: no local detection needed.
+            faces = [Face(box=f.box or (0.0, 0.0, 0.0, 0.0), encoding=None) for f in view.faces]
+            matches = immich_matches(view)
+            decided_by = "immich"
+        else:
+            faces = find_faces(np.asarray(decoded.image), self.config.matching)
+            matches = self._local_matches(faces)
+            decided_by = "local"
+            if view is not None and view.named:
+                faces, matches = combine(view, faces, matches)
+                decided_by = "immich+local"
+        decision = annotate(decide_photo(matches, self.config.policy), view, decided_by)
         return Evaluation(decision, sha, phash, faces=faces, matches=matches, stat=stat, **size)
 
     def _evaluate_video(self, media: MediaFile, sha: str, stat, limit: int) -> Evaluation:
@@ -222,13 +237,16 @@ class Sorter:
         dup = self.finder.keep_or_find(media.id, sha, None)
         if dup is not None:
             return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
+        view = self.immich.for_file(media) if self.immich else None
+        if view is not None and view.resolved:
+            return self._video_from_immich(view, sha, stat, info.width, info.height)
         faces: list[Face] = []
         per_frame: list[list[FaceMatch]] = []
         for index, (_, rgb) in enumerate(frames):
             found = find_faces(rgb, self.config.matching, frame=index)
             faces.extend(found)
             per_frame.append(self._local_matches(found))
-        decision = decide_video(per_frame, self.config.policy, settings)
+        decision = annotate(decide_video(per_frame, self.config.policy, settings), view, "local")
         matches = [m for frame in per_frame for m in frame]
         return Evaluation(
             decision, sha, None, info.width, info.height, faces=faces, matches=matches, stat=stat
@@ -243,12 +261,16 @@ class Sorter:
             np.vstack([f.encoding for f in faces]), self.references, self.config.matching
         )
 
-    def _matches(self, media: MediaFile, faces: list[Face]) -> list[FaceMatch]:
-        if self.face_source is not None:
-            external = self.face_source(media)
-            if external is not None:
-                return external
-        return self._local_matches(faces)
+    def _video_from_immich(
+        self, view: ImmichView, sha: str, stat, width: int, height: int
+    ) -> Evaluation:
+        """A video whose faces Immich all named decides by its asset-level people."""
+        matches = immich_matches(view)
+        faces = [Face(box=f.box or (0.0, 0.0, 0.0, 0.0), encoding=None) for f in view.faces]
+        decision = annotate(decide_photo(matches, self.config.policy), view, "immich")
+        return Evaluation(
+            decision, sha, None, width, height, faces=faces, matches=matches, stat=stat
+        )
 
     # ----------------------------------------------------------------- route
 
@@ -351,7 +373,9 @@ class Sorter:
                         file_id=file_id,
                         frame=face.frame,
                         box=list(face.box),
-                        encoding=encoding_to_bytes(face.encoding),
+                        encoding=(
+                            encoding_to_bytes(face.encoding) if face.encoding is not None else None
+                        ),
                         person=match.person if match else None,
                         confidence=match.confidence if match else "unknown",
                         distance=match.distance if match else None,
@@ -535,7 +559,9 @@ def process_batch(
     lease = timedelta(seconds=config.claim_lease_seconds)
     if not _take_batch(state, batch_id, lease):
         return report
-    sorter = sorter or Sorter(config, state, actor=actor, group_id=group_id)
+    sorter = sorter or Sorter(
+        config, state, actor=actor, group_id=group_id, immich=StoredImmichNames(state)
+    )
     with state.session() as session:
         ids = list(
             session.scalars(
@@ -676,7 +702,9 @@ def run_once(
                 for batch_results in pool.map(_batch_worker, jobs):
                     results.extend(FileResult(**r) for r in batch_results)
         else:
-            sorter = Sorter(config, state, actor=actor, group_id=run_id)
+            sorter = Sorter(
+                config, state, actor=actor, group_id=run_id, immich=StoredImmichNames(state)
+            )
             for batch_id in batch_ids:
                 batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
                 results.extend(batch.results)

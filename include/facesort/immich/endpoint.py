@@ -44,9 +44,7 @@ class PathMap:
         return self._translate(host_path, list(self.host_to_container.items()))
 
     def to_host(self, container_path: str) -> str:
-        return self._translate(
-            container_path, [(c, h) for h, c in self.host_to_container.items()]
-        )
+        return self._translate(container_path, [(c, h) for h, c in self.host_to_container.items()])
 
     @staticmethod
     def covers(folder: str, path: str) -> bool:
