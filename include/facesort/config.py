@@ -549,25 +549,25 @@ def ingest_schedule_from_env() -> str:
     return value if isinstance(value, str) and value.strip() else DEFAULT_INGEST_SCHEDULE
 
 
-def immich_deferrable_from_env() -> bool:
-    """Whether facesort_ingest waits for Immich in the triggerer, read cheaply at parse time.
+def immich_wait_from_env() -> ImmichWaitSettings:
+    """``immich.wait`` read cheaply at DAG-parse time (the sensor's mode and intervals).
 
-    ``FACESORT_IMMICH_DEFERRABLE`` (true/false), then ``immich.wait.deferrable`` in the
-    config named by ``FACESORT_CONFIG``, then true. Like the schedule, a problem falls back
-    to the default; the tasks validate the config fully.
+    ``FACESORT_IMMICH_DEFERRABLE`` (true/false) overrides ``deferrable``. Like the
+    schedule, any problem falls back to the defaults: the tasks validate the config fully.
     """
+    wait = ImmichWaitSettings()
+    path = os.environ.get(CONFIG_ENV)
+    if path:
+        try:
+            import yaml
+
+            with open(path, encoding="utf-8") as handle:
+                raw = yaml.safe_load(handle) or {}
+            wait = ImmichWaitSettings.model_validate((raw.get("immich") or {}).get("wait") or {})
+        except Exception:
+            wait = ImmichWaitSettings()
     value = os.environ.get("FACESORT_IMMICH_DEFERRABLE")
     if value:
-        return value.strip().lower() not in {"0", "false", "no", "off"}
-    path = os.environ.get(CONFIG_ENV)
-    if not path:
-        return True
-    try:
-        import yaml
-
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle) or {}
-        setting = ((raw.get("immich") or {}).get("wait") or {}).get("deferrable", True)
-    except Exception:
-        return True
-    return setting if isinstance(setting, bool) else True
+        deferrable = value.strip().lower() not in {"0", "false", "no", "off"}
+        wait = wait.model_copy(update={"deferrable": deferrable})
+    return wait

@@ -22,6 +22,7 @@ import os
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -656,6 +657,8 @@ class RunSummary:
     recovered: int
     scan: ScanReport
     results: list[FileResult]
+    # Immich's part: status, message, wait outcome (None when Immich is not configured).
+    immich: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(r.folder for r in self.results))
@@ -679,9 +682,18 @@ def new_run_id(prefix: str = "cli") -> str:
 
 
 def run_once(
-    config: Config, *, actor: str = "facesort run", workers: int | None = None
+    config: Config,
+    *,
+    actor: str = "facesort run",
+    workers: int | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> RunSummary:
-    """Recover, scan, and sort everything pending (the ``facesort run`` command)."""
+    """Recover, scan, ask Immich, and sort everything pending (the ``facesort run`` command).
+
+    ``sleep`` waits between two looks at Immich's queues (tests pass a short one).
+    """
+    from facesort.immich import steps as immich_steps
+
     state = State(config.database_url)
     run_id = new_run_id()
     try:
@@ -691,6 +703,7 @@ def run_once(
         report, batch_ids = scan_and_plan(
             state, config, run_id, actor=actor, min_batches=workers if parallel else 1
         )
+        immich = immich_steps.before_sorting(state, config, run_id, sleep=sleep)
         results: list[FileResult] = []
         if parallel and len(batch_ids) > 1:
             import multiprocessing
@@ -708,7 +721,13 @@ def run_once(
             for batch_id in batch_ids:
                 batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
                 results.extend(batch.results)
-        return RunSummary(run_id, recovered, report, results)
+        immich_summary = None
+        if immich is not None and immich.status != immich_steps.DISABLED:
+            moved = sum(1 for r in results if r.destination)
+            endpoint, _ = immich_steps.resolve_endpoint(state, config, run_id)
+            rescan = immich_steps.rescan_after_routing(state, config, endpoint, run_id, moved)
+            immich_summary = immich_steps.run_summary(state, run_id) | {"rescan": rescan}
+        return RunSummary(run_id, recovered, report, results, immich_summary)
     finally:
         state.dispose()
 

@@ -500,3 +500,26 @@ def learn_people(config: Config, endpoint: ImmichEndpoint) -> dict[str, Any]:
     except (ImmichUnavailable, ImmichError) as exc:
         log.warning("people not learnt from Immich: %s", exc)
         return {"error": str(exc)}
+
+
+def run_summary(state: State, run_id: str) -> dict[str, Any]:
+    """Immich's part in a run, small enough for an XCom or a line of output."""
+    run = get_run(state, run_id)
+    if run is None:
+        return {"status": DISABLED}
+    with state.session() as session:
+        counts = dict(
+            session.execute(
+                sa.select(ImmichFile.status, sa.func.count())
+                .where(ImmichFile.run_id == run_id)
+                .group_by(ImmichFile.status)
+            ).all()
+        )
+    return {
+        "status": run.status,
+        "message": run.message,
+        "server_version": run.server_version,
+        "wait": run.wait_outcome,
+        "wait_detail": run.wait_detail,
+        "files": counts,
+    }
