@@ -11,14 +11,14 @@ that dies is finished by the next one.
 |---|---|
 | `recover_interrupted` | migrates the state database, finishes moves a dead run left in flight |
 | `scan_staging` | registers new stable files, claims them into batches (returns batch ids) |
-| `immich_scan` | probes Immich (version, face recognition on?) and queues the scan of the external libraries covering staging |
-| `wait_for_immich` | deferrable sensor: until the face queues are idle (two quiet polls) or detection finished for every file; a timeout only means local matching |
-| `learn_from_immich` | saves the feature face of each person named in Immich as a reference photo |
-| `read_immich_names` | reads who Immich says is in each of the run's files, once, into the state DB |
-| `sort_batch` | one mapped task per batch, in the `facesort_cpu` pool: hash, dedupe, Immich's names first, local faces for the rest, route |
+| `immich_scan` | probes Immich once, queues the scan of the libraries covering staging |
+| `wait_for_immich` | deferrable sensor: face queues idle (two quiet polls) or detection done |
+| `learn_from_immich` | people named in Immich -> reference photos (their feature faces) |
+| `read_immich_names` | who Immich says is in each of the run's files, read once, stored |
+| `sort_batch` | mapped per batch, `facesort_cpu` pool: dedupe, Immich's names, local faces |
 | `summarize` | reads back from the audit trail where this run's files went |
-| `immich_rescan` | queues the library scans again, so Immich sees the files at their new place |
-| `check_immich` | fails the run (after sorting) when Immich's settings need fixing: wrong key, missing permission, no library |
+| `immich_rescan` | queues the scans again, so Immich sees the files at their new place |
+| `check_immich` | fails the run, after sorting, when Immich's settings need fixing |
 | `announce_review_queue` | updates the `facesort_review_queue` asset when files were queued |
 
 Without Immich configured (no `immich:` section, no `immich_api` connection) the Immich
