@@ -105,7 +105,15 @@ class QueueCounts:
 class ImmichApi:
     """A synchronous client for one Immich server (httpx), with retries."""
 
-    def __init__(self, endpoint: ImmichEndpoint, *, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        endpoint: ImmichEndpoint,
+        *,
+        server_version: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        """``server_version`` ("v1.137.3"), when the run already probed the server, saves
+        probing it again: the probe is once per run."""
         self.endpoint = endpoint
         settings = endpoint.settings
         self._client = httpx.Client(
@@ -119,6 +127,10 @@ class ImmichApi:
             transport=transport,
         )
         self._info: ServerInfo | None = None
+        if server_version:
+            parts = server_version.lstrip("v").split(".")
+            numbers = tuple(int(p) if p.isdigit() else 0 for p in [*parts, "0", "0"][:3])
+            self._info = ServerInfo(numbers, True)  # type: ignore[arg-type]
 
     def __enter__(self) -> ImmichApi:
         return self

@@ -214,7 +214,7 @@ class ReadinessPoll:
                 return self._finish(
                     "ready", f"face detection finished for all {len(paths)} files (database)"
                 )
-            with ImmichApi(self.endpoint) as api:
+            with ImmichApi(self.endpoint, server_version=run.server_version) as api:
                 counts = api.queue_counts()
                 busy = {q: counts[q].pending for q in FACE_QUEUES if q in counts}
                 quiet = not any(busy.values())
@@ -392,7 +392,7 @@ def read_names(state: State, endpoint: ImmichEndpoint | None, run_id: str) -> di
                 finally:
                     database.dispose()
             if source is None:
-                with ImmichApi(endpoint) as api:
+                with ImmichApi(endpoint, server_version=run.server_version) as api:
                     assets, source = _search_assets(api, wanted, run.library_ids), "api"
         except (ImmichUnavailable, ImmichError) as exc:
             unavailable = _first_sentence(str(exc))
@@ -449,7 +449,7 @@ def rescan_after_routing(
         for d in [*config.staging_dirs, config.library_dir, config.review_dir]
     }
     try:
-        with ImmichApi(endpoint) as api:
+        with ImmichApi(endpoint, server_version=run.server_version) as api:
             chosen, _ = covering_libraries(api.libraries(), folders)
             for library_id in chosen:
                 api.scan_library(library_id)
