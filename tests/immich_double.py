@@ -391,8 +391,10 @@ class ImmichDouble:
                 response = error(500, "Internal server error", "Internal Server Error")
             else:
                 response = await call_next(request)
-            chunks = [chunk async for chunk in response.body_iterator]
-            content = b"".join(chunks)
+            if hasattr(response, "body_iterator"):
+                content = b"".join([chunk async for chunk in response.body_iterator])
+            else:
+                content = response.body
             with double.lock:
                 double.exchanges.append(
                     Exchange(request.method, path, dict(request.query_params),
