@@ -26,7 +26,8 @@ from facesort.config import CONFIG_ENV, Config, load_config
 from facesort.errors import FacesortError
 
 
-def _print_results(results, *, as_json: bool, out=sys.stdout) -> None:
+def _print_results(results, *, as_json: bool, out=None) -> None:
+    out = out or sys.stdout  # looked up now, not at import (tests capture stdout)
     if as_json:
         json.dump([r.as_dict() for r in results], out, indent=2)
         out.write("\n")
