@@ -73,16 +73,21 @@ def test_refused_connection_and_slow_answers_make_immich_unavailable(setup, make
     ws, double, endpoint = setup()
     double.delay["/libraries"] = 1.5
     slow = endpoint.settings.model_copy(update={"request_timeout_seconds": 0.3, "retries": 1})
-    with ImmichApi(type(endpoint)(**{**endpoint.__dict__, "settings": slow})) as api:
-        with pytest.raises(ImmichUnavailable, match=r"did not answer the list of libraries"):
-            api.libraries()
+    slow_endpoint = type(endpoint)(**{**endpoint.__dict__, "settings": slow})
+    with (
+        ImmichApi(slow_endpoint) as api,
+        pytest.raises(ImmichUnavailable, match=r"did not answer the list of libraries"),
+    ):
+        api.libraries()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]
     configure_immich(ws, f"http://127.0.0.1:{closed}")
-    with ImmichApi(endpoint_from_config(ws.config())) as api:
-        with pytest.raises(ImmichUnavailable, match=r"cannot be reached \(ConnectError"):
-            api.server_info()
+    with (
+        ImmichApi(endpoint_from_config(ws.config())) as api,
+        pytest.raises(ImmichUnavailable, match=r"cannot be reached \(ConnectError"),
+    ):
+        api.server_info()
 
 
 @pytest.mark.parametrize(

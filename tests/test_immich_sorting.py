@@ -135,7 +135,7 @@ def test_a_wrong_key_is_one_message_and_files_are_still_sorted(
     configure_immich(ws, double.url)
     monkeypatch.setenv("FACESORT_TEST_IMMICH_KEY", "revoked-key")
 
-    code, out, err = facesort_cli("--config", ws.config_path, "run")
+    code, _, err = facesort_cli("--config", ws.config_path, "run")
 
     assert code == 2
     assert "facesort: Immich: Immich at" in err and "401 Unauthorized" in err
