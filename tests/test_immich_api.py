@@ -134,3 +134,35 @@ def test_search_pages_through_substring_matches_and_keeps_exact_paths(setup, mon
     # 13 staged files + the look-alike match the substring: 14 items, 3 a page -> 5 pages.
     assert len(searches) == 5
     assert not double.violations
+
+
+@pytest.mark.airflow
+def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
+    from facesort.airflow.sensors import ImmichReadySensor
+    from facesort.pipeline import scan_and_plan
+    from facesort.state import State
+    from facesort.tasks import immich_poll, immich_prepare
+
+    sensor = ImmichReadySensor(
+        task_id="wait", deferrable=False, poll_seconds=0.05, max_wait_seconds=20
+    )
+    assert sensor.mode == "reschedule"
+    ws, _, _ = setup()
+    state = State(ws.config().database_url)
+    try:
+        scan_and_plan(state, ws.config(), "run-1", actor="test")
+    finally:
+        state.dispose()
+    assert immich_prepare("run-1", config_path=str(ws.config_path))["status"] == "ok"
+    # Each poke is a fresh call, as in reschedule mode: the quiet streak is in the DB.
+    outcomes = []
+    for _ in range(40):
+        status = immich_poll("run-1", config_path=str(ws.config_path))
+        outcomes.append(status["detail"])
+        if status["finished"]:
+            break
+    assert status["outcome"] == "ready", outcomes
+    # Face detection drains, every queue is idle for one poll, then recognition runs:
+    # a single quiet poll was not taken for "ready".
+    first_quiet = next(i for i, o in enumerate(outcomes) if "queues idle 1/2" in o)
+    assert any("facialRecognition" in o for o in outcomes[first_quiet + 1 :])
