@@ -43,7 +43,11 @@ def test_ingest_dag_shape(dagbag):
     tasks = {t.task_id: t for t in dag.tasks}
     assert tasks["sort_batch"].pool == "facesort_cpu"
     assert tasks["sort_batch"].retry_exponential_backoff
-    assert {t.task_id for t in tasks["sort_batch"].upstream_list} == {"scan_staging"}
+    # Sorting starts once staging is scanned and Immich's names (if any) are read.
+    assert {t.task_id for t in tasks["sort_batch"].upstream_list} == {
+        "scan_staging",
+        "read_immich_names",
+    }
     assert "facesort_review_queue" in {o.name for o in tasks["announce_review_queue"].outlets}
 
 

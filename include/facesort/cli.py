@@ -4,6 +4,7 @@
     facesort status                                    counts by place
     facesort history FILE                              every decision about a file
     facesort references add NAME FILE... | list        reference photos
+    facesort references sync-immich                    people named in Immich -> references
     facesort recover                                   finish interrupted moves
     facesort db upgrade | current                      state database schema
 
@@ -26,7 +27,7 @@ from facesort.errors import FacesortError
 
 
 def _print_results(results, *, as_json: bool, out=None) -> None:
-    out = out or sys.stdout
+    out = out or sys.stdout  # looked up now, not at import (tests capture stdout)
     if as_json:
         json.dump([r.as_dict() for r in results], out, indent=2)
         out.write("\n")
@@ -61,6 +62,24 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         for note in scan.notes:
             print(f"note: {note}")
     _print_results(summary.results, as_json=args.json)
+    return _report_immich(summary.immich)
+
+
+def _report_immich(immich: dict | None) -> int:
+    """One line about Immich; status 2 when the user must fix its settings."""
+    if not immich:
+        return 0
+    if immich["status"] == "error":
+        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
+        return 2
+    if immich["status"] != "ok":
+        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
+        return 0
+    files = ", ".join(f"{k}: {v}" for k, v in sorted(immich["files"].items()))
+    print(
+        f"Immich {immich['server_version']}: wait {immich['wait']}; files {files or 'none'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -144,6 +163,29 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
+    from facesort.errors import ImmichError
+    from facesort.immich.endpoint import endpoint_from_config
+    from facesort.immich.people import sync_references
+
+    endpoint = endpoint_from_config(config)
+    if endpoint is None:
+        raise ImmichError(
+            "Immich is not configured: set immich.url and immich.api_key in the config "
+            "(README.md, section Immich)."
+        )
+    report = sync_references(config, endpoint)
+    print(
+        f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
+        f"unchanged, {len(report.removed)} removed"
+    )
+    for name in report.saved:
+        print(f"saved: {config.references_dir / name}")
+    for why in report.skipped:
+        print(f"skipped: {why}")
+    return 0
+
+
 def cmd_recover(config: Config, args: argparse.Namespace) -> int:
     from facesort.journal import recover
     from facesort.state import State
@@ -203,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", help="the person's name (their folder in the library)")
     add.add_argument("files", nargs="+", help="photos showing that person")
     ref_commands.add_parser("list", help="people and their usable photos")
+    sync = ref_commands.add_parser(
+        "sync-immich", help="save the feature face of each person named in Immich"
+    )
+    sync.set_defaults(handler=cmd_sync_immich)
     refs.set_defaults(handler=cmd_references)
 
     recover = commands.add_parser("recover", help="finish moves an interrupted run left")

@@ -188,6 +188,97 @@ class LimitSettings(_Section):
     )
 
 
+class ImmichWaitSettings(_Section):
+    """How long to wait for Immich's face data for a run's files."""
+
+    poll_seconds: float = Field(
+        15.0, gt=0, le=3600, description="Seconds between two looks at Immich's queues."
+    )
+    max_wait_seconds: float = Field(
+        900.0,
+        ge=0,
+        le=86_400,
+        description="Stop waiting after this long; files without face data are matched "
+        "locally (0: do not wait at all).",
+    )
+    quiet_polls: int = Field(
+        2,
+        ge=1,
+        le=20,
+        description="Face data is final when the face queues were idle this many polls in a "
+        "row (recognition starts after detection drains, and defers weak faces once).",
+    )
+    deferrable: bool = Field(
+        True,
+        description="Wait in Airflow's triggerer (deferrable sensor); false: reschedule mode, "
+        "for deployments without a triggerer.",
+    )
+
+
+class ImmichSettings(_Section):
+    """Using the faces that an existing Immich server detected and the user named."""
+
+    enabled: bool = Field(True, description="false switches the Immich steps off.")
+    url: NonEmptyStr | None = Field(
+        None,
+        description="Immich's address, e.g. http://immich.lan:2283 (the Airflow connection "
+        "immich_api takes precedence).",
+    )
+    api_key: NonEmptyStr | None = Field(
+        None, description="API key, best as ${IMMICH_API_KEY} (the connection's password wins)."
+    )
+    db_url: NonEmptyStr | None = Field(
+        None,
+        description="Optional read-only PostgreSQL URL of Immich's database (the Airflow "
+        "connection immich_db takes precedence).",
+    )
+    api_conn_id: NonEmptyStr = Field("immich_api", description="Airflow connection of the API.")
+    db_conn_id: NonEmptyStr = Field("immich_db", description="Airflow connection of the DB.")
+    path_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Host folder -> the same folder as Immich's container sees it.",
+    )
+    request_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(
+        4, ge=0, le=20, description="Retries on 5xx answers, timeouts and refused connections."
+    )
+    retry_backoff_seconds: float = Field(
+        1.0, ge=0, le=60, description="First wait before a retry; it doubles each time."
+    )
+    wait: ImmichWaitSettings = Field(default_factory=ImmichWaitSettings)
+    rescan_after_routing: bool = Field(
+        True, description="Scan again after sorting, so Immich sees files at their new place."
+    )
+    sync_references: bool = Field(
+        True,
+        description="Each run, save the feature-face thumbnail of every person named in Immich "
+        "as a reference photo, so local matching knows them too.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// address with a host (got {url!r})")
+        return url.strip()
+
+    @field_validator("path_map")
+    @classmethod
+    def _absolute_paths(cls, mapping: dict[str, str]) -> dict[str, str]:
+        for host, container in mapping.items():
+            if not os.path.isabs(host) or not container.startswith("/"):
+                raise ValueError(
+                    "maps absolute host folders to absolute container folders, e.g. "
+                    f"/srv/downloads: /mnt/downloads (got {host!r}: {container!r})"
+                )
+        return {os.path.normpath(h): os.path.normpath(c) for h, c in mapping.items()}
+
+
 class ScheduleSettings(_Section):
     ingest: str = Field(DEFAULT_INGEST_SCHEDULE, description="Cron expression of facesort_ingest.")
 
@@ -213,6 +304,7 @@ class Config(_Section):
     policy: PolicySettings = Field(default_factory=PolicySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    immich: ImmichSettings = Field(default_factory=ImmichSettings)
 
     # Where the file was loaded from; set by load_config, not by the user.
     source: Path | None = Field(None, exclude=True)
@@ -478,3 +570,27 @@ def ingest_schedule_from_env() -> str:
     except Exception:
         return DEFAULT_INGEST_SCHEDULE
     return value if isinstance(value, str) and value.strip() else DEFAULT_INGEST_SCHEDULE
+
+
+def immich_wait_from_env() -> ImmichWaitSettings:
+    """``immich.wait`` read cheaply at DAG-parse time (the sensor's mode and intervals).
+
+    ``FACESORT_IMMICH_DEFERRABLE`` (true/false) overrides ``deferrable``. Like the
+    schedule, any problem falls back to the defaults: the tasks validate the config fully.
+    """
+    wait = ImmichWaitSettings()
+    path = os.environ.get(CONFIG_ENV)
+    if path:
+        try:
+            import yaml
+
+            with open(path, encoding="utf-8") as handle:
+                raw = yaml.safe_load(handle) or {}
+            wait = ImmichWaitSettings.model_validate((raw.get("immich") or {}).get("wait") or {})
+        except Exception:
+            wait = ImmichWaitSettings()
+    value = os.environ.get("FACESORT_IMMICH_DEFERRABLE")
+    if value:
+        deferrable = value.strip().lower() not in {"0", "false", "no", "off"}
+        wait = wait.model_copy(update={"deferrable": deferrable})
+    return wait

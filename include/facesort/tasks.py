@@ -8,6 +8,7 @@ read from ``$FACESORT_CONFIG`` unless a path is given.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -94,5 +95,103 @@ def run_summary(actor: str, config_path: str | None = None) -> dict[str, Any]:
                 folders[f"library/{(people or ['?'])[0]}"] += 1
         to_review = sum(n for folder, n in folders.items() if folder.startswith("review/"))
         return {"folders": dict(folders), "sorted": sum(folders.values()), "to_review": to_review}
+    finally:
+        state.dispose()
+
+
+# --------------------------------------------------------------------- Immich
+#
+# ``resolve`` turns the config into an ImmichEndpoint; under Airflow it is the hook's,
+# which lets the connections immich_api / immich_db win over the YAML. Immich being
+# down or misconfigured never raises here: the run's Immich status records it, files
+# are matched locally, and ``immich_outcome`` reports it at the end of the run.
+
+Resolve = Callable[[Config], Any] | None
+
+
+def immich_prepare(run_id: str, resolve: Resolve = None, config_path: str | None = None) -> dict:
+    """Probe Immich and queue the scan of the libraries covering staging."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        endpoint, failed = steps.resolve_endpoint(state, config, run_id, resolve)
+        if failed is None:
+            steps.prepare_run(state, config, endpoint, run_id)
+        return steps.run_summary(state, run_id)
+    finally:
+        state.dispose()
+
+
+def immich_poll(run_id: str, resolve: Resolve = None, config_path: str | None = None) -> dict:
+    """One look at whether the run's face data is final (a sensor's poke)."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        return steps.ReadinessPoll(state, endpoint, run_id).poll().as_dict()
+    finally:
+        state.dispose()
+
+
+def immich_read_names(run_id: str, resolve: Resolve = None, config_path: str | None = None) -> dict:
+    """Who Immich says is in each of the run's files, stored for sort_batch; counts."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        return steps.read_names(state, endpoint, run_id)
+    finally:
+        state.dispose()
+
+
+def immich_learn_people(
+    run_id: str, resolve: Resolve = None, config_path: str | None = None
+) -> dict:
+    """Save the feature face of each person named in Immich as a reference photo."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        run = steps.get_run(state, run_id)
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        if endpoint is None or run is None or run.status != steps.OK:
+            return {"skipped": "Immich is not usable in this run"}
+        if not endpoint.settings.sync_references:
+            return {"skipped": "immich.sync_references is off"}
+        return steps.learn_people(config, endpoint)
+    finally:
+        state.dispose()
+
+
+def immich_rescan(
+    run_id: str, actor: str, resolve: Resolve = None, config_path: str | None = None
+) -> str:
+    """After routing: queue the scans again so Immich sees the files at their new place."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        with state.session() as session:
+            moved = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Event)
+                .where(Event.actor == actor, Event.action == "routed")
+            )
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        return steps.rescan_after_routing(state, config, endpoint, run_id, moved or 0)
+    finally:
+        state.dispose()
+
+
+def immich_outcome(run_id: str, config_path: str | None = None) -> dict:
+    """Immich's part in the run (status, message, wait, files by status)."""
+    from facesort.immich import steps
+
+    _, state = open_state(config_path)
+    try:
+        return steps.run_summary(state, run_id)
     finally:
         state.dispose()
