@@ -360,10 +360,12 @@ def _expand_env(value: Any, where: str, problems: list[str]) -> Any:
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            # As in the shell (and Docker Compose): ${VAR:-default} also replaces an
+            # empty value, ${VAR} keeps it.
+            if default is not None and not os.environ.get(name):
+                return default
             if name in os.environ:
                 return os.environ[name]
-            if default is not None:
-                return default
             problems.append(
                 f"{where}: environment variable {name} is not set "
                 f"(set it, or write ${{{name}:-default}})"
