@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import os
 import re
 from pathlib import Path
@@ -77,7 +78,16 @@ class ScanSettings(_Section):
     )
 
     def ignored(self, name: str) -> bool:
-        return any(fnmatch.fnmatch(name, pattern) for pattern in self.ignore_patterns)
+        # One compiled expression for all patterns: a rescan asks this for every file.
+        return _compiled_patterns(tuple(self.ignore_patterns)).match(name) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """Shell patterns as one regular expression (what fnmatch does per pattern)."""
+    if not patterns:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 class MatchingSettings(_Section):
