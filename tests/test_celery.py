@@ -5,9 +5,11 @@ Compose resolves it from .env) is used as it is, except for what only exists ins
 Docker: the host names of PostgreSQL, Redis and the api-server become this machine's
 servers, and the databases are fresh ones. Then the components a Celery install runs
 are started as real processes (api-server, scheduler, dag-processor and a Celery worker
-on Redis), the DAG is unpaused and triggered like a user would, and the test waits for
-the run: the sorting tasks must have been executed by the Celery worker (their results
-are in Celery's result backend) and the photos sorted into their folders.
+on Redis), the DAG is unpaused as a user would do after installing, and the test waits
+for the run the scheduler then starts (catchup is off: one run, for the latest
+interval of the schedule): the sorting tasks must have been executed by the Celery
+worker (their results are in Celery's result backend) and the photos sorted into their
+folders.
 
 The triggerer is not started: Immich is off in this workspace, so the deferrable sensor
 finishes in its first poll and never defers. Every process is stopped at the end, also
@@ -193,9 +195,10 @@ def test_ingest_dag_runs_on_celery_with_the_compose_settings(
         engine = sa.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
         _wait(lambda: _dag_is_parsed(engine), processes, 300, "the DAG to be parsed")
         _run([airflow, "dags", "unpause", "facesort_ingest"], env)
-        _run([airflow, "dags", "trigger", "facesort_ingest", "--run-id", "celery-test"], env)
-        state = _wait(lambda: _run_finished(engine), processes, 600, "the DAG run to finish")
-        tasks = _task_instances(engine)
+        run_id, state = _wait(
+            lambda: _run_finished(engine), processes, 600, "the scheduled run to finish"
+        )
+        tasks = _task_instances(engine, run_id)
         assert state == "success", f"{tasks}\n{processes.tail('celery-worker')}"
         # The tasks that ran, ran on the Celery worker of this host.
         assert {host for _, _, ti_state, host, _ in tasks if ti_state == "success"} == {
@@ -205,11 +208,16 @@ def test_ingest_dag_runs_on_celery_with_the_compose_settings(
                for task_id, map_index, ti_state, _, executor_queue in tasks}  # fmt: skip
         assert ran[("sort_batch", 0)] == ("success", queue)
         assert all(s in {"success", "skipped"} for s, _ in ran.values()), ran
-        with engine.connect() as conn:
-            results = conn.execute(sa.text("SELECT status FROM celery_taskmeta")).scalars().all()
-        # Each task instance that ran was a Celery task, and all of them succeeded.
-        assert results and set(results) == {"SUCCESS"}
-        assert len(results) >= len([t for t in ran.values() if t[0] == "success"])
+        # Each task instance that ran was a Celery task, and all of them succeeded (the
+        # worker records a result just after the task has reported to Airflow).
+        ran_count = len([t for t in ran.values() if t[0] == "success"])
+        results = _wait(
+            lambda: _celery_results_if_settled(engine, ran_count),
+            processes,
+            60,
+            "Celery's results",
+        )
+        assert set(results) == {"SUCCESS"}, results
         engine.dispose()
     finally:
         processes.stop_all()
@@ -234,6 +242,13 @@ def _wait(check, processes: Processes, timeout: float, what: str):
     )
 
 
+def _celery_results_if_settled(engine, count: int) -> list[str] | None:
+    with engine.connect() as conn:
+        results = conn.execute(sa.text("SELECT status FROM celery_taskmeta")).scalars().all()
+    settled = len(results) >= count and not {"PENDING", "STARTED"} & set(results)
+    return results if settled else None
+
+
 def _dag_is_parsed(engine) -> bool:
     with engine.connect() as conn:
         return bool(
@@ -243,19 +258,24 @@ def _dag_is_parsed(engine) -> bool:
         )
 
 
-def _run_finished(engine) -> str | None:
+def _run_finished(engine) -> tuple[str, str] | None:
+    """(run id, state) of the DAG's first run once it has finished."""
     with engine.connect() as conn:
-        state = conn.execute(
-            sa.text("SELECT state FROM dag_run WHERE run_id = 'celery-test'")
-        ).scalar()
-    return state if state in {"success", "failed"} else None
+        run = conn.execute(
+            sa.text(
+                "SELECT run_id, state FROM dag_run WHERE dag_id = 'facesort_ingest' "
+                "ORDER BY id LIMIT 1"
+            )
+        ).first()
+    return (run.run_id, run.state) if run and run.state in {"success", "failed"} else None
 
 
-def _task_instances(engine) -> list:
+def _task_instances(engine, run_id: str) -> list:
     with engine.connect() as conn:
         return conn.execute(
             sa.text(
                 "SELECT task_id, map_index, state, hostname, queue FROM task_instance "
-                "WHERE run_id = 'celery-test' ORDER BY task_id, map_index"
-            )
+                "WHERE run_id = :run_id ORDER BY task_id, map_index"
+            ),
+            {"run_id": run_id},
         ).all()
