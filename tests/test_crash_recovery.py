@@ -73,6 +73,17 @@ def _workspace(root: Path, photos: Path, library_root: Path) -> Path:
     return config
 
 
+def _crash_then_finish(config: Path, staging: Path, *crash_points: str) -> None:
+    """Kill a run at each point in turn, run once more normally, check the outcome."""
+    expected = Counter(_digest(p) for p in staging.iterdir())
+    for crash_at in crash_points:
+        crashed = _facesort(config, crash_at)
+        assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    finished = _facesort(config)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    _assert_everything_once(config, expected)
+
+
 def _assert_everything_once(config_path: Path, expected: Counter) -> None:
     config = load_config(config_path)
     on_disk = [
@@ -117,14 +128,7 @@ CRASHES = [
 @pytest.mark.parametrize("crash_at", CRASHES)
 def test_killed_run_is_finished_by_the_next(tmp_path, photos, crash_at):
     config = _workspace(tmp_path / "ws", photos, tmp_path / "ws")
-    expected = Counter(_digest(p) for p in (tmp_path / "ws" / "staging").iterdir())
-
-    crashed = _facesort(config, crash_at)
-    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
-
-    finished = _facesort(config)
-    assert finished.returncode == 0, finished.stdout + finished.stderr
-    _assert_everything_once(config, expected)
+    _crash_then_finish(config, tmp_path / "ws" / "staging", crash_at)
 
 
 @pytest.mark.parametrize("crash_at", ["journal.copied#1", "journal.linked#2", "journal.moved#2"])
@@ -136,22 +140,12 @@ def test_killed_cross_filesystem_move_is_finished(tmp_path, photos, crash_at):
     other_fs = shm / f"facesort-test-{os.getpid()}-{tmp_path.name}"
     try:
         config = _workspace(tmp_path / "ws", photos, other_fs)
-        expected = Counter(_digest(p) for p in (tmp_path / "ws" / "staging").iterdir())
-
-        crashed = _facesort(config, crash_at)
-        assert crashed.returncode == -9, crashed.stdout + crashed.stderr
-        finished = _facesort(config)
-        assert finished.returncode == 0, finished.stdout + finished.stderr
-        _assert_everything_once(config, expected)
+        _crash_then_finish(config, tmp_path / "ws" / "staging", crash_at)
     finally:
         shutil.rmtree(other_fs, ignore_errors=True)
 
 
 def test_killed_twice_in_a_row(tmp_path, photos):
     config = _workspace(tmp_path / "ws", photos, tmp_path / "ws")
-    expected = Counter(_digest(p) for p in (tmp_path / "ws" / "staging").iterdir())
-    assert _facesort(config, "journal.linked#1").returncode == -9
     # The second run dies while recovery is redoing things: recovery must be re-entrant.
-    assert _facesort(config, "journal.moved#1").returncode == -9
-    assert _facesort(config).returncode == 0
-    _assert_everything_once(config, expected)
+    _crash_then_finish(config, tmp_path / "ws" / "staging", "journal.linked#1", "journal.moved#1")
