@@ -38,6 +38,12 @@ class UnknownFaces:
     table: pd.DataFrame  # clusters (cluster, faces, files, examples) or files (file, ...)
 
 
+def _cluster_label(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # ids read back as floats next to missing ones
+    return str(value)
+
+
 def _has_cluster_column(state: State) -> bool:
     columns = sa.inspect(state.engine).get_columns(Face.__tablename__)
     return any(c["name"] == CLUSTER_COLUMN for c in columns)
@@ -48,7 +54,8 @@ def unknown_faces(state: State, *, limit: int, as_of: datetime) -> UnknownFaces:
 
     clustered = _has_cluster_column(state)
     face = Face.__table__
-    cluster = face.c[CLUSTER_COLUMN] if clustered else sa.null()
+    # The column may exist in the database before this code's models know it.
+    cluster = sa.literal_column(f"{face.name}.{CLUSTER_COLUMN}") if clustered else sa.null()
     with state.session() as session:
         rows = session.execute(
             sa.select(
@@ -78,7 +85,7 @@ def unknown_faces(state: State, *, limit: int, as_of: datetime) -> UnknownFaces:
             }
         )
         table = table.rename_axis("cluster").reset_index()
-        table["cluster"] = table["cluster"].astype(str)
+        table["cluster"] = table["cluster"].map(_cluster_label)
     else:
         grouped = faces.groupby(["file", "category"], sort=False)
         table = grouped.size().rename("unknown_faces").reset_index()
