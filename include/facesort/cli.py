@@ -28,7 +28,8 @@ from facesort.config import CONFIG_ENV, Config, load_config
 from facesort.errors import FacesortError
 
 
-def _print_results(results, *, as_json: bool, out=sys.stdout) -> None:
+def _print_results(results, *, as_json: bool, out=None) -> None:
+    out = out or sys.stdout  # looked up per call: tests and callers may replace sys.stdout
     if as_json:
         json.dump([r.as_dict() for r in results], out, indent=2)
         out.write("\n")
@@ -195,10 +196,11 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
         if args.json and request.dry_run:
             print(json.dumps({"plan": str(csv_path), "moves": rows}, indent=2))
             return 0
-        print(f"Re-sort of {request.describe()}: {len(plan)} file(s) would move.")
-        for folders, count in summarize_plan(plan).items():
-            print(f"  {folders}: {count}")
-        print(f"Plan: {csv_path}")
+        if not args.json:
+            print(f"Re-sort of {request.describe()}: {len(plan)} file(s) would move.")
+            for folders, count in summarize_plan(plan).items():
+                print(f"  {folders}: {count}")
+            print(f"Plan: {csv_path}")
         if request.dry_run:
             print("Dry run: nothing was moved. Run again with --apply to move these files.")
             return 0

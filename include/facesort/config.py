@@ -232,6 +232,9 @@ class ReportSettings(_Section):
     smtp_conn_id: NonEmptyStr = Field(
         "smtp_default", description="The Airflow connection (type smtp) the email goes through."
     )
+    email_from: NonEmptyStr | None = Field(
+        None, description="Sender address; default: from_email in the connection's extra."
+    )
 
 
 class Config(_Section):

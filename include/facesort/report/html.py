@@ -83,8 +83,8 @@ def _signed(value: int) -> str:
     return f"+{value}" if value > 0 else str(value)
 
 
-def summary_cards(report: WeekReport) -> str:
-    s = report.summary
+def summary_cards(s: dict) -> str:
+    """The week's key figures (``WeekReport.summary``) as cards."""
     oldest = s["oldest_waiting_days"]
     cards = [
         ("waiting in the review queue", f"{s['queue_size']}",
@@ -115,7 +115,8 @@ def history_sections(report: WeekReport, charts: dict[str, bytes], *, waiting_ro
     )
     rates = ("auto_sort_rate", "auto_sort_rate_without_duplicates")
     parts = [
-        '<section id="summary"><h2>The week in numbers</h2>', summary_cards(report), "</section>",
+        '<section id="summary"><h2>The week in numbers</h2>', summary_cards(report.summary),
+        "</section>",
         '<section id="queue"><h2>Review queue per category</h2>', chart(charts, "queue"),
         "<p>Files waiting at the end of each week (the <i>change</i> is on the week before).</p>",
         table(report.queue_trend), "</section>",
@@ -193,11 +194,19 @@ def page(
 """
 
 
-def email_body(report: WeekReport, *, report_path: str) -> str:
+def email_subject(summary: dict) -> str:
+    rate = _rate(summary["auto_sort_rate"])
+    return (
+        f"facesort review queue, week {summary['week']}: {summary['queue_size']} waiting "
+        f"({_signed(summary['queue_change'])}), auto-sort {rate}"
+    )
+
+
+def email_body(summary: dict, *, report_path: str) -> str:
     """A short HTML mail: the week in numbers; the full page is attached."""
     return (
-        f"<html><body><h2>facesort review queue, week {escape(report.week.label)}</h2>"
-        f"{summary_cards(report)}"
+        f"<html><body><h2>facesort review queue, week {escape(summary['week'])}</h2>"
+        f"<style>{STYLE}</style>{summary_cards(summary)}"
         f"<p>The full report (charts, oldest waiting items, per person) is attached and kept at "
         f"<code>{escape(report_path)}</code>.</p></body></html>"
     )
