@@ -17,11 +17,12 @@ With `report.email_to` set, the page is also mailed through the Airflow SMTP con
 
 A run reports the last week complete at the end of its data interval, computed only
 from the history recorded up to that week's end, so **backfilling** past weeks gives the
-numbers those weeks had. The Monday runs from 12 January to 2 February 2026 make the
-reports of weeks 2 to 5:
+numbers those weeks had. The Monday-morning runs from 12 January to 2 February 2026
+make the reports of weeks 2026-W02 to 2026-W05 (Airflow lists them by the start of their
+data interval, the Monday a week earlier):
 
-    airflow backfill create --dag-id facesort_review_report \
-        --from-date 2026-01-12 --to-date 2026-02-02
+    airflow backfill create --dag-id facesort_review_report \\
+        --from-date 2026-01-12 --to-date 2026-02-03
 
 (or *Trigger > Backfill* in the UI). A manual run can name a week (`week`: `2026-W05`).
 

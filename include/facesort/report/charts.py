@@ -99,8 +99,9 @@ def auto_sort(report: WeekReport) -> bytes:
     axes.set_title("New files sorted each week, and the auto-sort rate")
     handles = axes.get_legend_handles_labels()
     rate_handles = rate_axes.get_legend_handles_labels()
-    axes.legend(handles[0] + rate_handles[0], handles[1] + rate_handles[1], fontsize="small",
-                loc="upper left")  # fmt: skip
+    # Below the plot: inside it would hide bars, and the right side holds the rate axis.
+    figure.legend(handles[0] + rate_handles[0], handles[1] + rate_handles[1], fontsize="small",
+                  loc="outside lower center", ncols=3)  # fmt: skip
     return _png(figure)
 
 
