@@ -309,3 +309,15 @@ def test_reports_dir_defaults_beside_the_review_folder_and_is_checked(tmp_path):
         parse_config({**base, "reports_dir": "photos/review/reports"}, tmp_path / "f.yaml")
     with pytest.raises(ConfigError, match=r"report.timezone: unknown time zone 'Moon/Base'"):
         parse_config({**base, "report": {"timezone": "Moon/Base"}}, tmp_path / "f.yaml")
+
+
+def test_the_first_report_of_an_empty_database(report_config):
+    made = make_report(report_config, W02, now=datetime(2026, 1, 13, tzinfo=UTC))
+
+    assert made.summary["queue_size"] == 0 and made.summary["auto_sort_rate"] is None
+    page = made.page.read_text(encoding="utf-8")
+    assert "the review queue is empty" not in page  # drawn in the chart, not as text
+    assert page.count('src="data:image/png;base64,') == 6
+    assert (
+        made.folder / "waiting_items.csv"
+    ).read_text() == "file,category,waiting_since,age_days\n"

@@ -143,11 +143,20 @@ def load_history(state: State, until: datetime) -> History:
         dtype=bool,
     )  # fmt: skip
     copy_removals = removals.loc[is_copy_removal]
+    located = events[events["to_path"].notna() & (events["action"] != COPY_ACTION)]
     # An undo that removed the file's own copy (copy mode): it is back in staging only.
-    own_removals = removals.loc[~is_copy_removal].assign(
+    # It counts only when it removed the path where the file was at that moment.
+    candidates = removals.loc[~is_copy_removal & removals["from_path"].notna()]
+    where = pd.merge_asof(
+        candidates[["at", "file_id"]].reset_index().sort_values("at"),
+        located[["at", "file_id", "to_path"]].sort_values("at"),
+        on="at",
+        by="file_id",
+    ).set_index("index")
+    removed_own = candidates["from_path"] == where["to_path"].reindex(candidates.index)
+    own_removals = candidates.loc[removed_own].assign(
         to_path=None, place=None, category=None, person=None
     )
-    located = events[events["to_path"].notna() & (events["action"] != COPY_ACTION)]
     moves = (
         pd.concat([located, own_removals], ignore_index=True)
         .sort_values(["file_id", "at", "id"], kind="stable")
