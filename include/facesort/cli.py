@@ -29,7 +29,7 @@ from facesort.errors import FacesortError
 
 
 def _print_results(results, *, as_json: bool, out=None) -> None:
-    out = out or sys.stdout  # looked up per call: tests and callers may replace sys.stdout
+    out = out or sys.stdout
     if as_json:
         json.dump([r.as_dict() for r in results], out, indent=2)
         out.write("\n")

@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from facesort.errors import FacesortError
+from facesort.faults import crashpoint
 from facesort.names import numbered
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, Transfer, utcnow
@@ -180,6 +181,7 @@ class Journal:
         start = 0
         while True:
             row, start = self._plan(request, start)
+            crashpoint("journal.planned")
             try:
                 self._execute(row, request.expected_sha256)
             except FileExistsError:
@@ -190,6 +192,7 @@ class Journal:
                 self._mark(row.id, "failed", str(exc))
                 raise
             self._finalize(row.id, recovered=False)
+            crashpoint("journal.done")
             return row.dst
 
     # ------------------------------------------------------------------ steps
@@ -258,15 +261,20 @@ class Journal:
                     raise
             else:
                 _fsync_dir(os.path.dirname(dst))
+                crashpoint("journal.linked")
                 os.unlink(src)
                 _fsync_dir(os.path.dirname(src))
+                crashpoint("journal.moved")
                 return
         _copy_verified(src, tmp, expected_sha256)
+        crashpoint("journal.copied")
         _link_no_replace(tmp, dst)
         _fsync_dir(os.path.dirname(dst))
+        crashpoint("journal.linked")
         if row.op == "move":
             os.unlink(src)
             _fsync_dir(os.path.dirname(src))
+        crashpoint("journal.moved")
         os.unlink(tmp)
 
     def _mark(self, transfer_id: int, state: str, error: str | None) -> None:

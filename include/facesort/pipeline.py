@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder, forget_original
 from facesort.faces import Face, encoding_to_bytes, find_faces
+from facesort.faults import crashpoint
 from facesort.journal import (
     Journal,
     SourceChanged,
@@ -199,6 +200,7 @@ class Sorter:
                 stat=stat,
             )
         sha = sha256_file(path)
+        crashpoint("sort.hashed")
         dup = self.finder.find_exact(sha)
         if dup is not None:
             return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
@@ -449,6 +451,7 @@ class Sorter:
         """Evaluate and route one claimed file; a changed or vanished file is left alone."""
         try:
             evaluation = self.evaluate(media)
+            crashpoint("sort.decided")
             if self.dry_run:
                 target = self.destination_dir(evaluation.decision)
                 return FileResult(
@@ -550,7 +553,7 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
             query = (
                 sa.select(MediaFile.id)
                 .where(MediaFile.status == "pending")
-                .order_by(MediaFile.size.desc(), MediaFile.id)
+                .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
                 .limit(size)
                 .with_for_update(skip_locked=True)
             )
@@ -625,7 +628,7 @@ def process_batch(
             session.scalars(
                 sa.select(MediaFile.id)
                 .where(MediaFile.batch_id == batch_id, MediaFile.status == "claimed")
-                .order_by(MediaFile.size.desc(), MediaFile.id)
+                .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
             )
         )
     for file_id in ids:
@@ -787,6 +790,7 @@ def dry_run(config: Config) -> list[FileResult]:
                 known = {e.path: e for e in session.scalars(sa.select(FileIndexEntry))}
         sorter = Sorter(config, state, actor="dry run", dry_run=True)
         results = []
+        candidates = []
         now = time.time()
         notes: list[str] = []
         for root in config.staging_dirs:
@@ -806,17 +810,21 @@ def dry_run(config: Config) -> list[FileResult]:
                 if kind is None:
                     results.append(FileResult(0, seen.path, None, "staging", note or ""))
                     continue
-                media = MediaFile(
-                    id=0,
-                    source_path=seen.path,
-                    staging_dir=str(root),
-                    size=seen.size,
-                    mtime_ns=seen.mtime_ns,
-                    kind=kind,
-                    file_type=file_type or "",
-                    reason={"scan_note": note} if note else None,
+                candidates.append(
+                    MediaFile(
+                        id=0,
+                        source_path=seen.path,
+                        staging_dir=str(root),
+                        size=seen.size,
+                        mtime_ns=seen.mtime_ns,
+                        kind=kind,
+                        file_type=file_type or "",
+                        reason={"scan_note": note} if note else None,
+                    )
                 )
-                results.append(sorter.process(media))
+        # The order a run uses: largest first, so the same copy is kept.
+        for media in sorted(candidates, key=lambda m: (-m.size, m.source_path)):
+            results.append(sorter.process(media))
         return results
     finally:
         state.dispose()
