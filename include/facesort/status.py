@@ -95,3 +95,19 @@ def file_history(config: Config, path: Path, state: State | None = None) -> list
             sa.select(MediaFile).where(sa.or_(*conditions)).order_by(MediaFile.id)
         ).all()
         return [{**_record(f), "events": _events(session, f.id)} for f in files]
+
+
+def reference_summary(config: Config, state: State | None = None) -> dict[str, Any]:
+    from facesort.references import ReferenceLoader, reference_photos
+
+    state = state or State(config.database_url)
+    photos = Counter(p.person for p in reference_photos(config.references_dir))
+    references = ReferenceLoader(state, config).load()
+    usable = references.count_by_person()
+    return {
+        "people": {
+            person: {"photos": n, "usable": usable.get(person, 0)}
+            for person, n in sorted(photos.items())
+        },
+        "problems": references.problems,
+    }
