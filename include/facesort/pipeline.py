@@ -77,6 +77,8 @@ class Evaluation:
     faces: list[Face] = field(default_factory=list)
     matches: list[FaceMatch] = field(default_factory=list)
     stat: tuple[int, int, int] | None = None  # size, mtime_ns, inode when examined
+    # False when the faces are the stored ones (a re-evaluation): their rows are kept.
+    detected: bool = True
 
 
 @dataclass
@@ -343,7 +345,7 @@ class Sorter:
         decision = self.decide(faces, matches, frames=frames)
         return Evaluation(
             decision, media.sha256, media.phash, media.width, media.height, faces=faces,
-            matches=matches,
+            matches=matches, detected=False,
         )  # fmt: skip
 
     # ----------------------------------------------------------------- route
@@ -401,8 +403,10 @@ class Sorter:
                 expected_stat=evaluation.stat,
             )
         )
-        if evaluation.faces or from_staging:
+        if evaluation.detected:
             self._store_faces(media.id, evaluation)
+        else:
+            self._update_face_matches(media.id, evaluation.matches)
         return FileResult(media.id, source, destination, decision.folder, decision.summary)
 
     def _copy_to_other_people(
@@ -445,9 +449,17 @@ class Sorter:
                 )
             )
 
+    def _update_face_matches(self, file_id: int, matches: list[FaceMatch]) -> None:
+        """Re-evaluated from stored faces: keep the rows (and their ids), renew the match."""
+        with self.state.session() as session:
+            rows = session.scalars(
+                sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
+            ).all()
+            for row, match in zip(rows, matches, strict=False):
+                row.person, row.confidence = match.person, match.confidence
+                row.distance, row.source = match.distance, match.source
+
     def _store_faces(self, file_id: int, evaluation: Evaluation) -> None:
-        if not evaluation.faces:
-            return
         matches = evaluation.matches if len(evaluation.matches) == len(evaluation.faces) else []
         with self.state.session() as session:
             session.execute(sa.delete(FaceRow).where(FaceRow.file_id == file_id))
