@@ -43,6 +43,7 @@ from facesort.immich.resolve import (
 from facesort.journal import (
     Journal,
     SourceChanged,
+    TransferFailed,
     TransferRequest,
     owner_gone,
     owner_token,
@@ -501,6 +502,37 @@ class Sorter:
             if not self.dry_run:
                 self._leave(media, str(exc))
             return FileResult(media.id, media.source_path, None, "staging", str(exc))
+        except TransferFailed as exc:
+            return self.postpone(media, str(exc))
+
+    def postpone(self, media: MediaFile, why: str) -> FileResult:
+        """The filesystem refused to take the file (a full or read-only destination): it
+        stays in staging and is tried again by the next run, without using up one of its
+        attempts (the file is not at fault)."""
+        log.error("left in staging for now: %s", why)
+        with self.state.session() as session:
+            postponed = session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id == media.id, MediaFile.status == "claimed")
+                .values(
+                    status="pending",
+                    batch_id=None,
+                    last_error=why,
+                    attempts=sa.case((MediaFile.attempts > 0, MediaFile.attempts - 1), else_=0),
+                )
+            ).rowcount
+            if postponed:
+                forget_original(session, media.id)
+            session.add(
+                Event(
+                    file_id=media.id,
+                    action="failed",
+                    from_path=media.source_path,
+                    actor=self.actor,
+                    reason={"summary": why, "retry": "next run"},
+                )
+            )
+        return FileResult(media.id, media.source_path, None, "staging", f"will retry: {why}")
 
     def _leave(self, media: MediaFile, why: str) -> None:
         vanished = not os.path.lexists(media.source_path)
@@ -743,6 +775,8 @@ def _give_up(sorter: Sorter, media: MediaFile, why: str) -> FileResult:
     except SourceChanged as exc:
         sorter._leave(media, str(exc))
         return FileResult(media.id, media.source_path, None, "staging", str(exc))
+    except TransferFailed as exc:
+        return sorter.postpone(media, str(exc))
 
 
 # --------------------------------------------------------------------- one pass
