@@ -263,6 +263,7 @@ class Sorter:
             decided_by = "immich"
         else:
             faces = find_faces(np.asarray(decoded.image), self.config.matching)
+            crashpoint("sort.detected")
             matches = self._local_matches(faces)
             decided_by = "local"
             if view is not None and view.named:
