@@ -159,3 +159,27 @@ def test_a_file_that_keeps_failing_ends_in_unreadable(make_workspace, photos, mo
     assert media.reason["summary"].startswith("processing failed 3 times")
     assert "dlib crashed" in media.reason["summary"]
     state.dispose()
+
+
+def test_a_resort_renews_face_matches_without_replacing_the_faces(make_workspace, photos):
+    from facesort.resort import Scope, apply_resort, plan_resort
+    from facesort.state.models import Face as FaceRow
+
+    ws = make_workspace(stage=(), extras=False)
+    stage_only(ws, photos, ["incoming/lin-manuel-miranda.png"])
+    config = ws.config()
+    run_once(config, workers=1)
+    state = State(config.database_url)
+    with state.session() as session:
+        (before,) = session.scalars(sa.select(FaceRow)).all()
+    assert before.confidence == "unknown"
+    (ws.references / "lin").mkdir()
+    shutil.copyfile(photos / "incoming/lin-manuel-miranda.png", ws.references / "lin" / "l.png")
+    plan = plan_resort(state, config, Scope(review=("unidentified",)))
+    apply_resort(state, config, plan, actor="test", group_id="g")
+    assert ws.files() == {"lin-manuel-miranda.png": "library/lin"}
+    with state.session() as session:
+        (after,) = session.scalars(sa.select(FaceRow)).all()
+    assert after.id == before.id and after.encoding == before.encoding
+    assert (after.person, after.confidence) == ("lin", "sure")
+    state.dispose()

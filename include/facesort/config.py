@@ -37,6 +37,7 @@ from facesort.errors import ConfigError
 CONFIG_ENV = "FACESORT_CONFIG"
 
 DEFAULT_INGEST_SCHEDULE = "*/10 * * * *"
+DEFAULT_REPORT_SCHEDULE = "0 6 * * 1"  # Mondays 06:00: the report of the week just ended
 DEFAULT_IGNORE_PATTERNS = (".*", "*.part", "*.crdownload", "*.tmp", "*.download", "*.partial")
 
 REVIEW_CATEGORIES = (
@@ -291,6 +292,50 @@ class ImmichSettings(_Section):
 
 class ScheduleSettings(_Section):
     ingest: str = Field(DEFAULT_INGEST_SCHEDULE, description="Cron expression of facesort_ingest.")
+    report: str = Field(
+        DEFAULT_REPORT_SCHEDULE,
+        description="Cron expression of facesort_review_report (in report.timezone).",
+    )
+
+
+def _known_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as 'UTC' or 'Europe/Berlin')"
+        ) from None
+    return name
+
+
+class ReportSettings(_Section):
+    """The weekly review-queue report (facesort_review_report, ``facesort report``)."""
+
+    timezone: Annotated[str, AfterValidator(_known_timezone)] = Field(
+        "UTC",
+        description="Weeks run from Monday 00:00 to Monday 00:00 in this time zone; the "
+        "report's schedule is read in it too.",
+    )
+    trend_weeks: int = Field(8, ge=2, le=104, description="Weeks shown in the trend charts.")
+    waiting_rows: int = Field(
+        50,
+        ge=1,
+        le=10_000,
+        description="Oldest waiting items listed in the page (the CSV has all).",
+    )
+    largest_clusters: int = Field(10, ge=1, le=1000, description="Unknown clusters listed.")
+    email_to: list[NonEmptyStr] = Field(
+        default_factory=list,
+        description="Send each weekly report to these addresses (empty: no email).",
+    )
+    smtp_conn_id: NonEmptyStr = Field(
+        "smtp_default", description="The Airflow connection (type smtp) the email goes through."
+    )
+    email_from: NonEmptyStr | None = Field(
+        None, description="Sender address; default: from_email in the connection's extra."
+    )
 
 
 class Config(_Section):
@@ -300,6 +345,9 @@ class Config(_Section):
     library_dir: Path
     review_dir: Path
     references_dir: Path
+    reports_dir: Path | None = Field(
+        None, description="Weekly reports and re-sort plans; default: 'reports' beside review_dir."
+    )
     state_url: NonEmptyStr | None = Field(
         None, description="SQLAlchemy URL of the state database; default: a SQLite file."
     )
@@ -315,9 +363,19 @@ class Config(_Section):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     immich: ImmichSettings = Field(default_factory=ImmichSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     # Where the file was loaded from; set by load_config, not by the user.
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_reports_dir(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("reports_dir") is None:
+            review = data.get("review_dir")
+            if isinstance(review, str | Path) and str(review).strip():
+                data = {**data, "reports_dir": Path(review).parent / "reports"}
+        return data
 
     @field_validator("staging_dirs")
     @classmethod
@@ -333,9 +391,12 @@ class Config(_Section):
             "library_dir": self.library_dir,
             "review_dir": self.review_dir,
             "references_dir": self.references_dir,
+            "reports_dir": self.reports_dir,
         }
         for staging in self.staging_dirs:
             for key, out in outputs.items():
+                if out is None:
+                    continue
                 if _is_within(out, staging) or _is_within(staging, out):
                     raise ValueError(
                         f"{key} ({out}) and staging folder {staging} must not contain one "
@@ -343,6 +404,12 @@ class Config(_Section):
                     )
         if self.library_dir == self.review_dir:
             raise ValueError("library_dir and review_dir must be different folders")
+        for key, out in (("library_dir", self.library_dir), ("review_dir", self.review_dir)):
+            if self.reports_dir is not None and _is_within(self.reports_dir, out):
+                raise ValueError(
+                    f"reports_dir ({self.reports_dir}) must not be inside {key} ({out}): it "
+                    "would look like a person's folder or a review category"
+                )
         return self
 
     @property
@@ -351,6 +418,12 @@ class Config(_Section):
             return self.state_url
         base = self.source.parent if self.source else Path.cwd()
         return f"sqlite:///{base / 'facesort-state.db'}"
+
+    @property
+    def reports_path(self) -> Path:
+        """The reports folder (always set after validation)."""
+        assert self.reports_dir is not None
+        return self.reports_dir
 
     def review_path(self, category: str) -> Path:
         if category not in REVIEW_CATEGORIES:
@@ -393,7 +466,7 @@ def _expand_env(value: Any, where: str, problems: list[str]) -> Any:
     return value
 
 
-_PATH_KEYS = ("library_dir", "review_dir", "references_dir")
+_PATH_KEYS = ("library_dir", "review_dir", "references_dir", "reports_dir")
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -561,6 +634,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return parse_config(raw, config_path)
 
 
+def _raw_section_from_env(section: str) -> dict[str, Any]:
+    """One section of the config file named by ``FACESORT_CONFIG``, read cheaply (no
+    validation) at DAG-parse time; empty when anything is missing or odd."""
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return {}
+    try:
+        import yaml
+
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle) or {}
+        value = raw.get(section) or {}
+    except Exception:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _raw_setting_from_env(section: str, key: str) -> str | None:
+    value = _raw_section_from_env(section).get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def ingest_schedule_from_env() -> str:
     """The facesort_ingest cron expression, read cheaply at DAG-parse time.
 
@@ -570,18 +665,7 @@ def ingest_schedule_from_env() -> str:
     """
     if os.environ.get("FACESORT_INGEST_SCHEDULE"):
         return os.environ["FACESORT_INGEST_SCHEDULE"]
-    path = os.environ.get(CONFIG_ENV)
-    if not path:
-        return DEFAULT_INGEST_SCHEDULE
-    try:
-        import yaml
-
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle) or {}
-        value = (raw.get("schedule") or {}).get("ingest")
-    except Exception:
-        return DEFAULT_INGEST_SCHEDULE
-    return value if isinstance(value, str) and value.strip() else DEFAULT_INGEST_SCHEDULE
+    return _raw_setting_from_env("schedule", "ingest") or DEFAULT_INGEST_SCHEDULE
 
 
 def immich_wait_from_env() -> ImmichWaitSettings:
@@ -590,19 +674,28 @@ def immich_wait_from_env() -> ImmichWaitSettings:
     ``FACESORT_IMMICH_DEFERRABLE`` (true/false) overrides ``deferrable``. Like the
     schedule, any problem falls back to the defaults: the tasks validate the config fully.
     """
-    wait = ImmichWaitSettings()
-    path = os.environ.get(CONFIG_ENV)
-    if path:
-        try:
-            import yaml
-
-            with open(path, encoding="utf-8") as handle:
-                raw = yaml.safe_load(handle) or {}
-            wait = ImmichWaitSettings.model_validate((raw.get("immich") or {}).get("wait") or {})
-        except Exception:
-            wait = ImmichWaitSettings()
+    try:
+        wait = ImmichWaitSettings.model_validate(_raw_section_from_env("immich").get("wait") or {})
+    except ValidationError:
+        wait = ImmichWaitSettings()
     value = os.environ.get("FACESORT_IMMICH_DEFERRABLE")
     if value:
         deferrable = value.strip().lower() not in {"0", "false", "no", "off"}
         wait = wait.model_copy(update={"deferrable": deferrable})
     return wait
+
+
+def report_schedule_from_env() -> tuple[str, str]:
+    """facesort_review_report's cron expression and time zone, read like the ingest one
+    (``FACESORT_REPORT_SCHEDULE``, then ``schedule.report``; ``report.timezone``)."""
+    cron = (
+        os.environ.get("FACESORT_REPORT_SCHEDULE")
+        or _raw_setting_from_env("schedule", "report")
+        or DEFAULT_REPORT_SCHEDULE
+    )
+    timezone = _raw_setting_from_env("report", "timezone") or "UTC"
+    try:
+        _known_timezone(timezone)
+    except ValueError:
+        timezone = "UTC"  # the report task validates the config and says what is wrong
+    return cron, timezone

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from facesort.config import Config, load_config
+from facesort.policy import library_folder
 from facesort.state import State
 from facesort.state.models import Event
 
@@ -92,7 +94,7 @@ def run_summary(actor: str, config_path: str | None = None) -> dict[str, Any]:
             elif place == "review":
                 folders[f"review/{category}"] += 1
             else:
-                folders[f"library/{(people or ['?'])[0]}"] += 1
+                folders[library_folder((people or ['?'])[0])] += 1
         to_review = sum(n for folder, n in folders.items() if folder.startswith("review/"))
         return {"folders": dict(folders), "sorted": sum(folders.values()), "to_review": to_review}
     finally:
@@ -193,5 +195,88 @@ def immich_outcome(run_id: str, config_path: str | None = None) -> dict:
     _, state = open_state(config_path)
     try:
         return steps.run_summary(state, run_id)
+    finally:
+        state.dispose()
+
+
+# --------------------------------------------------------------------- weekly report
+
+
+def weekly_report(
+    interval_end: datetime, week: str | None = None, config_path: str | None = None
+) -> dict[str, Any]:
+    """Write the report of the last week complete at ``interval_end`` (a run's data
+    interval end), or of ``week`` (``2026-W05``); returns paths and the key figures."""
+    from facesort.report import ReportWeek, make_report
+
+    config = load_config(config_path)
+    timezone = config.report.timezone
+    chosen = (
+        ReportWeek.parse(week, timezone)
+        if week
+        else ReportWeek.last_complete_before(interval_end, timezone)
+    )
+    return make_report(config, chosen).as_dict()
+
+
+# --------------------------------------------------------------------- manual re-sort
+
+
+def _resort_request(state: State, config: Config, params: dict[str, Any]):
+    from facesort.resort import THRESHOLDS, resort_request
+
+    return resort_request(
+        state,
+        config,
+        scope=params.get("scope") or "",
+        person=params.get("person"),
+        categories=params.get("review_categories") or (),
+        folders=params.get("folders") or (),
+        dry_run=params.get("dry_run", True),
+        redetect=params.get("redetect", False),
+        thresholds={name: params.get(name) for name in THRESHOLDS},
+    )
+
+
+def resort_plan(params: dict[str, Any], group_id: str, config_path: str | None = None) -> dict:
+    """Check the trigger form, plan the re-sort and write the plan CSV."""
+    from facesort.resort import plan_path, plan_resort, summarize_plan, write_plan_csv
+
+    config, state = open_state(config_path)
+    try:
+        request = _resort_request(state, config, params)
+        plan = plan_resort(state, request.config(config), request.scope, redetect=request.redetect)
+        path = write_plan_csv(plan, plan_path(config, group_id))
+        return {
+            "plan_csv": str(path),
+            "planned": len(plan),
+            "moves": summarize_plan(plan),
+            "request": request.describe(),
+            "dry_run": request.dry_run,
+        }
+    finally:
+        state.dispose()
+
+
+def resort_apply(
+    params: dict[str, Any], plan_csv: str, group_id: str, actor: str, config_path=None
+) -> dict:
+    """Move the files of a plan CSV (those still going where it says) as one group."""
+    from pathlib import Path
+
+    from facesort.resort import apply_plan_csv
+
+    config, state = open_state(config_path)
+    try:
+        request = _resort_request(state, config, params)
+        applied = apply_plan_csv(
+            state, config, request, Path(plan_csv), actor=actor, group_id=group_id
+        )
+        return {
+            "group_id": group_id,
+            "moved": len(applied.moved),
+            "skipped": applied.skipped[:50],
+            "folders": dict(Counter(r.folder for r in applied.moved)),
+        }
     finally:
         state.dispose()
