@@ -29,6 +29,7 @@ PHOTO_FOLDERS = {
     "FACESORT_LIBRARY_DIR": "/data/library",
     "FACESORT_REVIEW_DIR": "/data/review",
     "FACESORT_REFERENCES_DIR": "/data/references",
+    "FACESORT_REPORTS_DIR": "/data/reports",
 }
 
 
@@ -164,6 +165,7 @@ def test_the_facesort_config_loads_with_the_containers_environment(project, monk
         str(config.library_dir),
         str(config.review_dir),
         str(config.references_dir),
+        str(config.reports_path),
     } <= mounted
     assert config.database_url == worker["environment"]["FACESORT_STATE_URL"]
     assert config.immich.enabled is False  # off unless the user switches it on
@@ -175,10 +177,11 @@ def test_the_facesort_config_loads_with_the_containers_environment(project, monk
     monkeypatch.setenv("IMMICH_API_KEY", "a-key")
     config = load_config(REPO / "deploy" / "facesort.yaml")
     assert config.immich.enabled and config.immich.url == "http://immich-proxy:2283"
-    # The DAG reads its schedule at parse time from the environment, not the YAML.
-    from facesort.config import ingest_schedule_from_env
+    # The DAGs read their schedules at parse time from the environment, not the YAML.
+    from facesort.config import ingest_schedule_from_env, report_schedule_from_env
 
     assert ingest_schedule_from_env() == "*/10 * * * *"
+    assert report_schedule_from_env() == ("0 6 * * 1", "UTC")
 
 
 def test_the_immich_profile_joins_immichs_network(env_file):
