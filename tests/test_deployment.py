@@ -184,6 +184,21 @@ def test_the_facesort_config_loads_with_the_containers_environment(project, monk
     assert report_schedule_from_env() == ("0 6 * * 1", "UTC")
 
 
+@pytest.mark.airflow
+def test_the_dag_files_load_with_the_containers_environment(project, monkeypatch, airflow_db):
+    """What the dag-processor container sees: every DAG file imports, on its schedule."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    worker = project["services"]["airflow-dag-processor"]
+    for name, value in worker["environment"].items():
+        if not name.startswith("AIRFLOW__"):  # Airflow's own settings stay the test's
+            monkeypatch.setenv(name, value or "")
+    bag = DagBag(str(REPO / "dags"))
+    assert bag.import_errors == {}
+    assert "facesort_ingest" in bag.dags
+    assert bag.dags["facesort_ingest"].schedule == worker["environment"]["FACESORT_INGEST_SCHEDULE"]
+
+
 def test_the_immich_profile_joins_immichs_network(env_file):
     assert "immich" in compose(env_file, "config", "--profiles").stdout.split()
     project = resolved(env_file, "immich")
