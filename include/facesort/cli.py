@@ -5,6 +5,7 @@
     facesort history FILE                              every decision about a file
     facesort references add NAME FILE... | list        reference photos
     facesort recover                                   finish interrupted moves
+    facesort review list | approve | reject | undo ... the review queue (review/cli.py)
     facesort db upgrade | current                      state database schema
 
 Every command takes ``--config FILE`` (or ``$FACESORT_CONFIG``). Errors a user can
@@ -89,6 +90,10 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     print(f"review ({config.review_dir}):")
     for category, n in counts["review"].items():
         print(f"  {category:<30} {n}")
+    print(
+        f"trash ({config.trash_path}): {counts['trash']} rejected, deleted after "
+        f"{config.review.trash_days} days; {counts['deleted']} deleted so far"
+    )
     print("staging:")
     for what, n in counts["staging"].items():
         print(f"  {what:<30} {n}")
@@ -209,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="also transfers whose owner may still run"
     )
     recover.set_defaults(handler=cmd_recover)
+
+    from facesort.review.cli import add_review_commands
+
+    add_review_commands(commands)
 
     db = commands.add_parser("db", help="state database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)

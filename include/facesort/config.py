@@ -36,6 +36,7 @@ from facesort.errors import ConfigError
 CONFIG_ENV = "FACESORT_CONFIG"
 
 DEFAULT_INGEST_SCHEDULE = "*/10 * * * *"
+DEFAULT_RECLUSTER_SCHEDULE = "30 3 * * *"
 DEFAULT_IGNORE_PATTERNS = (".*", "*.part", "*.crdownload", "*.tmp", "*.download", "*.partial")
 
 REVIEW_CATEGORIES = (
@@ -188,8 +189,48 @@ class LimitSettings(_Section):
     )
 
 
+class ReviewSettings(_Section):
+    """The review queue: the trash, thumbnails, and clusters of unknown faces."""
+
+    trash_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Rejected files stay in the trash folder this many days before the nightly "
+        "facesort_recluster run deletes them (0: at the next run).",
+    )
+    thumbnail_size: int = Field(
+        320, ge=64, le=2000, description="Longest side of the review page's thumbnails."
+    )
+    cluster_distance: float = Field(
+        0.5,
+        gt=0,
+        le=2,
+        description="Two unknown faces this close (dlib distance) are neighbours when clustering.",
+    )
+    cluster_min_faces: int = Field(
+        3,
+        ge=2,
+        le=10000,
+        description="A cluster needs at least this many similar faces (a video counts once).",
+    )
+    cluster_shown_faces: int = Field(
+        6, ge=1, le=50, description="Representative faces shown for each cluster."
+    )
+    cluster_reference_faces: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Naming a cluster adds up to this many of its faces, spread across the "
+        "cluster, as reference photos.",
+    )
+
+
 class ScheduleSettings(_Section):
     ingest: str = Field(DEFAULT_INGEST_SCHEDULE, description="Cron expression of facesort_ingest.")
+    recluster: str = Field(
+        DEFAULT_RECLUSTER_SCHEDULE, description="Cron expression of facesort_recluster (nightly)."
+    )
 
 
 class Config(_Section):
@@ -199,6 +240,12 @@ class Config(_Section):
     library_dir: Path
     review_dir: Path
     references_dir: Path
+    trash_dir: Path | None = Field(
+        None, description="Rejected files wait here; default: 'trash' beside review_dir."
+    )
+    thumbnail_dir: Path | None = Field(
+        None, description="Cached thumbnails of the review page; default: review_dir/.thumbnails."
+    )
     state_url: NonEmptyStr | None = Field(
         None, description="SQLAlchemy URL of the state database; default: a SQLite file."
     )
@@ -212,6 +259,7 @@ class Config(_Section):
     video: VideoSettings = Field(default_factory=VideoSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
 
     # Where the file was loaded from; set by load_config, not by the user.
@@ -231,6 +279,7 @@ class Config(_Section):
             "library_dir": self.library_dir,
             "review_dir": self.review_dir,
             "references_dir": self.references_dir,
+            "trash_dir": self.trash_path,
         }
         for staging in self.staging_dirs:
             for key, out in outputs.items():
@@ -249,6 +298,15 @@ class Config(_Section):
             return self.state_url
         base = self.source.parent if self.source else Path.cwd()
         return f"sqlite:///{base / 'facesort-state.db'}"
+
+    @property
+    def trash_path(self) -> Path:
+        """Where rejected files wait until ``review.trash_days`` have passed."""
+        return self.trash_dir or self.review_dir.parent / "trash"
+
+    @property
+    def thumbnail_path(self) -> Path:
+        return self.thumbnail_dir or self.review_dir / ".thumbnails"
 
     def review_path(self, category: str) -> Path:
         if category not in REVIEW_CATEGORIES:
@@ -289,7 +347,7 @@ def _expand_env(value: Any, where: str, problems: list[str]) -> Any:
     return value
 
 
-_PATH_KEYS = ("library_dir", "review_dir", "references_dir")
+_PATH_KEYS = ("library_dir", "review_dir", "references_dir", "trash_dir", "thumbnail_dir")
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -464,17 +522,28 @@ def ingest_schedule_from_env() -> str:
     by ``FACESORT_CONFIG``, then the default. Any problem falls back to the default: the
     task that runs later validates the config fully and reports it.
     """
-    if os.environ.get("FACESORT_INGEST_SCHEDULE"):
-        return os.environ["FACESORT_INGEST_SCHEDULE"]
+    return _schedule_from_env("ingest", DEFAULT_INGEST_SCHEDULE)
+
+
+def recluster_schedule_from_env() -> str:
+    """The facesort_recluster cron expression (``FACESORT_RECLUSTER_SCHEDULE``, then
+    ``schedule.recluster``, then the default), read like :func:`ingest_schedule_from_env`."""
+    return _schedule_from_env("recluster", DEFAULT_RECLUSTER_SCHEDULE)
+
+
+def _schedule_from_env(key: str, default: str) -> str:
+    override = os.environ.get(f"FACESORT_{key.upper()}_SCHEDULE")
+    if override:
+        return override
     path = os.environ.get(CONFIG_ENV)
     if not path:
-        return DEFAULT_INGEST_SCHEDULE
+        return default
     try:
         import yaml
 
         with open(path, encoding="utf-8") as handle:
             raw = yaml.safe_load(handle) or {}
-        value = (raw.get("schedule") or {}).get("ingest")
+        value = (raw.get("schedule") or {}).get(key)
     except Exception:
-        return DEFAULT_INGEST_SCHEDULE
-    return value if isinstance(value, str) and value.strip() else DEFAULT_INGEST_SCHEDULE
+        return default
+    return value if isinstance(value, str) and value.strip() else default

@@ -54,7 +54,19 @@ from facesort.state.models import Face as FaceRow
 log = logging.getLogger(__name__)
 
 # The audit-trail name of each journal action.
-EVENT_OF_ACTION = {"route": "routed", "resort": "resorted", "review": "reviewed", "undo": "undo"}
+EVENT_OF_ACTION = {
+    "route": "routed",
+    "resort": "resorted",
+    "review": "reviewed",
+    "undo": "undo",
+    "approve": "approved",
+    "reject": "rejected",
+    "not_duplicate": "not_duplicate",
+    "recheck": "rechecked",
+}
+
+# Face.confidence of a face a person named in review: re-routing the file keeps the label.
+CONFIRMED = "confirmed"
 
 # Something that already knows who is in some files (Immich): path -> matches per face,
 # or None when it could not tell (the file is then matched locally).
@@ -427,6 +439,25 @@ class Sorter:
             return
         matches = evaluation.matches if len(evaluation.matches) == len(evaluation.faces) else []
         with self.state.session() as session:
+            rows = session.scalars(
+                sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
+            ).all()
+            same_faces = len(rows) == len(evaluation.faces) and all(
+                row.frame == face.frame and list(row.box) == list(face.box)
+                for row, face in zip(rows, evaluation.faces, strict=True)
+            )
+            if same_faces:
+                # Re-routed with the faces found before: keep the rows, so their ids, their
+                # cluster and any label a person confirmed in review survive.
+                for index, row in enumerate(rows):
+                    match = matches[index] if matches else None
+                    if row.confidence == CONFIRMED or match is None:
+                        continue
+                    row.person = match.person
+                    row.confidence = match.confidence
+                    row.distance = match.distance
+                    row.source = match.source
+                return
             session.execute(sa.delete(FaceRow).where(FaceRow.file_id == file_id))
             for index, face in enumerate(evaluation.faces):
                 match = matches[index] if matches else None
