@@ -22,6 +22,15 @@ from facesort.state.models import FaceCluster, MediaFile, ReviewAction
 
 PAGE_SIZE = 48
 
+# What each routing rule means, said briefly (the faces' lines give the details).
+RULE_HEADLINES = {
+    "no_face": "no face found",
+    "unknown_face": "an unknown face",
+    "uncertain_match": "an uncertain match",
+    "unwanted_person": "a person on policy.unwanted_people",
+    "not_wanted": "a person not on policy.wanted_people",
+}
+
 CATEGORY_TITLES = {
     "duplicates": "Duplicates",
     "unidentified": "Unidentified",
@@ -76,6 +85,20 @@ class QueueItem:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def headline(self) -> str:
+        """The reason in a few words when the faces' lines say the rest, else in full."""
+        if self.duplicate_of:
+            if self.duplicate_of.get("exact"):
+                return "identical bytes to the file kept"
+            distance = self.duplicate_of.get("hash_distance")
+            return f"the same picture as the file kept (hash distance {distance})"
+        if self.rule == "multiple_faces" and self.kind != "video":
+            return f"{len(self.faces)} faces"
+        if self.faces and self.kind != "video" and self.rule in RULE_HEADLINES:
+            return RULE_HEADLINES[self.rule]
+        return self.summary
 
     @property
     def shown_faces(self) -> list[FaceView]:
