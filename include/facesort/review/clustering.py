@@ -6,8 +6,10 @@ the trash). Unknown faces are clustered like Immich does, with a density-based m
 (DBSCAN, scikit-learn): a face with faces weighing at least ``review.cluster_min_faces``
 (itself included) within ``review.cluster_distance`` is a *core* face; a cluster is
 core faces linked through each other, plus the faces next to them; every other face is
-noise (a stranger seen once). The faces of one video are one sighting, not dozens: each
-weighs 1 / (the number of the video's sampled frames with faces).
+noise (a stranger seen once). A person's faces across the sampled frames of one video
+are one *sighting*, not dozens of similar faces: within each video, faces closer than
+the distance limit are chained into tracks, and each track takes part in the clustering
+as one face (its most central one); all its faces then join that face's cluster.
 
 Cluster ids stay stable: each new cluster takes the id of the previous night's cluster
 it shares the most faces with (largest overlaps first, each id once); a cluster with no
@@ -19,7 +21,7 @@ it as references (see :meth:`facesort.review.actions.Reviewer.name_cluster`).
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,7 +45,7 @@ class UnknownFaces:
     face_ids: np.ndarray  # (n,) int64
     file_ids: np.ndarray  # (n,) int64
     encodings: np.ndarray  # (n, 128) float32
-    weights: np.ndarray  # (n,) float64: 1, or a share of a video
+    video: np.ndarray  # (n,) bool: a face in a frame of a video
     previous: np.ndarray  # (n,) int64: the face's active cluster before, or -1
 
     def __len__(self) -> int:
@@ -105,13 +107,6 @@ def load_unknown_faces(state: State) -> UnknownFaces:
     encodings = np.empty((n, 128), dtype=np.float32)
     for i, row in enumerate(rows):
         encodings[i] = np.frombuffer(row.encoding, dtype="<f8")
-    video_frames: dict[int, set[int]] = defaultdict(set)
-    for row in rows:
-        if row.kind == "video":
-            video_frames[row.file_id].add(row.frame or 0)
-    weights = np.array(
-        [1.0 / len(video_frames[r.file_id]) if r.kind == "video" else 1.0 for r in rows]
-    )
     previous = np.array(
         [r.cluster_id if r.cluster_id in active else -1 for r in rows], dtype=np.int64
     )
@@ -119,14 +114,12 @@ def load_unknown_faces(state: State) -> UnknownFaces:
         face_ids=np.array([r.id for r in rows], dtype=np.int64),
         file_ids=np.array([r.file_id for r in rows], dtype=np.int64),
         encodings=encodings,
-        weights=weights,
+        video=np.array([r.kind == "video" for r in rows], dtype=bool),
         previous=previous,
     )
 
 
-def cluster_labels(
-    encodings: np.ndarray, weights: np.ndarray | None, *, distance: float, min_faces: int
-) -> np.ndarray:
+def cluster_labels(encodings: np.ndarray, *, distance: float, min_faces: int) -> np.ndarray:
     """DBSCAN labels (-1: noise) of face encodings (n, 128)."""
     import numpy as np
     from sklearn.cluster import DBSCAN
@@ -135,7 +128,39 @@ def cluster_labels(
         return np.zeros(0, dtype=np.int64)
     # Brute force (BLAS matrix products) beats tree indexes on 128-dimensional data.
     model = DBSCAN(eps=distance, min_samples=min_faces, metric="euclidean", algorithm="brute")
-    return model.fit_predict(encodings, sample_weight=weights).astype(np.int64)
+    return model.fit_predict(encodings).astype(np.int64)
+
+
+def sightings(
+    encodings: np.ndarray, file_ids: np.ndarray, video: np.ndarray, distance: float
+) -> np.ndarray:
+    """For each face, the face that stands for its sighting: itself for a photo's face;
+    for a video's, the most central face of its track (faces of the video chained
+    within ``distance``)."""
+    import numpy as np
+
+    stands_for = np.arange(len(encodings))
+    for file_id in np.unique(file_ids[video]):
+        faces = np.flatnonzero(file_ids == file_id)
+        tracks = cluster_labels(encodings[faces], distance=distance, min_faces=1)
+        for track in np.unique(tracks):
+            members = faces[tracks == track]
+            centre = encodings[members].mean(axis=0)
+            central = members[np.argmin(np.linalg.norm(encodings[members] - centre, axis=1))]
+            stands_for[members] = central
+    return stands_for
+
+
+def cluster_faces(faces: UnknownFaces, *, distance: float, min_faces: int) -> np.ndarray:
+    """Cluster labels of the unknown faces (-1: noise), a video's track counting once."""
+    import numpy as np
+
+    stands_for = sightings(faces.encodings, faces.file_ids, faces.video, distance)
+    points = np.unique(stands_for)
+    labels = cluster_labels(faces.encodings[points], distance=distance, min_faces=min_faces)
+    label_of = np.full(len(faces), -1, dtype=np.int64)
+    label_of[points] = labels
+    return label_of[stands_for]
 
 
 def stable_ids(labels: np.ndarray, previous: np.ndarray) -> dict[int, int]:
@@ -183,11 +208,8 @@ def recluster(state: State, config: Config) -> ClusterReport:
     settings = config.review
     faces = load_unknown_faces(state)
     report = ClusterReport(faces=len(faces))
-    labels = cluster_labels(
-        faces.encodings,
-        faces.weights,
-        distance=settings.cluster_distance,
-        min_faces=settings.cluster_min_faces,
+    labels = cluster_faces(
+        faces, distance=settings.cluster_distance, min_faces=settings.cluster_min_faces
     )
     continued = stable_ids(labels, faces.previous)
     now = utcnow()
