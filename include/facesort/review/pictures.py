@@ -65,7 +65,7 @@ def _picture(config: Config, media: MediaFile, frame: int | None, max_side: int)
                 max_frames=settings.max_frames,
                 max_side=settings.max_side,
             )
-            _, rgb = frames[min(frame or 0, len(frames) - 1)]
+            _, rgb = frames[max(0, min(frame or 0, len(frames) - 1))]
             picture = Image.fromarray(rgb)
             picture.thumbnail((max_side, max_side))
             return picture
