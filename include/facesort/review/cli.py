@@ -22,11 +22,12 @@ import argparse
 import getpass
 import json
 import os
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING
 
 from facesort.config import REVIEW_CATEGORIES, Config
-from facesort.review.actions import ActionResult, ReviewError
+
+if TYPE_CHECKING:
+    from facesort.review.actions import ActionResult
 
 
 def _actor() -> str:
@@ -39,6 +40,9 @@ def _actor() -> str:
 
 def resolve_files(state, refs: list[str]) -> list[int]:
     """Ids of the files named by id (``12``, ``#12``) or by current path."""
+    import sqlalchemy as sa
+
+    from facesort.review.actions import ReviewError
     from facesort.state.models import MediaFile
 
     ids = []
@@ -146,7 +150,7 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
                 print(f"  left alone: {problem}")
             return 0
         else:  # pragma: no cover - argparse allows only the commands above
-            raise ReviewError(f"unknown review command {command}")
+            raise AssertionError(f"unknown review command {command}")
         _print_result(result, args.json)
         return 0
     finally:

@@ -35,13 +35,19 @@ class NoPicture(Exception):
     """The file cannot be shown (unreadable, gone, or not a photo or video)."""
 
 
-def video_thumbnail_frame(face_frames: list[int | None], frames_sampled: int | None) -> int:
-    """The sampled frame a video's thumbnail shows: the one with the most faces."""
-    counts = Counter(frame or 0 for frame in face_frames)
-    if counts:
-        most = max(counts.values())
-        return min(frame for frame, n in counts.items() if n == most)
-    return (frames_sampled or 1) // 2
+def video_thumbnail_frame(
+    faces: list[tuple[int | None, list[float]]], frames_sampled: int | None
+) -> int:
+    """The sampled frame a video's thumbnail shows: the one with the most faces, and of
+    those the one where they are largest. ``faces``: (frame, box) of each face."""
+    if not faces:
+        return (frames_sampled or 1) // 2
+    count: Counter[int] = Counter()
+    area: Counter[int] = Counter()
+    for frame, (left, top, right, bottom) in faces:
+        count[frame or 0] += 1
+        area[frame or 0] += (right - left) * (bottom - top)
+    return max(count, key=lambda frame: (count[frame], area[frame], -frame))
 
 
 def _picture(config: Config, media: MediaFile, frame: int | None, max_side: int) -> Image.Image:

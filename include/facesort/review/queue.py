@@ -169,7 +169,7 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
     )
     if media.kind == "video":
         item.thumb_frame = video_thumbnail_frame(
-            [f.frame for f in faces], reason.get("frames_sampled")
+            [(f.frame, f.box) for f in faces], reason.get("frames_sampled")
         )
         votes = reason.get("sure_votes") or {}
         if reason.get("frames_sampled"):
