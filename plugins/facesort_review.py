@@ -315,8 +315,7 @@ class ApproveBody(FilesBody):
     face: int | None = None
 
 
-class ReferenceBody(BaseModel):
-    file_id: int
+class ReferenceBody(FilesBody):
     person: str = Field(max_length=500)
     face: int | None = None
 
@@ -359,7 +358,7 @@ def reject(body: FilesBody, user=Actor) -> Response:
 
 @app.post("/api/add-reference", dependencies=[SameOrigin])
 def add_reference(body: ReferenceBody, user=Actor) -> Response:
-    return _done(_reviewer(user).add_reference(body.file_id, body.person, face=body.face))
+    return _done(_reviewer(user).add_reference(body.file_ids, body.person, face=body.face))
 
 
 @app.post("/api/not-duplicate", dependencies=[SameOrigin])

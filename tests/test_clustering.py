@@ -21,7 +21,7 @@ from review_helpers import (
     record,
 )
 
-from facesort.pipeline import CONFIRMED, run_once
+from facesort.pipeline import CONFIRMED, Sorter, run_once
 from facesort.references import ReferenceLoader
 from facesort.review.actions import Reviewer, ReviewError
 from facesort.review.clustering import recluster, stable_ids
@@ -186,3 +186,32 @@ def test_naming_a_cluster_makes_references_and_routes_its_photos(make_workspace,
         assert not session.scalars(sa.select(Face).where(Face.confidence == CONFIRMED)).all()
     assert record(state, file_id(state, "obama1.jpg")).category == "unidentified"
     state.dispose()
+
+
+def test_rerouting_keeps_face_rows_clusters_and_confirmed_labels(make_workspace):
+    ws = make_workspace()
+    state = queue_without_obama(ws)
+    config = ws.config()
+    recluster(state, config)
+    crowd = file_id(state, "obama_and_biden.jpg")
+    # A person says face 3 of the group photo is "Stranger" (it stays in the queue).
+    Reviewer(config, state, "tester").add_reference([crowd], "Stranger", face=3)
+    before = {f.id: (f.cluster_id, f.person, f.confidence) for f in _faces_of(state, crowd)}
+
+    # The file is decided again and re-routed (as a re-sort does), with the same faces.
+    sorter = Sorter(config, state, actor="resort", group_id="resort-1")
+    media = record(state, crowd)
+    evaluation = sorter.reevaluate(media)
+    sorter.route(media, evaluation, action="resort")
+
+    after = {f.id: (f.cluster_id, f.person, f.confidence) for f in _faces_of(state, crowd)}
+    assert after.keys() == before.keys()  # the same rows: ids (and clusters) kept
+    assert [a[0] for a in after.values()] == [b[0] for b in before.values()]
+    third = list(after)[2]
+    assert after[third][1:] == ("Stranger", CONFIRMED)  # a person's word beats the match
+    state.dispose()
+
+
+def _faces_of(state, id_):
+    with state.session() as session:
+        return list(session.scalars(sa.select(Face).where(Face.file_id == id_).order_by(Face.id)))

@@ -157,7 +157,7 @@ def test_actions_refuse_what_they_cannot_do_and_change_nothing(make_queue):
     with pytest.raises(ReviewError, match="no face 4"):
         reviewer.approve([crowd], "obama", face=4)
     with pytest.raises(ReviewError, match="has no face"):
-        reviewer.add_reference(truncated, "someone")
+        reviewer.add_reference([truncated], "someone")
     with pytest.raises(ReviewError, match="not review/duplicates"):
         reviewer.not_duplicate([lin])
     with pytest.raises(ReviewError, match="No file #99999"):
@@ -253,15 +253,17 @@ def test_add_reference_then_recheck_makes_the_queue_sortable(make_queue):
     # Before: nothing in the queue matches anybody.
     assert recheck_queue(state, config, actor="night", group_id="recheck-1").moved == []
 
-    added = reviewer.add_reference(file_id(state, "obama1.jpg"), "obama")
-    assert ws.files()["obama1.jpg"] == "review/unidentified"  # the file itself stays
-    (reference,) = added.references
-    assert sha256_file(reference) != record(state, file_id(state, "obama1.jpg")).sha256  # a crop
+    two = [file_id(state, "obama1.jpg"), file_id(state, "obama_small.jpg")]
+    added = reviewer.add_reference(two, "obama")  # a batch: one face of each
+    assert ws.files()["obama1.jpg"] == "review/unidentified"  # the files themselves stay
+    assert len(added.references) == 2
+    reference = added.references[0]
+    assert sha256_file(reference) != record(state, two[0]).sha256  # a crop, not the photo
 
     result = recheck_queue(state, config, actor="night", group_id="recheck-2")
 
     files = ws.files()
-    # All of obama's unknown photos are within sure_distance of that one face.
+    # All of obama's unknown photos are within sure_distance of those faces.
     assert {os.path.basename(r.source) for r in result.moved} == OBAMA_UNIDENTIFIED
     assert all(files[name] == "library/obama" for name in OBAMA_UNIDENTIFIED)
     # Only sure matches leave the queue; the rest stays where it was.
@@ -277,7 +279,7 @@ def test_add_reference_then_recheck_makes_the_queue_sortable(make_queue):
     reviewer.undo("recheck-2")
     reviewer.undo(added.group_id)
     assert all(ws.files()[name] == "review/unidentified" for name in OBAMA_UNIDENTIFIED)
-    assert not os.path.exists(reference)
+    assert not any(os.path.exists(r) for r in added.references)
 
 
 def test_not_a_duplicate_sorts_it_by_its_faces_and_undo_and_redo(make_workspace):

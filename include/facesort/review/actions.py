@@ -310,41 +310,55 @@ class Reviewer:
         return FileResult(media.id, source, destination, "trash", reason["summary"])
 
     def add_reference(
-        self, file_id: int, person: str, *, face: int | None = None, whole_photo: bool = False
+        self,
+        file_ids: Iterable[int],
+        person: str,
+        *,
+        face: int | None = None,
+        whole_photo: bool = False,
     ) -> ActionResult:
-        """Make one face of a file (a crop) a reference photo of ``person``; with
-        ``whole_photo``, copy the photo itself (only for a photo with exactly one face).
-        The file stays where it is."""
+        """Make one face of each file (a crop) a reference photo of ``person``; with
+        ``whole_photo``, copy the photo itself (only for photos with exactly one face).
+        ``face`` (1-based) names the face of a single file with several. The files stay
+        where they are."""
         person = person_name(self.config, person)
-        (media,) = self._files([file_id])
-        if not media.current_path or not os.path.isfile(media.current_path):
-            raise ReviewError(f"{_label(media)} is not on disk any more: nothing to add.")
-        faces = file_faces(self.state, media.id)
-        picked = self._pick_face(media, faces, face, "add as a reference")
-        if picked is None:
-            raise ReviewError(
-                f"{_label(media)} has {len(faces)} faces: say which one is {person} (face number)."
-                if faces
-                else f"{_label(media)} has no face facesort found: it cannot be a reference "
-                f"photo of {person}."
-            )
-        if whole_photo and (media.kind != "image" or len(faces) != 1):
-            raise ReviewError(
-                f"{_label(media)} is not a photo with exactly one face: add a crop of the face "
-                "instead (leave out 'whole photo')."
-            )
+        files = self._files(file_ids)
+        if face is not None and len(files) > 1:
+            raise ReviewError("A face number can only be given for one file at a time.")
+        picked: dict[int, FaceRow] = {}
+        for media in files:
+            if not media.current_path or not os.path.isfile(media.current_path):
+                raise ReviewError(f"{_label(media)} is not on disk any more: nothing to add.")
+            faces = file_faces(self.state, media.id)
+            chosen = self._pick_face(media, faces, face, "add as a reference")
+            if chosen is None:
+                raise ReviewError(
+                    f"{_label(media)} has {len(faces)} faces: say which one is {person} "
+                    "(face number). Nothing was changed."
+                    if faces
+                    else f"{_label(media)} has no face facesort found: it cannot be a "
+                    f"reference photo of {person}. Nothing was changed."
+                )
+            if whole_photo and (media.kind != "image" or len(faces) != 1):
+                raise ReviewError(
+                    f"{_label(media)} is not a photo with exactly one face: add a crop of the "
+                    "face instead (leave out 'whole photo'). Nothing was changed."
+                )
+            picked[media.id] = chosen
         group = new_group_id()
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
         result = ActionResult(group, "add_reference", "")
-        labels = {}
-        with self._recorded_on_failure(result, person, [media], {"faces": labels}):
-            if whole_photo:
-                self._copy_reference(journal, media, media.current_path, person, result)
-            else:
-                self._add_face_reference(journal, media, picked, person, result)
-            labels.update(self._confirm([picked], person))
-        result.summary = f"added {len(result.references)} reference photo of {person}"
-        return self._record(result, person, [media], {"faces": labels})
+        labels: dict[str, list[Any]] = {}
+        with self._recorded_on_failure(result, person, files, {"faces": labels}):
+            for media in files:
+                if whole_photo:
+                    self._copy_reference(journal, media, media.current_path, person, result)
+                else:
+                    self._add_face_reference(journal, media, picked[media.id], person, result)
+                labels.update(self._confirm([picked[media.id]], person))
+        count = len(result.references)
+        result.summary = f"added {count} reference photo{'s' if count != 1 else ''} of {person}"
+        return self._record(result, person, files, {"faces": labels})
 
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,

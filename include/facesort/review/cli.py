@@ -3,7 +3,7 @@
     facesort review list [CATEGORY] [--json]          files in the queue, with ids and reasons
     facesort review approve PERSON FILE... [--add-reference] [--face N]
     facesort review reject FILE...                    to the trash (deleted after trash_days)
-    facesort review add-reference PERSON FILE [--face N] [--whole-photo]
+    facesort review add-reference PERSON FILE... [--face N] [--whole-photo]
     facesort review not-duplicate FILE...             sort a "duplicate" by its faces
     facesort review undo [GROUP...] [--last N]        undo review actions (default: the last)
     facesort review history [--limit N]               recent review actions and their groups
@@ -99,9 +99,11 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
         elif command == "reject":
             result = reviewer.reject(resolve_files(state, args.files))
         elif command == "add-reference":
-            (file_id,) = resolve_files(state, [args.file])
             result = reviewer.add_reference(
-                file_id, args.person, face=args.face, whole_photo=args.whole_photo
+                resolve_files(state, args.files),
+                args.person,
+                face=args.face,
+                whole_photo=args.whole_photo,
             )
         elif command == "not-duplicate":
             result = reviewer.not_duplicate(resolve_files(state, args.files))
@@ -227,9 +229,9 @@ def add_review_commands(commands) -> None:
     reject = sub.add_parser("reject", help="move files to the trash folder")
     files(reject)
 
-    reference = sub.add_parser("add-reference", help="add a face as a reference photo")
+    reference = sub.add_parser("add-reference", help="add faces as reference photos")
     reference.add_argument("person")
-    reference.add_argument("file", help="an id (as `list` shows) or a path")
+    files(reference)
     reference.add_argument("--face", type=int, help="which face is PERSON (1, 2, ...)")
     reference.add_argument(
         "--whole-photo", action="store_true", help="copy the photo, not a crop of the face"

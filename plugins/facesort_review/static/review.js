@@ -99,11 +99,10 @@
     },
     "add-reference"() {
       const chosen = targets();
-      if (chosen.length !== 1) { say("choose one item to add its face as a reference", true); return; }
-      if (!needPerson("add the face as a reference")) return;
-      const id = chosen[0].dataset.id;
-      const body = { file_id: Number(id), person: person() };
-      if (chosenFace.has(id)) body.face = chosenFace.get(id);
+      if (!chosen.length || !needPerson("add the face as a reference")) return;
+      const ids = chosen.map(c => Number(c.dataset.id));
+      const body = { file_ids: ids, person: person() };
+      if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
       act("api/add-reference", body, []);
     },
     reject() {
