@@ -13,7 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from review_helpers import file_id, queue_without_obama, record
+from review_helpers import OBAMA_UNIDENTIFIED, file_id, queue_without_obama, record
 from review_server import api_server, chromium, sign_in
 
 from facesort.sample import build_workspace
@@ -250,3 +250,26 @@ def _shot(page, path: Path) -> None:
         small = image.convert("RGB").quantize(128, method=Image.Quantize.MEDIANCUT)
         small.save(path, optimize=True)
     assert path.stat().st_size > 10_000
+
+
+def test_name_a_cluster_in_the_browser(server, queue):
+    """(Runs last: it moves obama's photos out of the queue.)"""
+    from facesort.review.clustering import recluster
+
+    ws, state = queue
+    recluster(state, ws.config())
+    with chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, server, "/facesort/review/clusters")
+        (cluster,) = page.locator(".cluster").all()
+        assert "9 faces in 9 files" in cluster.inner_text()
+        assert cluster.locator(".faces-strip img").count() == 6
+        cluster.locator("input[name=person]").fill("Barack Obama")
+        cluster.locator("input[name=person]").press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('named Barack Obama')"
+        )
+        assert page.locator(".cluster").count() == 0
+    library = ws.root / "library" / "Barack Obama"
+    assert sorted(p.name for p in library.iterdir()) == sorted(OBAMA_UNIDENTIFIED)
+    assert len(list((ws.root / "references" / "Barack Obama").iterdir())) == 9
