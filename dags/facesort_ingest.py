@@ -11,9 +11,19 @@ that dies is finished by the next one.
 |---|---|
 | `recover_interrupted` | migrates the state database, finishes moves a dead run left in flight |
 | `scan_staging` | registers new stable files, claims them into batches (returns batch ids) |
-| `sort_batch` | one mapped task per batch, in the `facesort_cpu` pool: hash, dedupe, faces, route |
+| `immich_scan` | probes Immich once, queues the scan of the libraries covering staging |
+| `wait_for_immich` | deferrable sensor: face queues idle (two quiet polls) or detection done |
+| `learn_from_immich` | people named in Immich -> reference photos (their feature faces) |
+| `read_immich_names` | who Immich says is in each of the run's files, read once, stored |
+| `sort_batch` | mapped per batch, `facesort_cpu` pool: dedupe, Immich's names, local faces |
 | `summarize` | reads back from the audit trail where this run's files went |
+| `immich_rescan` | queues the scans again, so Immich sees the files at their new place |
+| `check_immich` | fails the run, after sorting, when Immich's settings need fixing |
 | `announce_review_queue` | updates the `facesort_review_queue` asset when files were queued |
+
+Without Immich configured (no `immich:` section, no `immich_api` connection) the Immich
+tasks do nothing. Immich down or slow never stops sorting: files are matched locally and
+each decision's reason says why.
 
 Configuration: the YAML file named by `FACESORT_CONFIG` on the workers; the schedule
 comes from `schedule.ingest` in it (or `FACESORT_INGEST_SCHEDULE`). See README.md.
@@ -34,7 +44,10 @@ from facesort.airflow import (
     TAGS,
     fail_fast_on_user_errors,
 )
-from facesort.config import ingest_schedule_from_env
+from facesort.airflow.sensors import ImmichReadySensor
+from facesort.config import immich_wait_from_env, ingest_schedule_from_env
+
+IMMICH_WAIT = immich_wait_from_env()
 
 
 def _actor() -> tuple[str, str]:
@@ -80,6 +93,47 @@ def facesort_ingest():
             print(f"note: {note}")
         return result["batches"]
 
+    @task
+    @fail_fast_on_user_errors
+    def immich_scan(batches: list[int]) -> dict:
+        from facesort.airflow.hooks import resolve_endpoint
+        from facesort.tasks import immich_prepare
+
+        run_id, _ = _actor()
+        result = immich_prepare(run_id, resolve=resolve_endpoint)
+        print(f"Immich: {result['status']} {result['message'] or ''}".rstrip())
+        return result
+
+    wait_for_immich = ImmichReadySensor(
+        task_id="wait_for_immich",
+        deferrable=IMMICH_WAIT.deferrable,
+        poll_seconds=IMMICH_WAIT.poll_seconds,
+        max_wait_seconds=IMMICH_WAIT.max_wait_seconds,
+    )
+
+    @task(trigger_rule="none_failed")
+    @fail_fast_on_user_errors
+    def learn_from_immich() -> dict:
+        from facesort.airflow.hooks import resolve_endpoint
+        from facesort.tasks import immich_learn_people
+
+        run_id, _ = _actor()
+        result = immich_learn_people(run_id, resolve=resolve_endpoint)
+        print(f"people from Immich: {result}")
+        return {k: len(v) if isinstance(v, list) else v for k, v in result.items()}
+
+    @task(trigger_rule="none_failed")
+    @fail_fast_on_user_errors
+    def read_immich_names() -> dict:
+        from facesort.airflow.hooks import resolve_endpoint
+        from facesort.tasks import immich_read_names
+
+        run_id, _ = _actor()
+        counts = immich_read_names(run_id, resolve=resolve_endpoint)
+        for status, count in sorted(counts.items()):
+            print(f"immich {status}: {count}")
+        return counts
+
     @task(
         pool=CPU_POOL,
         map_index_template="{{ batch_label }}",
@@ -107,6 +161,32 @@ def facesort_ingest():
             print(f"{folder}: {count}")
         return summary
 
+    @task(trigger_rule="none_failed")
+    @fail_fast_on_user_errors
+    def immich_rescan(summary: dict) -> str:
+        from facesort.airflow.hooks import resolve_endpoint
+        from facesort.tasks import immich_rescan
+
+        run_id, actor = _actor()
+        done = immich_rescan(run_id, actor, resolve=resolve_endpoint)
+        print(f"Immich rescan: {done}")
+        return done
+
+    @task(trigger_rule="all_done")
+    @fail_fast_on_user_errors
+    def check_immich() -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from facesort.tasks import immich_outcome
+
+        run_id, _ = _actor()
+        outcome = immich_outcome(run_id)
+        print(f"Immich: {outcome}")
+        if outcome["status"] == "error":
+            # Files were sorted locally; the run fails so that the fix is seen.
+            raise AirflowFailException(f"Immich: {outcome['message']}")
+        return outcome
+
     @task(outlets=[REVIEW_QUEUE])
     def announce_review_queue(summary: dict) -> int:
         if not summary["to_review"]:
@@ -116,8 +196,11 @@ def facesort_ingest():
     recovered = recover_interrupted()
     batches = scan_staging()
     recovered >> batches
+    names = read_immich_names()
+    immich_scan(batches) >> wait_for_immich >> learn_from_immich() >> names
     summary = summarize()
-    sort_batch.expand(batch_id=batches) >> summary
+    names >> sort_batch.expand(batch_id=batches) >> summary
+    immich_rescan(summary) >> check_immich()
     announce_review_queue(summary)
 
 

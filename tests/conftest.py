@@ -256,3 +256,64 @@ def facesort_cli(capsys):
         return code, out, err
 
     return run
+
+
+# --------------------------------------------------------------------------- Immich
+
+# Where Immich's container sees the workspace in tests (host paths differ).
+IMMICH_STAGING = "/mnt/downloads"
+IMMICH_PHOTOS = "/mnt/photos"
+
+
+def immich_settings(url: str, **overrides) -> dict:
+    """An ``immich:`` config section for a workspace, with test-sized waits."""
+    settings = {
+        "url": url,
+        "api_key": "${FACESORT_TEST_IMMICH_KEY:-test-api-key}",
+        "request_timeout_seconds": 5,
+        "retries": 2,
+        "retry_backoff_seconds": 0.01,
+        "wait": {"poll_seconds": 0.05, "max_wait_seconds": 20, "quiet_polls": 2},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(settings.get(key), dict):
+            settings[key] = {**settings[key], **value}
+        else:
+            settings[key] = value
+    return settings
+
+
+@pytest.fixture
+def immich_double():
+    """Factory: a started Immich double whose container paths map onto a workspace."""
+    from immich_double import ImmichDouble
+
+    started = []
+
+    def make(ws: Workspace, *, flavour="v1", exclude=(), **kwargs) -> ImmichDouble:
+        double = ImmichDouble(
+            flavour=flavour,
+            mounts={IMMICH_STAGING: ws.staging, IMMICH_PHOTOS: ws.root},
+            **kwargs,
+        )
+        double.add_library([IMMICH_STAGING], exclusion_patterns=list(exclude))
+        double.add_library([f"{IMMICH_PHOTOS}/library"])
+        started.append(double.start())
+        return double
+
+    yield make
+    for double in started:
+        double.stop()
+
+
+def configure_immich(ws: Workspace, url: str, **overrides) -> None:
+    """Point the workspace's config at an Immich (double) at ``url``."""
+    import yaml
+
+    raw = yaml.safe_load(ws.config_path.read_text())
+    raw["immich"] = immich_settings(
+        url,
+        path_map={str(ws.staging): IMMICH_STAGING, str(ws.root): IMMICH_PHOTOS},
+        **overrides,
+    )
+    ws.config_path.write_text(yaml.safe_dump(raw, sort_keys=False))

@@ -87,7 +87,7 @@ def test_approve_moves_labels_adds_reference_and_undo_restores_all(make_queue):
     references = ReferenceLoader(state, ws.config()).load()
     assert references.count_by_person()["Lin-Manuel Miranda"] == 1
     (match,) = match_encodings(
-        stored_faces(state, lin)[0].encoding, references, ws.config().matching
+        stored_faces(state, lin)[0][0].encoding, references, ws.config().matching
     )
     assert match.person == "Lin-Manuel Miranda" and match.confidence == "sure"
     assert "approved" in _events(state, lin)

@@ -4,7 +4,11 @@
     facesort status                                    counts by place
     facesort history FILE                              every decision about a file
     facesort references add NAME FILE... | list        reference photos
+    facesort references sync-immich                    people named in Immich -> references
     facesort recover                                   finish interrupted moves
+    facesort resort SCOPE [--apply] [thresholds]       re-sort sorted files (dry run first)
+    facesort undo [GROUP]                              revert a run or re-sort; list groups
+    facesort report [--week 2026-W05]                  write the weekly review-queue report
     facesort review list | approve | reject | undo ... the review queue (review/cli.py)
     facesort db upgrade | current                      state database schema
 
@@ -26,7 +30,8 @@ from facesort.config import CONFIG_ENV, Config, load_config
 from facesort.errors import FacesortError
 
 
-def _print_results(results, *, as_json: bool, out=sys.stdout) -> None:
+def _print_results(results, *, as_json: bool, out=None) -> None:
+    out = out or sys.stdout  # looked up now, not at import (tests capture stdout)
     if as_json:
         json.dump([r.as_dict() for r in results], out, indent=2)
         out.write("\n")
@@ -61,6 +66,24 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         for note in scan.notes:
             print(f"note: {note}")
     _print_results(summary.results, as_json=args.json)
+    return _report_immich(summary.immich)
+
+
+def _report_immich(immich: dict | None) -> int:
+    """One line about Immich; status 2 when the user must fix its settings."""
+    if not immich:
+        return 0
+    if immich["status"] == "error":
+        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
+        return 2
+    if immich["status"] != "ok":
+        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
+        return 0
+    files = ", ".join(f"{k}: {v}" for k, v in sorted(immich["files"].items()))
+    print(
+        f"Immich {immich['server_version']}: wait {immich['wait']}; files {files or 'none'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -148,6 +171,29 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
+    from facesort.errors import ImmichError
+    from facesort.immich.endpoint import endpoint_from_config
+    from facesort.immich.people import sync_references
+
+    endpoint = endpoint_from_config(config)
+    if endpoint is None:
+        raise ImmichError(
+            "Immich is not configured: set immich.url and immich.api_key in the config "
+            "(README.md, section Immich)."
+        )
+    report = sync_references(config, endpoint)
+    print(
+        f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
+        f"unchanged, {len(report.removed)} removed"
+    )
+    for name in report.saved:
+        print(f"saved: {config.references_dir / name}")
+    for why in report.skipped:
+        print(f"skipped: {why}")
+    return 0
+
+
 def cmd_recover(config: Config, args: argparse.Namespace) -> int:
     from facesort.journal import recover
     from facesort.state import State
@@ -158,6 +204,147 @@ def cmd_recover(config: Config, args: argparse.Namespace) -> int:
         f"{report.finished} finished, {report.replanned} redone, {report.vanished} sources "
         f"vanished, {report.skipped_live} still owned by a running process"
     )
+    return 0
+
+
+def cmd_resort(config: Config, args: argparse.Namespace) -> int:
+    from facesort.pipeline import new_run_id
+    from facesort.resort import (
+        apply_resort,
+        plan_path,
+        plan_resort,
+        resort_request,
+        summarize_plan,
+        write_plan_csv,
+    )
+    from facesort.state import State
+
+    state = State(config.database_url)
+    try:
+        request = resort_request(
+            state,
+            config,
+            scope=args.scope,
+            person=args.person,
+            categories=args.category or (),
+            folders=args.folder or (),
+            dry_run=not args.apply,
+            redetect=args.redetect,
+            thresholds={k: getattr(args, k) for k in ("sure_distance", "review_distance",
+                                                       "min_margin")},
+        )  # fmt: skip
+        effective = request.config(config)
+        group_id = new_run_id("resort")
+        plan = plan_resort(state, effective, request.scope, redetect=request.redetect)
+        csv_path = write_plan_csv(
+            plan, Path(args.plan) if args.plan else plan_path(config, group_id)
+        )
+        rows = [m.as_row() for m in plan]
+        if args.json and request.dry_run:
+            print(json.dumps({"plan": str(csv_path), "moves": rows}, indent=2))
+            return 0
+        if not args.json:
+            print(f"Re-sort of {request.describe()}: {len(plan)} file(s) would move.")
+            for folders, count in summarize_plan(plan).items():
+                print(f"  {folders}: {count}")
+            print(f"Plan: {csv_path}")
+        if request.dry_run:
+            print("Dry run: nothing was moved. Run again with --apply to move these files.")
+            return 0
+        results = apply_resort(state, effective, plan, actor="facesort resort", group_id=group_id)
+        moved = [r for r in results if r.destination is not None]
+        if args.json:
+            print(json.dumps({"plan": str(csv_path), "group": group_id,
+                              "results": [r.as_dict() for r in results]}, indent=2))  # fmt: skip
+            return 0
+        _print_results(results, as_json=False)
+        print(f"Moved {len(moved)} of {len(plan)} planned file(s) as group {group_id}.")
+        for r in results:
+            if r.destination is None:
+                print(f"not moved: {r.source}: {r.summary}")
+        print(f"Undo it with: facesort undo {group_id}")
+        return 0
+    finally:
+        state.dispose()
+
+
+def cmd_undo(config: Config, args: argparse.Namespace) -> int:
+    from facesort.journal import recent_groups, undo_named_group
+    from facesort.state import State
+
+    state = State(config.database_url)
+    try:
+        if args.group is None:
+            groups = recent_groups(state, limit=args.limit)
+            if args.json:
+                print(json.dumps([g.as_dict() for g in groups], indent=2))
+                return 0
+            if not groups:
+                print("No moves recorded yet.")
+                return 0
+            print("Recent groups of moves, newest first (undo one with `facesort undo GROUP`):")
+            for g in groups:
+                note = ""
+                if g.undoes:
+                    note = f"  (undid {g.undoes})"
+                if g.undone_by:
+                    note += f"  (undone by {', '.join(g.undone_by)})"
+                print(
+                    f"  {g.group_id}\n      {g.last_at:%Y-%m-%d %H:%M:%S} UTC  "
+                    f"{'/'.join(g.actions)}: {g.files} file(s)  by {', '.join(g.actors)}{note}"
+                )
+            return 0
+        from facesort.review.actions import Reviewer, is_review_group
+
+        if is_review_group(state, args.group):
+            # A review action: undo it with what it changed besides moves (face labels,
+            # originals, a cluster's name), as `facesort review undo` does.
+            result = Reviewer(config, state, f"facesort undo {args.group}").undo(args.group)
+            if args.json:
+                print(json.dumps(result.as_dict(), indent=2))
+                return 0
+            print(result.summary)
+            for line in result.skipped:
+                print(f"  skipped: {line}")
+            print(
+                f"This undo is group {result.group_id}: `facesort undo {result.group_id}` redoes."
+            )
+            return 0
+        report = undo_named_group(state, args.group, actor=f"facesort undo {args.group}")
+        skipped = report.skipped or []
+        if args.json:
+            print(json.dumps({"undo_group": report.group_id, "reverted": report.reverted,
+                              "skipped": skipped}, indent=2))  # fmt: skip
+            return 0
+        print(f"Reverted {report.reverted} move(s) of {args.group}.")
+        for line in skipped:
+            print(f"  skipped: {line}")
+        if report.reverted:
+            print(
+                f"This undo is group {report.group_id}: `facesort undo {report.group_id}` redoes."
+            )
+        return 0
+    finally:
+        state.dispose()
+
+
+def cmd_report(config: Config, args: argparse.Namespace) -> int:
+    from facesort.report import ReportWeek, make_report
+
+    week = ReportWeek.parse(args.week, config.report.timezone) if args.week else None
+    made = make_report(config, week)
+    if args.json:
+        print(json.dumps(made.as_dict(), indent=2, default=str))
+        return 0
+    s = made.summary
+    print(f"Report of week {made.week}: {made.page}")
+    rate = "-" if s["auto_sort_rate"] is None else f"{s['auto_sort_rate']:.0%}"
+    print(
+        f"  review queue: {s['queue_size']} ({s['queue_change']:+d}), {s['entered_queue']} in, "
+        f"{s['left_queue']} out; auto-sort rate {rate}; {s['duplicates_caught']} duplicates"
+    )
+    if not s["complete"]:
+        print("  (the week is not over yet: its numbers will still change)")
     return 0
 
 
@@ -207,6 +394,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", help="the person's name (their folder in the library)")
     add.add_argument("files", nargs="+", help="photos showing that person")
     ref_commands.add_parser("list", help="people and their usable photos")
+    sync = ref_commands.add_parser(
+        "sync-immich", help="save the feature face of each person named in Immich"
+    )
+    sync.set_defaults(handler=cmd_sync_immich)
     refs.set_defaults(handler=cmd_references)
 
     recover = commands.add_parser("recover", help="finish moves an interrupted run left")
@@ -214,6 +405,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="also transfers whose owner may still run"
     )
     recover.set_defaults(handler=cmd_recover)
+
+    resort = commands.add_parser(
+        "resort",
+        help="re-sort sorted files with today's references and settings (dry run unless --apply)",
+    )
+    resort.add_argument(
+        "scope",
+        choices=["library", "person", "review", "folders"],
+        help="the whole library, one person's folder, the review queue, or given folders",
+    )
+    resort.add_argument("--person", help="with scope person: whose folder")
+    resort.add_argument(
+        "--category",
+        action="append",
+        help="with scope review: a review category (repeat; default: all but duplicates)",
+    )
+    resort.add_argument("--folder", action="append", help="with scope folders: a folder (repeat)")
+    resort.add_argument("--apply", action="store_true", help="move the files (default: dry run)")
+    resort.add_argument(
+        "--redetect", action="store_true", help="detect faces again (slow; default: stored faces)"
+    )
+    for name in ("sure-distance", "review-distance", "min-margin"):
+        resort.add_argument(
+            f"--{name}", type=float, help=f"override matching.{name.replace('-', '_')}"
+        )
+    resort.add_argument("--plan", help="write the plan CSV here (default: under reports_dir)")
+    resort.add_argument("--json", action="store_true")
+    resort.set_defaults(handler=cmd_resort)
+
+    undo = commands.add_parser(
+        "undo", help="revert every move of a group (a run, a re-sort); without GROUP: list them"
+    )
+    undo.add_argument("group", nargs="?", help="the group id (a run id); omit to list groups")
+    undo.add_argument("--limit", type=int, default=20, help="groups listed (default 20)")
+    undo.add_argument("--json", action="store_true")
+    undo.set_defaults(handler=cmd_undo)
+
+    report = commands.add_parser("report", help="write the weekly review-queue report")
+    report.add_argument("--week", help="ISO week, like 2026-W05 (default: the last complete week)")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(handler=cmd_report)
 
     from facesort.review.cli import add_review_commands
 

@@ -37,6 +37,7 @@ CONFIG_ENV = "FACESORT_CONFIG"
 
 DEFAULT_INGEST_SCHEDULE = "*/10 * * * *"
 DEFAULT_RECLUSTER_SCHEDULE = "30 3 * * *"
+DEFAULT_REPORT_SCHEDULE = "0 6 * * 1"  # Mondays 06:00: the report of the week just ended
 DEFAULT_IGNORE_PATTERNS = (".*", "*.part", "*.crdownload", "*.tmp", "*.download", "*.partial")
 
 REVIEW_CATEGORIES = (
@@ -226,10 +227,145 @@ class ReviewSettings(_Section):
     )
 
 
+class ImmichWaitSettings(_Section):
+    """How long to wait for Immich's face data for a run's files."""
+
+    poll_seconds: float = Field(
+        15.0, gt=0, le=3600, description="Seconds between two looks at Immich's queues."
+    )
+    max_wait_seconds: float = Field(
+        900.0,
+        ge=0,
+        le=86_400,
+        description="Stop waiting after this long; files without face data are matched "
+        "locally (0: do not wait at all).",
+    )
+    quiet_polls: int = Field(
+        2,
+        ge=1,
+        le=20,
+        description="Face data is final when the face queues were idle this many polls in a "
+        "row (recognition starts after detection drains, and defers weak faces once).",
+    )
+    deferrable: bool = Field(
+        True,
+        description="Wait in Airflow's triggerer (deferrable sensor); false: reschedule mode, "
+        "for deployments without a triggerer.",
+    )
+
+
+class ImmichSettings(_Section):
+    """Using the faces that an existing Immich server detected and the user named."""
+
+    enabled: bool = Field(True, description="false switches the Immich steps off.")
+    url: NonEmptyStr | None = Field(
+        None,
+        description="Immich's address, e.g. http://immich.lan:2283 (the Airflow connection "
+        "immich_api takes precedence).",
+    )
+    api_key: NonEmptyStr | None = Field(
+        None, description="API key, best as ${IMMICH_API_KEY} (the connection's password wins)."
+    )
+    db_url: NonEmptyStr | None = Field(
+        None,
+        description="Optional read-only PostgreSQL URL of Immich's database (the Airflow "
+        "connection immich_db takes precedence).",
+    )
+    api_conn_id: NonEmptyStr = Field("immich_api", description="Airflow connection of the API.")
+    db_conn_id: NonEmptyStr = Field("immich_db", description="Airflow connection of the DB.")
+    path_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Host folder -> the same folder as Immich's container sees it.",
+    )
+    request_timeout_seconds: float = Field(30.0, gt=0, le=600)
+    retries: int = Field(
+        4, ge=0, le=20, description="Retries on 5xx answers, timeouts and refused connections."
+    )
+    retry_backoff_seconds: float = Field(
+        1.0, ge=0, le=60, description="First wait before a retry; it doubles each time."
+    )
+    wait: ImmichWaitSettings = Field(default_factory=ImmichWaitSettings)
+    rescan_after_routing: bool = Field(
+        True, description="Scan again after sorting, so Immich sees files at their new place."
+    )
+    sync_references: bool = Field(
+        True,
+        description="Each run, save the feature-face thumbnail of every person named in Immich "
+        "as a reference photo, so local matching knows them too.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"must be an http:// or https:// address with a host (got {url!r})")
+        return url.strip()
+
+    @field_validator("path_map")
+    @classmethod
+    def _absolute_paths(cls, mapping: dict[str, str]) -> dict[str, str]:
+        for host, container in mapping.items():
+            if not os.path.isabs(host) or not container.startswith("/"):
+                raise ValueError(
+                    "maps absolute host folders to absolute container folders, e.g. "
+                    f"/srv/downloads: /mnt/downloads (got {host!r}: {container!r})"
+                )
+        return {os.path.normpath(h): os.path.normpath(c) for h, c in mapping.items()}
+
+
 class ScheduleSettings(_Section):
     ingest: str = Field(DEFAULT_INGEST_SCHEDULE, description="Cron expression of facesort_ingest.")
+    report: str = Field(
+        DEFAULT_REPORT_SCHEDULE,
+        description="Cron expression of facesort_review_report (in report.timezone).",
+    )
     recluster: str = Field(
         DEFAULT_RECLUSTER_SCHEDULE, description="Cron expression of facesort_recluster (nightly)."
+    )
+
+
+def _known_timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as 'UTC' or 'Europe/Berlin')"
+        ) from None
+    return name
+
+
+class ReportSettings(_Section):
+    """The weekly review-queue report (facesort_review_report, ``facesort report``)."""
+
+    timezone: Annotated[str, AfterValidator(_known_timezone)] = Field(
+        "UTC",
+        description="Weeks run from Monday 00:00 to Monday 00:00 in this time zone; the "
+        "report's schedule is read in it too.",
+    )
+    trend_weeks: int = Field(8, ge=2, le=104, description="Weeks shown in the trend charts.")
+    waiting_rows: int = Field(
+        50,
+        ge=1,
+        le=10_000,
+        description="Oldest waiting items listed in the page (the CSV has all).",
+    )
+    largest_clusters: int = Field(10, ge=1, le=1000, description="Unknown clusters listed.")
+    email_to: list[NonEmptyStr] = Field(
+        default_factory=list,
+        description="Send each weekly report to these addresses (empty: no email).",
+    )
+    smtp_conn_id: NonEmptyStr = Field(
+        "smtp_default", description="The Airflow connection (type smtp) the email goes through."
+    )
+    email_from: NonEmptyStr | None = Field(
+        None, description="Sender address; default: from_email in the connection's extra."
     )
 
 
@@ -246,6 +382,9 @@ class Config(_Section):
     thumbnail_dir: Path | None = Field(
         None, description="Cached thumbnails of the review page; default: review_dir/.thumbnails."
     )
+    reports_dir: Path | None = Field(
+        None, description="Weekly reports and re-sort plans; default: 'reports' beside review_dir."
+    )
     state_url: NonEmptyStr | None = Field(
         None, description="SQLAlchemy URL of the state database; default: a SQLite file."
     )
@@ -261,9 +400,20 @@ class Config(_Section):
     limits: LimitSettings = Field(default_factory=LimitSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    immich: ImmichSettings = Field(default_factory=ImmichSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     # Where the file was loaded from; set by load_config, not by the user.
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_reports_dir(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("reports_dir") is None:
+            review = data.get("review_dir")
+            if isinstance(review, str | Path) and str(review).strip():
+                data = {**data, "reports_dir": Path(review).parent / "reports"}
+        return data
 
     @field_validator("staging_dirs")
     @classmethod
@@ -280,9 +430,12 @@ class Config(_Section):
             "review_dir": self.review_dir,
             "references_dir": self.references_dir,
             "trash_dir": self.trash_path,
+            "reports_dir": self.reports_dir,
         }
         for staging in self.staging_dirs:
             for key, out in outputs.items():
+                if out is None:
+                    continue
                 if _is_within(out, staging) or _is_within(staging, out):
                     raise ValueError(
                         f"{key} ({out}) and staging folder {staging} must not contain one "
@@ -290,6 +443,12 @@ class Config(_Section):
                     )
         if self.library_dir == self.review_dir:
             raise ValueError("library_dir and review_dir must be different folders")
+        for key, out in (("library_dir", self.library_dir), ("review_dir", self.review_dir)):
+            if self.reports_dir is not None and _is_within(self.reports_dir, out):
+                raise ValueError(
+                    f"reports_dir ({self.reports_dir}) must not be inside {key} ({out}): it "
+                    "would look like a person's folder or a review category"
+                )
         return self
 
     @property
@@ -307,6 +466,12 @@ class Config(_Section):
     @property
     def thumbnail_path(self) -> Path:
         return self.thumbnail_dir or self.review_dir / ".thumbnails"
+
+    @property
+    def reports_path(self) -> Path:
+        """The reports folder (always set after validation)."""
+        assert self.reports_dir is not None
+        return self.reports_dir
 
     def review_path(self, category: str) -> Path:
         if category not in REVIEW_CATEGORIES:
@@ -347,7 +512,14 @@ def _expand_env(value: Any, where: str, problems: list[str]) -> Any:
     return value
 
 
-_PATH_KEYS = ("library_dir", "review_dir", "references_dir", "trash_dir", "thumbnail_dir")
+_PATH_KEYS = (
+    "library_dir",
+    "review_dir",
+    "references_dir",
+    "reports_dir",
+    "trash_dir",
+    "thumbnail_dir",
+)
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -515,6 +687,28 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return parse_config(raw, config_path)
 
 
+def _raw_section_from_env(section: str) -> dict[str, Any]:
+    """One section of the config file named by ``FACESORT_CONFIG``, read cheaply (no
+    validation) at DAG-parse time; empty when anything is missing or odd."""
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return {}
+    try:
+        import yaml
+
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle) or {}
+        value = raw.get(section) or {}
+    except Exception:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _raw_setting_from_env(section: str, key: str) -> str | None:
+    value = _raw_section_from_env(section).get(key)
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def ingest_schedule_from_env() -> str:
     """The facesort_ingest cron expression, read cheaply at DAG-parse time.
 
@@ -522,28 +716,49 @@ def ingest_schedule_from_env() -> str:
     by ``FACESORT_CONFIG``, then the default. Any problem falls back to the default: the
     task that runs later validates the config fully and reports it.
     """
-    return _schedule_from_env("ingest", DEFAULT_INGEST_SCHEDULE)
+    if os.environ.get("FACESORT_INGEST_SCHEDULE"):
+        return os.environ["FACESORT_INGEST_SCHEDULE"]
+    return _raw_setting_from_env("schedule", "ingest") or DEFAULT_INGEST_SCHEDULE
+
+
+def immich_wait_from_env() -> ImmichWaitSettings:
+    """``immich.wait`` read cheaply at DAG-parse time (the sensor's mode and intervals).
+
+    ``FACESORT_IMMICH_DEFERRABLE`` (true/false) overrides ``deferrable``. Like the
+    schedule, any problem falls back to the defaults: the tasks validate the config fully.
+    """
+    try:
+        wait = ImmichWaitSettings.model_validate(_raw_section_from_env("immich").get("wait") or {})
+    except ValidationError:
+        wait = ImmichWaitSettings()
+    value = os.environ.get("FACESORT_IMMICH_DEFERRABLE")
+    if value:
+        deferrable = value.strip().lower() not in {"0", "false", "no", "off"}
+        wait = wait.model_copy(update={"deferrable": deferrable})
+    return wait
+
+
+def report_schedule_from_env() -> tuple[str, str]:
+    """facesort_review_report's cron expression and time zone, read like the ingest one
+    (``FACESORT_REPORT_SCHEDULE``, then ``schedule.report``; ``report.timezone``)."""
+    cron = (
+        os.environ.get("FACESORT_REPORT_SCHEDULE")
+        or _raw_setting_from_env("schedule", "report")
+        or DEFAULT_REPORT_SCHEDULE
+    )
+    timezone = _raw_setting_from_env("report", "timezone") or "UTC"
+    try:
+        _known_timezone(timezone)
+    except ValueError:
+        timezone = "UTC"  # the report task validates the config and says what is wrong
+    return cron, timezone
 
 
 def recluster_schedule_from_env() -> str:
-    """The facesort_recluster cron expression (``FACESORT_RECLUSTER_SCHEDULE``, then
-    ``schedule.recluster``, then the default), read like :func:`ingest_schedule_from_env`."""
-    return _schedule_from_env("recluster", DEFAULT_RECLUSTER_SCHEDULE)
-
-
-def _schedule_from_env(key: str, default: str) -> str:
-    override = os.environ.get(f"FACESORT_{key.upper()}_SCHEDULE")
-    if override:
-        return override
-    path = os.environ.get(CONFIG_ENV)
-    if not path:
-        return default
-    try:
-        import yaml
-
-        with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle) or {}
-        value = (raw.get("schedule") or {}).get(key)
-    except Exception:
-        return default
-    return value if isinstance(value, str) and value.strip() else default
+    """facesort_recluster's cron expression, read like the ingest one
+    (``FACESORT_RECLUSTER_SCHEDULE``, then ``schedule.recluster``, then the default)."""
+    return (
+        os.environ.get("FACESORT_RECLUSTER_SCHEDULE")
+        or _raw_setting_from_env("schedule", "recluster")
+        or DEFAULT_RECLUSTER_SCHEDULE
+    )

@@ -20,3 +20,26 @@ class StateError(FacesortError):
 
 class StagingError(FacesortError):
     """A staging, library or review folder is missing or not usable."""
+
+
+class ImmichError(FacesortError):
+    """Immich cannot be used as configured: a wrong key, a missing permission, no library.
+
+    These do not fix themselves; the message names the setting to change. Files are still
+    sorted (by local matching) while the problem lasts.
+    """
+
+
+class ImmichAuthError(ImmichError):
+    """Immich answered 401: the API key is wrong, expired or deleted."""
+
+
+class ImmichPermissionError(ImmichError):
+    """Immich answered 403: the key lacks a permission (or its user is not an admin)."""
+
+
+class ImmichUnavailable(FacesortError):
+    """Immich could not be reached or kept failing (refused, timed out, 5xx) after retries.
+
+    Transient: the run goes on with local matching and the next run asks Immich again.
+    """

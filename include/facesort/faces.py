@@ -24,7 +24,7 @@ ENCODER_NAME = "dlib_face_recognition_resnet_model_v1"
 @dataclass(frozen=True)
 class Face:
     box: tuple[float, float, float, float]  # left, top, right, bottom as fractions
-    encoding: np.ndarray  # shape (128,), float64
+    encoding: np.ndarray | None  # shape (128,), float64; None for a face only Immich saw
     frame: int | None = None  # index of the video frame, None for photos
 
     @property

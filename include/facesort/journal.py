@@ -32,7 +32,7 @@ import os
 import shutil
 import socket
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -40,6 +40,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from facesort.errors import FacesortError
+from facesort.faults import crashpoint
 from facesort.names import numbered
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, Transfer, utcnow
@@ -179,6 +181,7 @@ class Journal:
         start = 0
         while True:
             row, start = self._plan(request, start)
+            crashpoint("journal.planned")
             try:
                 self._execute(row, request.expected_sha256)
             except FileExistsError:
@@ -189,6 +192,7 @@ class Journal:
                 self._mark(row.id, "failed", str(exc))
                 raise
             self._finalize(row.id, recovered=False)
+            crashpoint("journal.done")
             return row.dst
 
     # ------------------------------------------------------------------ steps
@@ -257,15 +261,20 @@ class Journal:
                     raise
             else:
                 _fsync_dir(os.path.dirname(dst))
+                crashpoint("journal.linked")
                 os.unlink(src)
                 _fsync_dir(os.path.dirname(src))
+                crashpoint("journal.moved")
                 return
         _copy_verified(src, tmp, expected_sha256)
+        crashpoint("journal.copied")
         _link_no_replace(tmp, dst)
         _fsync_dir(os.path.dirname(dst))
+        crashpoint("journal.linked")
         if row.op == "move":
             os.unlink(src)
             _fsync_dir(os.path.dirname(src))
+        crashpoint("journal.moved")
         os.unlink(tmp)
 
     def _mark(self, transfer_id: int, state: str, error: str | None) -> None:
@@ -463,7 +472,7 @@ def undo_group(state: State, group_id: str, actor: str) -> UndoReport:
         file_fields = row.outcome.get("file")
         previous = dict(row.outcome.get("previous") or {})
         previous.pop("current_path", None)
-        reason = {"summary": f"undo of {row.action} ({group_id})"}
+        reason = {"summary": f"undo of {row.action} ({group_id})", "undo_of": group_id}
         if row.op == "copy" and (file_fields is None or _content_is(row.src, expected)):
             # The original is still where it was copied from: drop the copy.
             if not _undo_copy(state, row, actor):
@@ -527,3 +536,124 @@ def _undo_copy(state: State, row: Transfer, actor: str) -> bool:
             )
         )
     return True
+
+
+# ---------------------------------------------------------------------- groups
+
+
+class UnknownGroup(FacesortError):
+    """No transfer was ever made in the named group."""
+
+
+@dataclass
+class TransferGroup:
+    """One run's (or one user action's) transfers, as listed by ``facesort undo``."""
+
+    group_id: str
+    actions: list[str]  # route, resort, review, undo, copy ...
+    actors: list[str]
+    files: int
+    transfers: int
+    first_at: datetime
+    last_at: datetime
+    undoes: str | None = None  # for an undo: the group it reverted
+    undone_by: list[str] = field(default_factory=list)  # undo groups that reverted it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group_id": self.group_id,
+            "actions": self.actions,
+            "actors": self.actors,
+            "files": self.files,
+            "transfers": self.transfers,
+            "first_at": self.first_at.isoformat(timespec="seconds"),
+            "last_at": self.last_at.isoformat(timespec="seconds"),
+            "undoes": self.undoes,
+            "undone_by": self.undone_by,
+        }
+
+
+def _undone_groups(state: State) -> dict[str, str]:
+    """undo group -> the group it reverted (from its transfers' recorded reason)."""
+    import re
+
+    with state.session() as session:
+        first_ids = session.scalars(
+            sa.select(sa.func.min(Transfer.id)).where(Transfer.action == "undo")
+            .group_by(Transfer.group_id)
+        ).all()  # fmt: skip
+        rows = session.execute(
+            sa.select(Transfer.group_id, Transfer.outcome).where(Transfer.id.in_(first_ids))
+        ).all()
+    undone = {}
+    for group_id, outcome in rows:
+        reason = ((outcome or {}).get("event") or {}).get("reason") or {}
+        target = reason.get("undo_of")
+        if target is None:  # recorded before undo_of existed: "undo of resort (GROUP)"
+            match = re.search(r"\((.+)\)$", reason.get("summary") or "")
+            target = match.group(1) if match else None
+        if group_id and target:
+            undone[group_id] = target
+    return undone
+
+
+def recent_groups(state: State, limit: int = 20) -> list[TransferGroup]:
+    """The groups with the newest finished transfers first."""
+    with state.session() as session:
+        rows = session.execute(
+            sa.select(
+                Transfer.group_id,
+                sa.func.count(),
+                sa.func.count(sa.distinct(Transfer.file_id)),
+                sa.func.min(Transfer.created_at),
+                sa.func.max(Transfer.finished_at),
+            )
+            .where(Transfer.state == "done", Transfer.group_id.is_not(None))
+            .group_by(Transfer.group_id)
+            .order_by(sa.func.max(Transfer.finished_at).desc(), Transfer.group_id)
+            .limit(limit)
+        ).all()
+        ids = [row[0] for row in rows]
+        kinds = session.execute(
+            sa.select(Transfer.group_id, Transfer.action, Transfer.actor)
+            .where(Transfer.group_id.in_(ids), Transfer.state == "done")
+            .distinct()
+        ).all()
+    undone = _undone_groups(state)
+    undone_by: dict[str, list[str]] = {}
+    for undo_id, target in undone.items():
+        undone_by.setdefault(target, []).append(undo_id)
+    groups = []
+    for group_id, transfers, files, first_at, last_at in rows:
+        groups.append(
+            TransferGroup(
+                group_id=group_id,
+                actions=sorted({a for g, a, _ in kinds if g == group_id}),
+                actors=sorted({who for g, _, who in kinds if g == group_id}),
+                files=files,
+                transfers=transfers,
+                first_at=_aware(first_at),
+                last_at=_aware(last_at or first_at),
+                undoes=undone.get(group_id),
+                undone_by=sorted(undone_by.get(group_id, [])),
+            )
+        )
+    return groups
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def undo_named_group(state: State, group_id: str, actor: str) -> UndoReport:
+    """:func:`undo_group`, refusing a group that never existed with a clear message."""
+    with state.session() as session:
+        exists = session.scalar(
+            sa.select(sa.func.count()).select_from(Transfer).where(Transfer.group_id == group_id)
+        )
+    if not exists:
+        raise UnknownGroup(
+            f"No transfers were made in group {group_id!r}: list the recent groups with "
+            "`facesort undo` and copy the id from there."
+        )
+    return undo_group(state, group_id, actor)

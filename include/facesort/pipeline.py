@@ -9,9 +9,10 @@ The same functions back the ``facesort run`` command and the ``facesort_ingest``
 
 Sorting one file (:class:`Sorter`): SHA-256 -> exact duplicate? -> decode -> perceptual
 hash -> near duplicate? (else it becomes an original) -> faces -> matches -> policy ->
-journaled move. A file that changed or vanished meanwhile is left in staging; one
-whose processing fails or crashes ``limits.max_attempts`` times goes to
-``review/unreadable`` with the error as its reason.
+journaled move. Where the run asked Immich (see facesort.immich), its named people decide
+first and only what Immich could not resolve is matched locally. A file that changed or
+vanished meanwhile is left in staging; one whose processing fails or crashes
+``limits.max_attempts`` times goes to ``review/unreadable`` with the error as its reason.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder, forget_original
 from facesort.faces import Face, encoding_to_bytes, find_faces
+from facesort.faults import crashpoint
+from facesort.immich.resolve import (
+    StoredImmichNames,
+    annotate,
+    combine,
+    immich_matches,
+)
 from facesort.journal import (
     Journal,
     SourceChanged,
@@ -65,12 +73,8 @@ EVENT_OF_ACTION = {
     "recheck": "rechecked",
 }
 
-# Face.confidence of a face a person named in review: re-routing the file keeps the label.
+# Face.confidence of a face a person named in review: re-evaluating the file keeps it.
 CONFIRMED = "confirmed"
-
-# Something that already knows who is in some files (Immich): path -> matches per face,
-# or None when it could not tell (the file is then matched locally).
-FaceSource = Callable[[MediaFile], "list[FaceMatch] | None"]
 
 
 @dataclass
@@ -85,6 +89,8 @@ class Evaluation:
     faces: list[Face] = field(default_factory=list)
     matches: list[FaceMatch] = field(default_factory=list)
     stat: tuple[int, int, int] | None = None  # size, mtime_ns, inode when examined
+    # False when the faces are the stored ones (a re-evaluation): their rows are kept.
+    detected: bool = True
 
 
 @dataclass
@@ -144,19 +150,27 @@ def _decision_fields(media: MediaFile) -> dict[str, Any]:
     }
 
 
-def stored_faces(state: State, file_id: int) -> list[Face]:
-    """The faces found in a file when it was sorted (in detection order)."""
+def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | None]]:
+    """The faces found in a file when it was sorted (in detection order), each with the
+    match that stands without local matching: Immich's name for a face Immich named, an
+    unknown face for one only Immich saw, None for a face to match against references."""
     from facesort.faces import encoding_from_bytes
 
     with state.session() as session:
         rows = session.scalars(
             sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
         ).all()
-    return [
-        Face(box=tuple(row.box), encoding=encoding_from_bytes(row.encoding), frame=row.frame)
-        for row in rows
-        if row.encoding is not None
-    ]
+    faces = []
+    for row in rows:
+        encoding = encoding_from_bytes(row.encoding) if row.encoding is not None else None
+        face = Face(box=tuple(row.box), encoding=encoding, frame=row.frame)
+        fixed = None
+        if row.source == "immich" and row.person:
+            fixed = FaceMatch(person=row.person, confidence="sure", source="immich")
+        elif encoding is None:
+            fixed = FaceMatch(person=None, confidence="unknown", source="immich")
+        faces.append((face, fixed))
+    return faces
 
 
 class Sorter:
@@ -170,13 +184,14 @@ class Sorter:
         actor: str,
         group_id: str | None = None,
         dry_run: bool = False,
-        face_source: FaceSource | None = None,
+        immich: StoredImmichNames | None = None,
     ):
         self.config = config
         self.state = state
         self.actor = actor
         self.dry_run = dry_run
-        self.face_source = face_source
+        # What Immich said about the files of the run (None: Immich is not consulted).
+        self.immich = immich
         self.finder = DuplicateFinder(state, config.duplicates, dry_run=dry_run)
         self.journal = Journal(state, actor, group_id, lease_s=config.claim_lease_seconds)
         self._references: ReferenceSet | None = None
@@ -211,6 +226,7 @@ class Sorter:
                 stat=stat,
             )
         sha = sha256_file(path)
+        crashpoint("sort.hashed")
         dup = self.finder.find_exact(sha)
         if dup is not None:
             return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
@@ -250,8 +266,20 @@ class Sorter:
                 return Evaluation(
                     _duplicate_decision(dup, limit), sha256=sha, phash=phash, stat=stat, **size
                 )
-        faces = find_faces(np.asarray(decoded.image), self.config.matching)
-        decision, matches = self.decide(media, faces, frames=None)
+        view = self.immich.for_file(media) if self.immich else None
+        if view is not None and view.resolved:
+            # Immich named every face: no local detection needed.
+            faces = [Face(box=f.box or (0.0, 0.0, 0.0, 0.0), encoding=None) for f in view.faces]
+            matches = immich_matches(view)
+            decided_by = "immich"
+        else:
+            faces = find_faces(np.asarray(decoded.image), self.config.matching)
+            matches = self._local_matches(faces)
+            decided_by = "local"
+            if view is not None and view.named:
+                faces, matches = combine(view, faces, matches)
+                decided_by = "immich+local"
+        decision = annotate(self.decide(faces, matches, frames=None), view, decided_by)
         return Evaluation(decision, sha, phash, faces=faces, matches=matches, stat=stat, **size)
 
     def _evaluate_video(
@@ -273,29 +301,29 @@ class Sorter:
             dup = self.finder.keep_or_find(media.id, sha, None)
             if dup is not None:
                 return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
+        # Videos are always decided by votes over sampled frames: Immich only looks at a
+        # video's thumbnail, one frame. Its view is kept in the reason.
+        view = self.immich.for_file(media) if self.immich else None
         faces = [
             face
             for index, (_, rgb) in enumerate(frames)
             for face in find_faces(rgb, self.config.matching, frame=index)
         ]
-        decision, matches = self.decide(media, faces, frames=len(frames))
+        matches = self._local_matches(faces)
+        decision = annotate(self.decide(faces, matches, frames=len(frames)), view, "local")
         return Evaluation(
             decision, sha, None, info.width, info.height, faces=faces, matches=matches, stat=stat
         )
 
-    def decide(
-        self, media: MediaFile, faces: list[Face], frames: int | None
-    ) -> tuple[Decision, list[FaceMatch]]:
-        """Match the faces and apply the policy. ``frames``: None for a photo, else the
-        number of frames sampled from the video (``Face.frame`` indexes them)."""
+    def decide(self, faces: list[Face], matches: list[FaceMatch], frames: int | None) -> Decision:
+        """Apply the policy to matched faces. ``frames``: None for a photo, else the number
+        of frames sampled from the video (``Face.frame`` indexes them)."""
         if frames is None:
-            matches = self._matches(media, faces)
-            return decide_photo(matches, self.config.policy), matches
-        matches = self._local_matches(faces)
+            return decide_photo(matches, self.config.policy)
         per_frame: list[list[FaceMatch]] = [[] for _ in range(frames)]
         for face, match in zip(faces, matches, strict=True):
             per_frame[face.frame or 0].append(match)
-        return decide_video(per_frame, self.config.policy, self.config.video), matches
+        return decide_video(per_frame, self.config.policy, self.config.video)
 
     def _local_matches(self, faces: list[Face]) -> list[FaceMatch]:
         import numpy as np
@@ -305,13 +333,6 @@ class Sorter:
         return match_encodings(
             np.vstack([f.encoding for f in faces]), self.references, self.config.matching
         )
-
-    def _matches(self, media: MediaFile, faces: list[Face]) -> list[FaceMatch]:
-        if self.face_source is not None:
-            external = self.face_source(media)
-            if external is not None:
-                return external
-        return self._local_matches(faces)
 
     def reevaluate(self, media: MediaFile, *, redetect: bool = False) -> Evaluation:
         """Decide again where an already sorted file belongs, with today's references
@@ -324,15 +345,19 @@ class Sorter:
             if media.kind not in {"image", "video"}:
                 return Evaluation(Decision(**_decision_fields(media)), media.sha256)
             return evaluate(media, path, media.sha256, None, limit, register=False)
-        faces = stored_faces(self.state, media.id)
+        stored = stored_faces(self.state, media.id)
+        faces = [face for face, _ in stored]
+        to_match = [face for face, fixed in stored if fixed is None]
+        local = iter(self._local_matches(to_match))
+        matches = [fixed if fixed is not None else next(local) for _, fixed in stored]
         frames = None
         if media.kind == "video":
             sampled = (media.reason or {}).get("frames_sampled")
             frames = sampled or max((f.frame or 0 for f in faces), default=-1) + 1
-        decision, matches = self.decide(media, faces, frames=frames)
+        decision = self.decide(faces, matches, frames=frames)
         return Evaluation(
             decision, media.sha256, media.phash, media.width, media.height, faces=faces,
-            matches=matches,
+            matches=matches, detected=False,
         )  # fmt: skip
 
     # ----------------------------------------------------------------- route
@@ -390,8 +415,10 @@ class Sorter:
                 expected_stat=evaluation.stat,
             )
         )
-        if evaluation.faces or from_staging:
+        if evaluation.detected:
             self._store_faces(media.id, evaluation)
+        else:
+            self._update_face_matches(media.id, evaluation.matches)
         return FileResult(media.id, source, destination, decision.folder, decision.summary)
 
     def _copy_to_other_people(
@@ -434,30 +461,21 @@ class Sorter:
                 )
             )
 
-    def _store_faces(self, file_id: int, evaluation: Evaluation) -> None:
-        if not evaluation.faces:
-            return
-        matches = evaluation.matches if len(evaluation.matches) == len(evaluation.faces) else []
+    def _update_face_matches(self, file_id: int, matches: list[FaceMatch]) -> None:
+        """Re-evaluated from stored faces: keep the rows (and their ids), renew the match."""
         with self.state.session() as session:
             rows = session.scalars(
                 sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
             ).all()
-            same_faces = len(rows) == len(evaluation.faces) and all(
-                row.frame == face.frame and list(row.box) == list(face.box)
-                for row, face in zip(rows, evaluation.faces, strict=True)
-            )
-            if same_faces:
-                # Re-routed with the faces found before: keep the rows, so their ids, their
-                # cluster and any label a person confirmed in review survive.
-                for index, row in enumerate(rows):
-                    match = matches[index] if matches else None
-                    if row.confidence == CONFIRMED or match is None:
-                        continue
-                    row.person = match.person
-                    row.confidence = match.confidence
-                    row.distance = match.distance
-                    row.source = match.source
-                return
+            for row, match in zip(rows, matches, strict=False):
+                if row.confidence == CONFIRMED:
+                    continue  # a person named this face in review: their word stands
+                row.person, row.confidence = match.person, match.confidence
+                row.distance, row.source = match.distance, match.source
+
+    def _store_faces(self, file_id: int, evaluation: Evaluation) -> None:
+        matches = evaluation.matches if len(evaluation.matches) == len(evaluation.faces) else []
+        with self.state.session() as session:
             session.execute(sa.delete(FaceRow).where(FaceRow.file_id == file_id))
             for index, face in enumerate(evaluation.faces):
                 match = matches[index] if matches else None
@@ -466,7 +484,9 @@ class Sorter:
                         file_id=file_id,
                         frame=face.frame,
                         box=list(face.box),
-                        encoding=encoding_to_bytes(face.encoding),
+                        encoding=(
+                            encoding_to_bytes(face.encoding) if face.encoding is not None else None
+                        ),
                         person=match.person if match else None,
                         confidence=match.confidence if match else "unknown",
                         distance=match.distance if match else None,
@@ -480,6 +500,7 @@ class Sorter:
         """Evaluate and route one claimed file; a changed or vanished file is left alone."""
         try:
             evaluation = self.evaluate(media)
+            crashpoint("sort.decided")
             if self.dry_run:
                 target = self.destination_dir(evaluation.decision)
                 return FileResult(
@@ -581,7 +602,7 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
             query = (
                 sa.select(MediaFile.id)
                 .where(MediaFile.status == "pending")
-                .order_by(MediaFile.size.desc(), MediaFile.id)
+                .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
                 .limit(size)
                 .with_for_update(skip_locked=True)
             )
@@ -650,13 +671,15 @@ def process_batch(
     lease = timedelta(seconds=config.claim_lease_seconds)
     if not _take_batch(state, batch_id, lease):
         return report
-    sorter = sorter or Sorter(config, state, actor=actor, group_id=group_id)
+    sorter = sorter or Sorter(
+        config, state, actor=actor, group_id=group_id, immich=StoredImmichNames(state)
+    )
     with state.session() as session:
         ids = list(
             session.scalars(
                 sa.select(MediaFile.id)
                 .where(MediaFile.batch_id == batch_id, MediaFile.status == "claimed")
-                .order_by(MediaFile.size.desc(), MediaFile.id)
+                .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
             )
         )
     for file_id in ids:
@@ -745,6 +768,8 @@ class RunSummary:
     recovered: int
     scan: ScanReport
     results: list[FileResult]
+    # Immich's part: status, message, wait outcome (None when Immich is not configured).
+    immich: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         return dict(Counter(r.folder for r in self.results))
@@ -768,9 +793,18 @@ def new_run_id(prefix: str = "cli") -> str:
 
 
 def run_once(
-    config: Config, *, actor: str = "facesort run", workers: int | None = None
+    config: Config,
+    *,
+    actor: str = "facesort run",
+    workers: int | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> RunSummary:
-    """Recover, scan, and sort everything pending (the ``facesort run`` command)."""
+    """Recover, scan, ask Immich, and sort everything pending (the ``facesort run`` command).
+
+    ``sleep`` waits between two looks at Immich's queues (tests pass a short one).
+    """
+    from facesort.immich import steps as immich_steps
+
     state = State(config.database_url)
     run_id = new_run_id()
     try:
@@ -780,6 +814,7 @@ def run_once(
         report, batch_ids = scan_and_plan(
             state, config, run_id, actor=actor, min_batches=workers if parallel else 1
         )
+        immich = immich_steps.before_sorting(state, config, run_id, sleep=sleep)
         results: list[FileResult] = []
         if parallel and len(batch_ids) > 1:
             import multiprocessing
@@ -791,11 +826,19 @@ def run_once(
                 for batch_results in pool.map(_batch_worker, jobs):
                     results.extend(FileResult(**r) for r in batch_results)
         else:
-            sorter = Sorter(config, state, actor=actor, group_id=run_id)
+            sorter = Sorter(
+                config, state, actor=actor, group_id=run_id, immich=StoredImmichNames(state)
+            )
             for batch_id in batch_ids:
                 batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
                 results.extend(batch.results)
-        return RunSummary(run_id, recovered, report, results)
+        immich_summary = None
+        if immich is not None and immich.status != immich_steps.DISABLED:
+            moved = sum(1 for r in results if r.destination)
+            endpoint, _ = immich_steps.resolve_endpoint(state, config, run_id)
+            rescan = immich_steps.rescan_after_routing(state, config, endpoint, run_id, moved)
+            immich_summary = immich_steps.run_summary(state, run_id) | {"rescan": rescan}
+        return RunSummary(run_id, recovered, report, results, immich_summary)
     finally:
         state.dispose()
 
@@ -818,6 +861,7 @@ def dry_run(config: Config) -> list[FileResult]:
                 known = {e.path: e for e in session.scalars(sa.select(FileIndexEntry))}
         sorter = Sorter(config, state, actor="dry run", dry_run=True)
         results = []
+        candidates = []
         now = time.time()
         notes: list[str] = []
         for root in config.staging_dirs:
@@ -837,17 +881,21 @@ def dry_run(config: Config) -> list[FileResult]:
                 if kind is None:
                     results.append(FileResult(0, seen.path, None, "staging", note or ""))
                     continue
-                media = MediaFile(
-                    id=0,
-                    source_path=seen.path,
-                    staging_dir=str(root),
-                    size=seen.size,
-                    mtime_ns=seen.mtime_ns,
-                    kind=kind,
-                    file_type=file_type or "",
-                    reason={"scan_note": note} if note else None,
+                candidates.append(
+                    MediaFile(
+                        id=0,
+                        source_path=seen.path,
+                        staging_dir=str(root),
+                        size=seen.size,
+                        mtime_ns=seen.mtime_ns,
+                        kind=kind,
+                        file_type=file_type or "",
+                        reason={"scan_note": note} if note else None,
+                    )
                 )
-                results.append(sorter.process(media))
+        # The order a run uses: largest first, so the same copy is kept.
+        for media in sorted(candidates, key=lambda m: (-m.size, m.source_path)):
+            results.append(sorter.process(media))
         return results
     finally:
         state.dispose()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from facesort.config import Config, MatchingSettings
 from facesort.errors import FacesortError
@@ -155,18 +156,21 @@ class ReferenceLoader:
                 "sha256": sha,
                 "state": REFERENCE,
             }
-            with self.state.session() as session:
-                if entry is None:
-                    session.execute(
-                        sa.delete(FileIndexEntry).where(FileIndexEntry.path == str(path))
-                    )
-                    session.add(FileIndexEntry(path=str(path), root=root, **values))
-                else:
-                    session.execute(
-                        sa.update(FileIndexEntry)
-                        .where(FileIndexEntry.id == entry.id)
-                        .values(**values)
-                    )
+            try:
+                with self.state.session() as session:
+                    if entry is None:
+                        session.execute(
+                            sa.delete(FileIndexEntry).where(FileIndexEntry.path == str(path))
+                        )
+                        session.add(FileIndexEntry(path=str(path), root=root, **values))
+                    else:
+                        session.execute(
+                            sa.update(FileIndexEntry)
+                            .where(FileIndexEntry.id == entry.id)
+                            .values(**values)
+                        )
+            except IntegrityError:
+                pass  # another worker indexed the same photo at the same moment
         return sha
 
     def _encoding(self, path: Path, sha: str) -> ReferenceEncoding:
@@ -176,8 +180,11 @@ class ReferenceLoader:
             return cached
         result = compute_reference_encoding(path, sha, self.config)
         if not self.state.readonly:
-            with self.state.session() as session:
-                session.merge(result)
+            try:
+                with self.state.session() as session:
+                    session.merge(result)
+            except IntegrityError:
+                pass  # another worker cached the same photo at the same moment
         return result
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-BYTE_COPY_NAME = "obama1 (downloaded twice).jpg"
+BYTE_COPY_NAME = "obama1_downloaded_again.jpg"
 TRUNCATED_NAME = "truncated.jpg"
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facesort.config import Config, ScanSettings
 from facesort.errors import StagingError
+from facesort.faults import crashpoint
 from facesort.media import IMAGE_TYPES, VIDEO_TYPES, sniff
 from facesort.state import State
 from facesort.state.models import Event, FileIndexEntry, MediaFile, utcnow
@@ -248,6 +249,8 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
                     FileIndexEntry.id.in_(vanished[start : start + 500])
                 )
             )
+    if report.registered:
+        crashpoint("scan.registered")
     return report
 
 

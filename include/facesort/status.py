@@ -50,24 +50,26 @@ def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
     }
 
 
+def _record(f: MediaFile) -> dict[str, Any]:
+    return {
+        "id": f.id,
+        "source_path": f.source_path,
+        "current_path": f.current_path,
+        "status": f.status,
+        "place": f.place,
+        "category": f.category,
+        "people": f.people,
+        "reason": f.reason,
+        "duplicate_of": f.duplicate_of_id,
+        "summary": (f.reason or {}).get("summary") or f.last_error,
+    }
+
+
 def file_places(config: Config, state: State | None = None) -> list[dict[str, Any]]:
     """Every file facesort took: where it came from, where it is now, and why."""
     state = state or State(config.database_url)
     with state.session() as session:
-        rows = session.scalars(sa.select(MediaFile).order_by(MediaFile.id)).all()
-        return [
-            {
-                "id": f.id,
-                "source_path": f.source_path,
-                "current_path": f.current_path,
-                "status": f.status,
-                "place": f.place,
-                "category": f.category,
-                "people": f.people,
-                "summary": (f.reason or {}).get("summary") or f.last_error,
-            }
-            for f in rows
-        ]
+        return [_record(f) for f in session.scalars(sa.select(MediaFile).order_by(MediaFile.id))]
 
 
 def _events(session, file_id: int) -> list[dict[str, Any]]:
@@ -103,21 +105,7 @@ def file_history(config: Config, path: Path, state: State | None = None) -> list
         files = session.scalars(
             sa.select(MediaFile).where(sa.or_(*conditions)).order_by(MediaFile.id)
         ).all()
-        return [
-            {
-                "id": f.id,
-                "source_path": f.source_path,
-                "current_path": f.current_path,
-                "status": f.status,
-                "place": f.place,
-                "category": f.category,
-                "people": f.people,
-                "reason": f.reason,
-                "duplicate_of": f.duplicate_of_id,
-                "events": _events(session, f.id),
-            }
-            for f in files
-        ]
+        return [{**_record(f), "events": _events(session, f.id)} for f in files]
 
 
 def reference_summary(config: Config, state: State | None = None) -> dict[str, Any]:

@@ -8,6 +8,8 @@ read from ``$FACESORT_CONFIG`` unless a path is given.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -98,7 +100,188 @@ def run_summary(actor: str, config_path: str | None = None) -> dict[str, Any]:
         state.dispose()
 
 
-# ------------------------------------------------------------------ facesort_recluster
+# --------------------------------------------------------------------- Immich
+#
+# ``resolve`` turns the config into an ImmichEndpoint; under Airflow it is the hook's,
+# which lets the connections immich_api / immich_db win over the YAML. Immich being
+# down or misconfigured never raises here: the run's Immich status records it, files
+# are matched locally, and ``immich_outcome`` reports it at the end of the run.
+
+Resolve = Callable[[Config], Any] | None
+
+
+def immich_prepare(run_id: str, resolve: Resolve = None, config_path: str | None = None) -> dict:
+    """Probe Immich and queue the scan of the libraries covering staging."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        endpoint, failed = steps.resolve_endpoint(state, config, run_id, resolve)
+        if failed is None:
+            steps.prepare_run(state, config, endpoint, run_id)
+        return steps.run_summary(state, run_id)
+    finally:
+        state.dispose()
+
+
+def immich_poll(run_id: str, resolve: Resolve = None, config_path: str | None = None) -> dict:
+    """One look at whether the run's face data is final (a sensor's poke)."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        return steps.ReadinessPoll(state, endpoint, run_id).poll().as_dict()
+    finally:
+        state.dispose()
+
+
+def immich_read_names(run_id: str, resolve: Resolve = None, config_path: str | None = None) -> dict:
+    """Who Immich says is in each of the run's files, stored for sort_batch; counts."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        return steps.read_names(state, endpoint, run_id)
+    finally:
+        state.dispose()
+
+
+def immich_learn_people(
+    run_id: str, resolve: Resolve = None, config_path: str | None = None
+) -> dict:
+    """Save the feature face of each person named in Immich as a reference photo."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        run = steps.get_run(state, run_id)
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        if endpoint is None or run is None or run.status != steps.OK:
+            return {"skipped": "Immich is not usable in this run"}
+        if not endpoint.settings.sync_references:
+            return {"skipped": "immich.sync_references is off"}
+        return steps.learn_people(config, endpoint)
+    finally:
+        state.dispose()
+
+
+def immich_rescan(
+    run_id: str, actor: str, resolve: Resolve = None, config_path: str | None = None
+) -> str:
+    """After routing: queue the scans again so Immich sees the files at their new place."""
+    from facesort.immich import steps
+
+    config, state = open_state(config_path)
+    try:
+        with state.session() as session:
+            moved = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Event)
+                .where(Event.actor == actor, Event.action == "routed")
+            )
+        endpoint, _ = steps.resolve_endpoint(state, config, run_id, resolve)
+        return steps.rescan_after_routing(state, config, endpoint, run_id, moved or 0)
+    finally:
+        state.dispose()
+
+
+def immich_outcome(run_id: str, config_path: str | None = None) -> dict:
+    """Immich's part in the run (status, message, wait, files by status)."""
+    from facesort.immich import steps
+
+    _, state = open_state(config_path)
+    try:
+        return steps.run_summary(state, run_id)
+    finally:
+        state.dispose()
+
+
+# --------------------------------------------------------------------- weekly report
+
+
+def weekly_report(
+    interval_end: datetime, week: str | None = None, config_path: str | None = None
+) -> dict[str, Any]:
+    """Write the report of the last week complete at ``interval_end`` (a run's data
+    interval end), or of ``week`` (``2026-W05``); returns paths and the key figures."""
+    from facesort.report import ReportWeek, make_report
+
+    config = load_config(config_path)
+    timezone = config.report.timezone
+    chosen = (
+        ReportWeek.parse(week, timezone)
+        if week
+        else ReportWeek.last_complete_before(interval_end, timezone)
+    )
+    return make_report(config, chosen).as_dict()
+
+
+# --------------------------------------------------------------------- manual re-sort
+
+
+def _resort_request(state: State, config: Config, params: dict[str, Any]):
+    from facesort.resort import THRESHOLDS, resort_request
+
+    return resort_request(
+        state,
+        config,
+        scope=params.get("scope") or "",
+        person=params.get("person"),
+        categories=params.get("review_categories") or (),
+        folders=params.get("folders") or (),
+        dry_run=params.get("dry_run", True),
+        redetect=params.get("redetect", False),
+        thresholds={name: params.get(name) for name in THRESHOLDS},
+    )
+
+
+def resort_plan(params: dict[str, Any], group_id: str, config_path: str | None = None) -> dict:
+    """Check the trigger form, plan the re-sort and write the plan CSV."""
+    from facesort.resort import plan_path, plan_resort, summarize_plan, write_plan_csv
+
+    config, state = open_state(config_path)
+    try:
+        request = _resort_request(state, config, params)
+        plan = plan_resort(state, request.config(config), request.scope, redetect=request.redetect)
+        path = write_plan_csv(plan, plan_path(config, group_id))
+        return {
+            "plan_csv": str(path),
+            "planned": len(plan),
+            "moves": summarize_plan(plan),
+            "request": request.describe(),
+            "dry_run": request.dry_run,
+        }
+    finally:
+        state.dispose()
+
+
+def resort_apply(
+    params: dict[str, Any], plan_csv: str, group_id: str, actor: str, config_path=None
+) -> dict:
+    """Move the files of a plan CSV (those still going where it says) as one group."""
+    from pathlib import Path
+
+    from facesort.resort import apply_plan_csv
+
+    config, state = open_state(config_path)
+    try:
+        request = _resort_request(state, config, params)
+        applied = apply_plan_csv(
+            state, config, request, Path(plan_csv), actor=actor, group_id=group_id
+        )
+        return {
+            "group_id": group_id,
+            "moved": len(applied.moved),
+            "skipped": applied.skipped[:50],
+            "folders": dict(Counter(r.folder for r in applied.moved)),
+        }
+    finally:
+        state.dispose()
+
+
+# --------------------------------------------------------------------- nightly recluster
 
 
 def recheck_review_queue(actor: str, group_id: str, config_path: str | None = None) -> dict:

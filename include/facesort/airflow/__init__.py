@@ -15,6 +15,8 @@ from airflow.sdk import Asset
 # Downstream DAGs (reports, re-clustering) can be scheduled on these.
 REVIEW_QUEUE = Asset(name="facesort_review_queue", uri="facesort://review-queue")
 LIBRARY = Asset(name="facesort_library", uri="facesort://library")
+# Updated by facesort_review_report each time a week's report is written.
+REVIEW_REPORT = Asset(name="facesort_review_report", uri="facesort://review-report")
 
 # CPU-heavy tasks (face detection) share this pool; size it to the cores you give them:
 #   airflow pools set facesort_cpu 2 "facesort face detection"

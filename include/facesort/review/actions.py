@@ -554,7 +554,18 @@ class Reviewer:
         from facesort.references import settings_key
         from facesort.review.pictures import face_picture
 
-        crop = face_picture(self.config, media, face, max_side=self.config.matching.encode_max_side)
+        left, top, right, bottom = face.box
+        if right <= left or bottom <= top:
+            raise ReviewError(
+                f"A face of {_label(media)} has no box (Immich named it without one): add a "
+                "reference photo of this person with `facesort references add` instead."
+            )
+        try:
+            crop = face_picture(
+                self.config, media, face, max_side=self.config.matching.encode_max_side
+            )
+        except NoPicture as exc:
+            raise ReviewError(f"Cannot cut the face out of {_label(media)}: {exc}") from None
         folder = self.config.references_dir / person
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".facesort-crop-", suffix=".jpg")
@@ -710,6 +721,15 @@ class Reviewer:
         return result
 
 
+def is_review_group(state: State, group_id: str) -> bool:
+    """Whether a journal group is a review action (undo it with :meth:`Reviewer.undo`)."""
+    with state.session() as session:
+        return (
+            session.scalar(sa.select(ReviewAction.id).where(ReviewAction.group_id == group_id))
+            is not None
+        )
+
+
 def record_action(
     state: State, result: ActionResult, actor: str, file_ids: list[int], person: str | None = None
 ) -> None:
@@ -728,9 +748,15 @@ def record_action(
 
 
 def _unchanged(media: MediaFile, decision: Decision) -> Evaluation:
-    """An evaluation that changes only the decision: hashes and size stay as recorded."""
+    """An evaluation that changes only the decision: hashes, size and the stored faces
+    (rows, clusters, labels) stay as they are."""
     return Evaluation(
-        decision, sha256=media.sha256, phash=media.phash, width=media.width, height=media.height
+        decision,
+        sha256=media.sha256,
+        phash=media.phash,
+        width=media.width,
+        height=media.height,
+        detected=False,
     )
 
 

@@ -102,10 +102,12 @@ class QueueItem:
 
     @property
     def shown_faces(self) -> list[FaceView]:
-        """The faces drawn on the thumbnail (for a video: those of its frame)."""
+        """The faces drawn on the thumbnail (for a video: those of its frame); a face
+        Immich reported without a box is listed but not drawn."""
+        drawn = [f for f in self.faces if f.box[2] > f.box[0] and f.box[3] > f.box[1]]
         if self.kind != "video":
-            return self.faces
-        return [f for f in self.faces if (f.frame or 0) == (self.thumb_frame or 0)]
+            return drawn
+        return [f for f in drawn if (f.frame or 0) == (self.thumb_frame or 0)]
 
 
 def queue_counts(state: State) -> dict[str, int]:

@@ -15,6 +15,9 @@ Changes to these tables go through a new Alembic migration in ``migrations/versi
 - ``reference_encoding``: face encodings of reference photos, cached by content hash.
 - ``face``: faces found in sorted files (for re-checks and clustering).
 - ``original_hash``: perceptual hashes of originals, for near-duplicate checks.
+- ``immich_run``: what Immich did for one run (probe, scan, wait progress, outcome).
+- ``immich_file``: who Immich says is in each file of a run, read once per run so that
+  sorting never calls Immich per file.
 - ``review_action``: each review decision (approve, reject, ...) with its journal group,
   so the last ones can be listed and undone.
 - ``face_cluster``: groups of similar unknown faces, kept stable from night to night.
@@ -274,6 +277,55 @@ class FaceCluster(Base):
     representative_face_ids: Mapped[list[int] | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImmichRun(Base):
+    """Immich's part in one run: kept in the state DB, so every task and poke can see it.
+
+    ``status``: ok | disabled | unavailable (unreachable, 5xx) | error (key, permission,
+    library: the user must act) | no_face_recognition. The wait's progress (quiet polls in
+    a row) lives here too, because a sensor in reschedule mode starts afresh each poke.
+    """
+
+    __tablename__ = "immich_run"
+
+    run_id: Mapped[str] = mapped_column(sa.String(250), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(32))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    server_version: Mapped[str | None] = mapped_column(sa.String(32))
+    library_ids: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    scan_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    wait_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    polls: Mapped[int] = mapped_column(sa.Integer, default=0)
+    quiet_streak: Mapped[int] = mapped_column(sa.Integer, default=0)
+    # waiting | ready | timeout | unavailable | skipped
+    wait_outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    wait_detail: Mapped[str | None] = mapped_column(sa.Text)
+    names_read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rescanned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ImmichFile(Base):
+    """Immich's faces for one file, as read for the run that claimed it.
+
+    ``status``: faces | no_face | not_ready (face data not final) | stale (the asset
+    describes an older file at that path) | no_asset | unavailable (Immich not asked).
+    ``faces``: [{"box": [l, t, r, b] fractions or null, "person_id", "name", "hidden"}].
+    """
+
+    __tablename__ = "immich_file"
+
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_file.id"), primary_key=True)
+    run_id: Mapped[str] = mapped_column(sa.String(250), index=True)
+    container_path: Mapped[str] = mapped_column(PathText)
+    asset_id: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    faces: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
+    source: Mapped[str | None] = mapped_column(sa.String(8))  # db | api
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class ReviewAction(Base):

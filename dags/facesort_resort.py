@@ -1,0 +1,162 @@
+"""
+### facesort_resort: re-sort sorted files with today's references and settings
+
+Manual only. *Trigger* shows a form:
+
+- **scope**: the whole library, one person's folder, the review queue (some or all of its
+  categories; duplicates are never re-sorted), or given folders under the library or
+  the review queue;
+- **dry run** (on by default): only write the plan;
+- **thresholds**: `sure_distance`, `review_distance`, `min_margin` for this re-sort
+  (empty: the config's values);
+- **detect faces again** (slow; by default the faces found when a file was sorted are
+  matched again).
+
+`plan` re-evaluates every file in the scope and writes the files whose place would
+change to `<reports_dir>/resorts/<run id>.csv` (file, from, to, reason). Unless it is a
+dry run, `apply` moves them through the journal, as one group named by the run id:
+`facesort undo <run id>` puts every file back. A file that would now go elsewhere than
+the plan says, or was moved meanwhile, is left alone and listed.
+
+Bad values are refused in the form (types, ranges, choices) or by `plan`, with a
+message naming the field and the fix.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from facesort.airflow import DEFAULT_ARGS, LIBRARY, REVIEW_QUEUE, TAGS, fail_fast_on_user_errors
+from facesort.config import REVIEW_CATEGORIES
+
+RESORTABLE = [c for c in REVIEW_CATEGORIES if c != "duplicates"]
+SCOPE = "What to re-sort"
+THRESHOLDS = "Thresholds for this re-sort (empty: the config's)"
+
+
+def _distance(title: str, description: str) -> Param:
+    return Param(None, type=["null", "number"], exclusiveMinimum=0, maximum=2, title=title,
+                 description=description, section=THRESHOLDS)  # fmt: skip
+
+
+@dag(
+    dag_id="facesort_resort",
+    schedule=None,
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,  # two re-sorts of the same files must not interleave
+    default_args={**DEFAULT_ARGS, "retries": 1},
+    dagrun_timeout=timedelta(hours=6),
+    params={
+        "scope": Param(
+            "review",
+            type="string",
+            enum=["library", "person", "review", "folders"],
+            values_display={
+                "library": "The whole library",
+                "person": "One person's folder",
+                "review": "The review queue",
+                "folders": "Given folders",
+            },
+            title="Scope",
+            section=SCOPE,
+        ),
+        "person": Param(
+            None,
+            type=["null", "string"],
+            title="Person",
+            description="With scope 'One person's folder': the person's name (their folder).",
+            section=SCOPE,
+        ),
+        "review_categories": Param(
+            RESORTABLE,
+            type="array",
+            items={"type": "string", "enum": RESORTABLE},
+            uniqueItems=True,
+            examples=RESORTABLE,
+            title="Review categories",
+            description="With scope 'The review queue'. Duplicates are never re-sorted.",
+            section=SCOPE,
+        ),
+        "folders": Param(
+            [],
+            type="array",
+            items={"type": "string", "minLength": 1},
+            title="Folders",
+            description="With scope 'Given folders': one folder per line, inside the library "
+            "or the review queue.",
+            section=SCOPE,
+        ),
+        "dry_run": Param(
+            True,
+            type="boolean",
+            title="Dry run",
+            description="Only write the plan (file, from, to, reason); move nothing.",
+        ),
+        "redetect": Param(
+            False,
+            type="boolean",
+            title="Detect faces again",
+            description="Slow: decode every file again instead of reusing the faces found when "
+            "it was sorted.",
+        ),
+        "sure_distance": _distance(
+            "matching.sure_distance", "A face this close to a person's reference is a sure match."
+        ),
+        "review_distance": _distance(
+            "matching.review_distance", "Up to here an uncertain match (low_confidence)."
+        ),
+        "min_margin": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            maximum=2,
+            title="matching.min_margin",
+            description="The next person must be this much further away.",
+            section=THRESHOLDS,
+        ),
+    },
+    tags=[*TAGS, "resort"],
+    doc_md=__doc__,
+)
+def facesort_resort():
+    @task
+    @fail_fast_on_user_errors
+    def plan() -> dict:
+        from facesort.tasks import resort_plan
+
+        context = get_current_context()
+        result = resort_plan(dict(context["params"]), context["run_id"])
+        print(f"re-sort of {result['request']}: {result['planned']} file(s) would move")
+        for folders, count in result["moves"].items():
+            print(f"{folders}: {count}")
+        print(f"plan: {result['plan_csv']}")
+        return result
+
+    @task(outlets=[LIBRARY, REVIEW_QUEUE])
+    @fail_fast_on_user_errors
+    def apply(planned: dict) -> dict:
+        from facesort.tasks import airflow_actor, resort_apply
+
+        if planned["dry_run"]:
+            raise AirflowSkipException(f"dry run: nothing moved; the plan is {planned['plan_csv']}")
+        if not planned["planned"]:
+            raise AirflowSkipException("nothing to move")
+        context = get_current_context()
+        run_id = context["run_id"]
+        actor = airflow_actor(context["dag"].dag_id, run_id)
+        result = resort_apply(dict(context["params"]), planned["plan_csv"], run_id, actor)
+        for folder, count in sorted(result["folders"].items()):
+            print(f"{folder}: {count}")
+        for line in result["skipped"]:
+            print(f"left alone: {line}")
+        print(f"moved {result['moved']} file(s); undo with: facesort undo {run_id}")
+        return result
+
+    apply(plan())
+
+
+facesort_resort()

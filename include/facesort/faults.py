@@ -1,0 +1,51 @@
+"""Fault injection for crash tests.
+
+``FACESORT_CRASH_AT="journal.linked#3"`` makes the process kill itself with SIGKILL the
+third time execution reaches ``crashpoint("journal.linked")`` (``#n`` defaults to 1).
+Several points may be given, separated by commas. Without the variable a crashpoint
+is a dictionary lookup and nothing else. The tests use it to stop ``facesort run`` at
+exact instants (between link and unlink, after a copy, before the journal is updated)
+and check that the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+
+ENV = "FACESORT_CRASH_AT"
+
+POINTS = (
+    "scan.registered",  # new files registered, not yet claimed
+    "sort.hashed",  # SHA-256 computed
+    "sort.decided",  # faces matched, decision made, nothing moved yet
+    "journal.planned",  # intent committed, file untouched
+    "journal.copied",  # temporary copy written and synced (cross-filesystem / copy mode)
+    "journal.linked",  # file exists under both names
+    "journal.moved",  # source removed, journal entry not yet marked done
+    "journal.done",  # journal entry done and record updated
+)
+
+
+def _parse(value: str | None) -> dict[str, int]:
+    targets: dict[str, int] = {}
+    for item in (value or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, count = item.partition("#")
+        targets[name] = int(count or 1)
+    return targets
+
+
+_targets = _parse(os.environ.get(ENV))
+_hits: Counter[str] = Counter()
+
+
+def crashpoint(name: str) -> None:
+    if not _targets or name not in _targets:
+        return
+    _hits[name] += 1
+    if _hits[name] == _targets[name]:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,12 @@
+"""facesort's Immich integration: use the faces Immich found and the names the user gave.
+
+- :mod:`~facesort.immich.endpoint`: resolved settings (URL, key, database, path map);
+- :mod:`~facesort.immich.api`: the REST client (errors named, retries with backoff);
+- :mod:`~facesort.immich.database`: the optional read-only database reader;
+- :mod:`~facesort.immich.faces`: Immich's faces in one shape, from either source;
+- :mod:`~facesort.immich.steps`: a run's steps: prepare (probe + scan), wait, read, rescan;
+- :mod:`~facesort.immich.resolve`: using the stored answers while sorting;
+- :mod:`~facesort.immich.people`: named people -> local reference photos.
+
+Nothing here imports Airflow; the hook, trigger and sensor are in :mod:`facesort.airflow`.
+"""

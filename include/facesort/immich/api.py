@@ -1,0 +1,400 @@
+"""Immich's REST API, as facesort uses it: read-mostly, and never destructive.
+
+facesort only ever *writes* to Immich by queueing a library scan
+(``POST /api/libraries/{id}/scan``). It never sends ``force: true`` to a job: on
+``faceDetection`` that deletes every detected face, on ``facialRecognition`` it
+un-assigns every face the user named.
+
+Errors become one clear message each (:mod:`facesort.errors`):
+
+- 401 -> :class:`ImmichAuthError`, naming where the key came from;
+- 403 -> :class:`ImmichPermissionError`, naming the permission to add to the key;
+- refused connections, timeouts and 5xx answers are retried with exponential backoff
+  (``immich.retries``, ``immich.retry_backoff_seconds``), then
+  :class:`ImmichUnavailable`; 4xx answers are never retried.
+
+Servers from v1.1xx to v3.x are handled: ``/api/server/*`` (``/api/server-info/*``
+before v1.113), and queue counts from ``/api/queues`` (v2.3+) or ``/api/jobs``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from facesort.errors import (
+    ImmichAuthError,
+    ImmichError,
+    ImmichPermissionError,
+    ImmichUnavailable,
+)
+from facesort.immich.endpoint import ImmichEndpoint
+
+log = logging.getLogger(__name__)
+
+# The queues a new file passes through before its face data is final.
+FACE_QUEUES = (
+    "library",
+    "metadataExtraction",
+    "thumbnailGeneration",
+    "faceDetection",
+    "facialRecognition",
+)
+SEARCH_PAGE_SIZE = 1000  # the most Immich allows
+PEOPLE_PAGE_SIZE = 500
+
+
+class _ServerError(Exception):
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"{response.status_code} {response.reason_phrase}")
+        self.response = response
+
+
+def _server_message(response: httpx.Response) -> str:
+    """Immich's own words from an error answer ({"message": ..., "error": ...})."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200]
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("error") or ""
+        if isinstance(message, list):
+            message = "; ".join(str(m) for m in message)
+        return str(message)[:200]
+    return str(body)[:200]
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    version: tuple[int, int, int]
+    facial_recognition: bool
+
+    @property
+    def version_text(self) -> str:
+        return "v" + ".".join(str(v) for v in self.version)
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    active: int = 0
+    waiting: int = 0
+    delayed: int = 0
+    paused: int = 0
+    is_paused: bool = False
+
+    @property
+    def pending(self) -> int:
+        """Jobs not finished yet (``paused`` counts jobs of a paused queue)."""
+        return self.active + self.waiting + self.delayed + self.paused
+
+    @classmethod
+    def from_counts(cls, counts: dict[str, Any], is_paused: bool = False) -> QueueCounts:
+        def number(key: str) -> int:
+            value = counts.get(key) or 0
+            return int(value) if isinstance(value, int | float) else 0
+
+        return cls(
+            number("active"), number("waiting"), number("delayed"), number("paused"), is_paused
+        )
+
+
+class ImmichApi:
+    """A synchronous client for one Immich server (httpx), with retries."""
+
+    def __init__(
+        self,
+        endpoint: ImmichEndpoint,
+        *,
+        server_version: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
+        """``server_version`` ("v1.137.3"), when the run already probed the server, saves
+        probing it again: the probe is once per run."""
+        self.endpoint = endpoint
+        settings = endpoint.settings
+        self._client = httpx.Client(
+            base_url=endpoint.api_url,
+            headers={
+                "x-api-key": endpoint.api_key,
+                "accept": "application/json",
+                "user-agent": "facesort",
+            },
+            timeout=settings.request_timeout_seconds,
+            transport=transport,
+        )
+        self._info: ServerInfo | None = None
+        if server_version:
+            parts = server_version.lstrip("v").split(".")
+            numbers = tuple(int(p) if p.isdigit() else 0 for p in [*parts, "0", "0"][:3])
+            self._info = ServerInfo(numbers, True)  # type: ignore[arg-type]
+
+    def __enter__(self) -> ImmichApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------ transport
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        permission: str | None = None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        missing_ok: bool = False,
+    ) -> httpx.Response | None:
+        """One call, retried on transient failures; None for 404/400 when ``missing_ok``."""
+        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+        settings = self.endpoint.settings
+        retrying = Retrying(
+            stop=stop_after_attempt(settings.retries + 1),
+            wait=wait_exponential(multiplier=settings.retry_backoff_seconds, max=60),
+            retry=retry_if_exception_type((httpx.TransportError, _ServerError)),
+            before_sleep=lambda state: log.warning(
+                "Immich %s %s failed (%s); retry %d of %d",
+                method,
+                path,
+                state.outcome.exception() if state.outcome else "?",
+                state.attempt_number,
+                settings.retries,
+            ),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self._client.request(method, path, json=json, params=params)
+                    if response.status_code >= 500:
+                        raise _ServerError(response)
+        except (httpx.TransportError, _ServerError) as exc:
+            raise self._unavailable(exc, what) from None
+        return self._check(response, what, permission, missing_ok)
+
+    def _unavailable(self, exc: Exception, what: str) -> ImmichUnavailable:
+        url = self.endpoint.base_url
+        tries = self.endpoint.settings.retries + 1
+        if isinstance(exc, _ServerError):
+            detail = f"answered {exc} ({_server_message(exc.response)}) to {what}"
+        elif isinstance(exc, httpx.TimeoutException):
+            timeout = self.endpoint.settings.request_timeout_seconds
+            detail = f"did not answer {what} within {timeout:g} s"
+        else:
+            detail = f"cannot be reached ({type(exc).__name__}: {exc}) for {what}"
+        return ImmichUnavailable(
+            f"Immich at {url} {detail}, {tries} tries with backoff. Check that Immich is "
+            f"running and that the address in {self.endpoint.api_source} is right; files are "
+            "matched locally meanwhile."
+        )
+
+    def _check(
+        self, response: httpx.Response, what: str, permission: str | None, missing_ok: bool
+    ) -> httpx.Response | None:
+        status = response.status_code
+        if status < 400:
+            return response
+        message = _server_message(response)
+        if status == 401:
+            raise ImmichAuthError(
+                f"Immich at {self.endpoint.base_url} rejected the API key (401 Unauthorized: "
+                f"{message or 'no reason given'}) when asked for {what}. Create a key in Immich "
+                f"(Account Settings > API Keys) and put it into {self.endpoint.api_source}."
+            )
+        if status == 403:
+            need = f"the permission '{permission}'" if permission else "more permissions"
+            raise ImmichPermissionError(
+                f"Immich at {self.endpoint.base_url} refused {what} (403 Forbidden: "
+                f"{message or 'no reason given'}): the API key lacks {need}. In Immich, edit the "
+                f"key (Account Settings > API Keys) and add {permission or 'it'}, or use a key "
+                "with 'all'. Library scans and job queues also need the key's user to be an "
+                "admin."
+            )
+        if missing_ok and status in {400, 404}:
+            return None
+        raise ImmichError(
+            f"Immich at {self.endpoint.base_url} refused {what}: {status} "
+            f"{response.reason_phrase} ({message}). This Immich version may not support it; "
+            "please report it with your Immich version."
+        )
+
+    def _json(self, response: httpx.Response | None, what: str) -> Any:
+        assert response is not None
+        try:
+            return response.json()
+        except ValueError:
+            raise ImmichUnavailable(
+                f"Immich at {self.endpoint.base_url} answered {what} with something that is "
+                f"not JSON ({response.text[:80]!r}): is {self.endpoint.api_url} really Immich?"
+            ) from None
+
+    # ------------------------------------------------------------------ probe
+
+    def server_info(self) -> ServerInfo:
+        """Version and whether face recognition is on (both routes generations)."""
+        if self._info is not None:
+            return self._info
+        version = features = None
+        for prefix in ("/server", "/server-info"):
+            response = self._request(
+                "GET", f"{prefix}/version", what="its version", missing_ok=True
+            )
+            if response is None:
+                continue
+            version = self._json(response, "its version")
+            features = self._json(
+                self._request("GET", f"{prefix}/features", what="its features"), "its features"
+            )
+            break
+        if not isinstance(version, dict) or not isinstance(features, dict):
+            raise ImmichError(
+                f"{self.endpoint.api_url} has neither /server/version nor /server-info/version: "
+                f"is {self.endpoint.base_url} the address of Immich (without /api)?"
+            )
+        parsed = tuple(int(version.get(k) or 0) for k in ("major", "minor", "patch"))
+        self._info = ServerInfo(parsed, bool(features.get("facialRecognition")))  # type: ignore[arg-type]
+        return self._info
+
+    # ------------------------------------------------------------------ libraries
+
+    def libraries(self) -> list[dict[str, Any]]:
+        response = self._request(
+            "GET", "/libraries", what="the list of libraries", permission="library.read"
+        )
+        libraries = self._json(response, "the list of libraries")
+        return libraries if isinstance(libraries, list) else []
+
+    def scan_library(self, library_id: str) -> None:
+        """Queue a scan of new and changed files (no body: never a forced refresh)."""
+        self._request(
+            "POST",
+            f"/libraries/{library_id}/scan",
+            what=f"a scan of library {library_id}",
+            permission="library.update",
+        )
+
+    # ------------------------------------------------------------------ queues
+
+    def queue_counts(self) -> dict[str, QueueCounts]:
+        """Counts per queue, from /api/queues (v2.3+) or /api/jobs (older, maybe gone in v3)."""
+        routes = [("/jobs", "job.read"), ("/queues", "queue.read")]
+        if self.server_info().version >= (2, 3, 0):
+            routes.reverse()
+        for path, permission in routes:
+            response = self._request(
+                "GET", path, what="the job queues", permission=permission, missing_ok=True
+            )
+            if response is None:
+                continue
+            body = self._json(response, "the job queues")
+            if isinstance(body, list):  # /api/queues
+                return {
+                    str(q.get("name")): QueueCounts.from_counts(
+                        q.get("statistics") or {}, bool(q.get("isPaused"))
+                    )
+                    for q in body
+                    if isinstance(q, dict)
+                }
+            if isinstance(body, dict):  # /api/jobs
+                return {
+                    name: QueueCounts.from_counts(
+                        (status or {}).get("jobCounts") or {},
+                        bool(((status or {}).get("queueStatus") or {}).get("isPaused")),
+                    )
+                    for name, status in body.items()
+                    if isinstance(status, dict)
+                }
+        raise ImmichError(
+            f"Immich {self.server_info().version_text} at {self.endpoint.base_url} has neither "
+            "/api/queues nor /api/jobs: facesort cannot tell when face data is ready."
+        )
+
+    # ------------------------------------------------------------------ assets
+
+    def assets_under(
+        self, folder: str, library_id: str | None, wanted: set[str]
+    ) -> Iterator[dict[str, Any]]:
+        """Assets whose ``originalPath`` is in ``wanted``, searched page by page under ``folder``.
+
+        Immich's path filter is a case- and accent-insensitive substring match, so each
+        item's path is compared exactly here.
+        """
+        page: int | None = 1
+        while page is not None:
+            body: dict[str, Any] = {
+                "originalPath": folder,
+                "withPeople": True,
+                "size": SEARCH_PAGE_SIZE,
+                "page": page,
+            }
+            if library_id:
+                body["libraryId"] = library_id
+            what = f"a search for assets under {folder} (page {page})"
+            found = self._json(
+                self._request(
+                    "POST", "/search/metadata", what=what, permission="asset.read", json=body
+                ),
+                what,
+            )
+            assets = (found or {}).get("assets") or {}
+            for item in assets.get("items") or []:
+                if isinstance(item, dict) and item.get("originalPath") in wanted:
+                    yield item
+            next_page = assets.get("nextPage")
+            page = int(next_page) if next_page not in (None, "") else None
+
+    def faces(self, asset_id: str) -> list[dict[str, Any]]:
+        what = f"the faces of asset {asset_id}"
+        faces = self._json(
+            self._request(
+                "GET", "/faces", what=what, permission="face.read", params={"id": asset_id}
+            ),
+            what,
+        )
+        return faces if isinstance(faces, list) else []
+
+    # ------------------------------------------------------------------ people
+
+    def people(self) -> Iterator[dict[str, Any]]:
+        """Every person of the key's user that is not hidden, page by page."""
+        page = 1
+        while True:
+            what = f"the list of people (page {page})"
+            body = self._json(
+                self._request(
+                    "GET",
+                    "/people",
+                    what=what,
+                    permission="person.read",
+                    params={"page": page, "size": PEOPLE_PAGE_SIZE, "withHidden": "false"},
+                ),
+                what,
+            )
+            people = (body or {}).get("people") or []
+            yield from (p for p in people if isinstance(p, dict))
+            more = (body or {}).get("hasNextPage")
+            if more is None:  # before v1.110: a short page is the last one
+                more = len(people) == PEOPLE_PAGE_SIZE
+            if not more or not people:
+                return
+            page += 1
+
+    def person_thumbnail(self, person_id: str) -> bytes:
+        response = self._request(
+            "GET",
+            f"/people/{person_id}/thumbnail",
+            what=f"the thumbnail of person {person_id}",
+            permission="person.read",
+        )
+        assert response is not None
+        return response.content

@@ -1,0 +1,102 @@
+"""The largest groups of unknown faces waiting in the review queue (current state).
+
+Unknown faces are rows of the ``face`` table without a sure match (no person, or only
+a nearest person at an uncertain or unknown distance). When faces have been
+clustered (a ``cluster_id`` column on ``face``, written by the re-clustering job), the
+report lists the largest clusters: naming one sorts many photos at once. Before that,
+it lists the queued files with the most unknown faces.
+
+Face rows and cluster assignments are not versioned (a re-sort rewrites a file's
+faces, clustering relabels them every night), so this part of the report always shows
+the state when the report is made, and says so; it is not part of a week's history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+
+from facesort.state import State
+from facesort.state.models import Face, MediaFile
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CLUSTER_COLUMN = "cluster_id"
+EXAMPLES = 3
+
+
+@dataclass
+class UnknownFaces:
+    as_of: datetime
+    clustered: bool  # the face table has cluster ids
+    unknown_faces: int  # unknown faces in files waiting in the review queue
+    files: int  # files with at least one
+    table: pd.DataFrame  # clusters (cluster, faces, files, examples) or files (file, ...)
+
+
+def _cluster_label(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # ids read back as floats next to missing ones
+    return str(value)
+
+
+def _has_cluster_column(state: State) -> bool:
+    columns = sa.inspect(state.engine).get_columns(Face.__tablename__)
+    return any(c["name"] == CLUSTER_COLUMN for c in columns)
+
+
+def unknown_faces(state: State, *, limit: int, as_of: datetime) -> UnknownFaces:
+    import pandas as pd
+
+    clustered = _has_cluster_column(state)
+    face = Face.__table__
+    # The column may exist in the database before this code's models know it.
+    cluster = sa.literal_column(f"{face.name}.{CLUSTER_COLUMN}") if clustered else sa.null()
+    with state.session() as session:
+        rows = session.execute(
+            sa.select(
+                face.c.id, face.c.file_id, cluster, MediaFile.current_path, MediaFile.category
+            )
+            .join(MediaFile, MediaFile.id == face.c.file_id)
+            .where(
+                # not sure, and not named by a person in review (confidence "confirmed")
+                face.c.person.is_(None) | face.c.confidence.not_in(("sure", "confirmed")),
+                MediaFile.status == "done",
+                MediaFile.place == "review",
+            )
+            .order_by(face.c.id)
+        ).all()
+    faces = pd.DataFrame.from_records(
+        [tuple(r) for r in rows], columns=["face_id", "file_id", "cluster", "file", "category"]
+    )
+    files = int(faces["file_id"].nunique())
+    if clustered:
+        grouped = faces.dropna(subset=["cluster"]).groupby("cluster", sort=False)
+        table = pd.DataFrame(
+            {
+                "faces": grouped.size(),
+                "files": grouped["file_id"].nunique(),
+                "examples": grouped["file"].agg(
+                    lambda paths: "\n".join(list(dict.fromkeys(paths))[:EXAMPLES])
+                ),
+            }
+        )
+        table = table.rename_axis("cluster").reset_index()
+        table["cluster"] = table["cluster"].map(_cluster_label)
+    else:
+        grouped = faces.groupby(["file", "category"], sort=False)
+        table = grouped.size().rename("unknown_faces").reset_index()
+    sort_by = "faces" if clustered else "unknown_faces"
+    first = "cluster" if clustered else "file"
+    table = table.sort_values([sort_by, first], ascending=[False, True], kind="stable").head(limit)
+    return UnknownFaces(
+        as_of=as_of,
+        clustered=clustered,
+        unknown_faces=len(faces),
+        files=files,
+        table=table.reset_index(drop=True),
+    )

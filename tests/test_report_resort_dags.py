@@ -1,0 +1,243 @@
+"""dag.test() of facesort_review_report and facesort_resort, and the re-sort form.
+
+The report DAG runs for a past Monday (what a backfill creates) over a known history
+and mails the page to a real SMTP server (aiosmtpd) through an Airflow connection. The
+re-sort DAG runs on photos sorted by the real pipeline: a dry run changes nothing, a
+real run moves exactly the planned files, ``facesort undo <run id>`` puts them back.
+"""
+
+from __future__ import annotations
+
+import csv
+import email
+import importlib.util
+import json
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from history_fixture import W04, HistoryWriter, write_history_to_w04
+
+from facesort.report import render_report
+from facesort.state import State
+
+pytestmark = pytest.mark.airflow
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_dag(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "dags" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)()
+
+
+class _Inbox:
+    def __init__(self):
+        self.messages: list[email.message.Message] = []
+        self.recipients: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's handler hook
+        self.recipients.extend(envelope.rcpt_tos)
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, inbox
+    controller.stop()
+
+
+def _write_config(path: Path, **settings) -> Path:
+    import yaml
+
+    root = path.parent
+    for folder in ("staging", "library", "review", "references"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    config = {"staging_dirs": ["staging"], "library_dir": "library", "review_dir": "review",
+              "references_dir": "references", **settings}  # fmt: skip
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_report_dag_makes_a_past_week_like_a_backfill_and_mails_it(
+    airflow_db, tmp_path, monkeypatch, smtp_server
+):
+    from facesort.config import load_config
+
+    port, inbox = smtp_server
+    config_path = _write_config(
+        tmp_path / "photos" / "facesort.yaml",
+        report={"email_to": ["me@example.test"], "smtp_conn_id": "facesort_test_smtp",
+                "trend_weeks": 4},
+    )  # fmt: skip
+    config = load_config(config_path)
+    state = State(config.database_url)
+    write_history_to_w04(HistoryWriter(state, tmp_path / "photos"))
+    _, expected_files = render_report(config, state, W04, now=datetime.now(UTC))
+    state.dispose()
+    monkeypatch.setenv("FACESORT_CONFIG", str(config_path))
+    connection = {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
+                  "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0,
+                            "from_email": "facesort@example.test", "timeout": 10}}  # fmt: skip
+    monkeypatch.setenv("AIRFLOW_CONN_FACESORT_TEST_SMTP", json.dumps(connection))
+
+    dag = load_dag("facesort_review_report")
+    # The scheduled run of Monday 26 January 2026, 06:00: its data interval is the week
+    # before, so it reports week 4 (what `airflow backfill create` would run).
+    run = dag.test(logical_date=datetime(2026, 1, 26, 6, tzinfo=UTC))
+
+    assert run.state == "success"
+    folder = config.reports_path / "2026-W04"
+    for name, data in expected_files.items():
+        if name not in {"report.html", "unknown_clusters.csv"}:
+            assert (folder / name).read_bytes() == data, name
+    assert (config.reports_path / "latest").resolve() == folder.resolve()
+    (message,) = inbox.messages
+    assert inbox.recipients == ["me@example.test"]
+    assert message["Subject"] == (
+        "facesort review queue, week 2026-W04: 4 waiting (0), auto-sort 33%"
+    )
+    parts = {part.get_filename(): part for part in message.walk() if part.get_filename()}
+    assert sorted(parts) == ["report.html", "summary.csv"]
+    assert parts["report.html"].get_payload(decode=True) == (folder / "report.html").read_bytes()
+    body = next(p for p in message.walk() if p.get_content_type() == "text/html")
+    assert "waiting in the review queue" in body.get_payload(decode=True).decode()
+
+
+def test_report_email_without_its_connection_fails_with_the_fix(tmp_path, monkeypatch):
+    from facesort.airflow.email import EmailSetupError, send_report_email
+    from facesort.config import load_config
+
+    config = load_config(_write_config(tmp_path / "p" / "facesort.yaml",
+                                       report={"email_to": ["me@example.test"]}))  # fmt: skip
+    monkeypatch.delenv("AIRFLOW_CONN_SMTP_DEFAULT", raising=False)
+    with pytest.raises(EmailSetupError, match=r"connection 'smtp_default' does not exist: add it"):
+        send_report_email(config, {"page": str(tmp_path / "x.html"), "summary": {}})
+
+
+# --------------------------------------------------------------------------- re-sort
+
+
+@pytest.fixture
+def sorted_workspace(make_workspace, photos, monkeypatch):
+    """A few real photos sorted by the pipeline; lin-manuel-miranda waits as unidentified."""
+    from facesort.pipeline import run_once
+
+    ws = make_workspace(stage=(), extras=False)
+    for name in ("lin-manuel-miranda.png", "obama1.jpg", "alex_lacamoire1.jpg", "two_people.jpg"):
+        (ws.staging / name).write_bytes((photos / "incoming" / name).read_bytes())
+    run_once(ws.config(), workers=1)
+    assert ws.files()["lin-manuel-miranda.png"] == "review/unidentified"
+    monkeypatch.setenv("FACESORT_CONFIG", str(ws.config_path))
+    return ws
+
+
+def _plan_rows(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_resort_dag_dry_run_then_real_run_then_undo(
+    airflow_db, sorted_workspace, photos, facesort_cli
+):
+    ws = sorted_workspace
+    lin = photos / "incoming" / "lin-manuel-miranda.png"
+    code, _, err = facesort_cli(
+        "--config", ws.config_path, "references", "add", "lin-manuel-miranda", lin
+    )
+    assert code == 0, err
+    before = ws.files()
+    dag = load_dag("facesort_resort")
+
+    dry = dag.test(run_conf={"scope": "review"})
+
+    assert dry.state == "success"
+    assert ws.files() == before  # a dry run moves nothing
+    tis = {ti.task_id: ti.state for ti in dry.get_task_instances()}
+    assert tis == {"plan": "success", "apply": "skipped"}
+    (plan_csv,) = (ws.root / "reports" / "resorts").glob("*.csv")
+    rows = _plan_rows(plan_csv)
+    assert [(Path(r["file"]).name, r["from"], r["to"]) for r in rows] == [
+        ("lin-manuel-miranda.png", "review/unidentified", "library/lin-manuel-miranda")
+    ]
+    assert rows[0]["reason"].startswith("sure match: lin-manuel-miranda")
+
+    real = dag.test(run_conf={"scope": "review", "dry_run": False}, logical_date=None)
+
+    assert real.state == "success"
+    after = ws.files()
+    moved = {name for name in before if after[name] != before[name]}
+    assert moved == {"lin-manuel-miranda.png"}  # exactly the planned files
+    assert after["lin-manuel-miranda.png"] == "library/lin-manuel-miranda"
+
+    code, out, err = facesort_cli("--config", ws.config_path, "undo", real.run_id)
+    assert code == 0, err
+    assert f"Reverted 1 move(s) of {real.run_id}." in out
+    assert ws.files() == before
+    code, out, _ = facesort_cli("--config", ws.config_path, "undo", "--json")
+    groups = {g["group_id"]: g for g in json.loads(out)}
+    assert groups[real.run_id]["actions"] == ["resort"]
+    assert groups[real.run_id]["undone_by"] == [next(g for g in groups if g.startswith("undo-"))]
+
+
+@pytest.mark.parametrize(
+    ("conf", "message"),
+    [
+        ({"scope": "everything"}, r"Invalid input for param scope: 'everything' is not one of"),
+        ({"sure_distance": -0.1}, r"Invalid input for param sure_distance: -0.1 is less than"),
+        ({"review_categories": ["nope"]}, r"param review_categories: 'nope' is not one of"),
+        ({"dry_run": "no"}, r"param dry_run: 'no' is not of type 'boolean'"),
+    ],
+)
+def test_resort_form_refuses_bad_values(airflow_db, conf, message):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = load_dag("facesort_resort")
+    with pytest.raises(ParamValidationError, match=message):
+        dag.test(run_conf=conf)
+
+
+def test_resort_requests_that_cannot_work_are_refused_by_name(sorted_workspace):
+    from facesort.errors import ConfigError
+    from facesort.resort import ResortRequestError
+    from facesort.tasks import resort_plan
+
+    cases = [
+        ({"scope": "person"}, ResortRequestError, r"scope 'person' needs the person's name"),
+        ({"scope": "person", "person": "Bidenn"}, ResortRequestError,
+         r"person 'Bidenn' has no folder .* known people: alex_lacamoire, biden"),
+        ({"scope": "folders", "folders": ["/etc"]}, ResortRequestError,
+         r"folder /etc is not inside the library"),
+        ({"scope": "review", "review_categories": ["duplicates"]}, ResortRequestError,
+         r"review/duplicates is not re-sorted"),
+        ({"scope": "library", "sure_distance": 0.7}, ConfigError,
+         r"review_distance must be at least sure_distance \(got 0.65 < 0.7\)"),
+    ]  # fmt: skip
+    for params, error, message in cases:
+        with pytest.raises(error, match=message):
+            resort_plan(params, "test-group")
+    assert not (sorted_workspace.root / "reports" / "resorts").exists()
+
+
+def test_resort_dag_refuses_a_person_scope_without_a_person(airflow_db, sorted_workspace):
+    before = sorted_workspace.files()
+    dag = load_dag("facesort_resort")
+
+    run = dag.test(run_conf={"scope": "person", "dry_run": False})
+
+    assert run.state == "failed"
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    assert tis["plan"].state == "failed" and tis["plan"].try_number == 1  # no retries
+    assert sorted_workspace.files() == before

@@ -1,0 +1,167 @@
+"""The state database on SQLite and PostgreSQL: schema, claims, duplicate locks."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from facesort.errors import StateError
+from facesort.state import State, head_revision, sqlite_url
+from facesort.state.db import VERSION_TABLE
+from facesort.state.models import Base, MediaFile
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return sqlite_url(tmp_path / "state.db")
+    return request.getfixturevalue("pg_url")
+
+
+def test_migrations_build_exactly_the_models(url):
+    state = State(url)
+    assert state.current_revision() == head_revision()
+    with state.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+    State(url).upgrade()  # a second open is a no-op
+    state.dispose()
+
+
+def test_unreachable_or_malformed_database_is_named():
+    with pytest.raises(StateError, match="not a database URL"):
+        State("not a url")
+    with pytest.raises(StateError, match=r"Cannot use the state database .*127\.0\.0\.1:1"):
+        State("postgresql+psycopg2://nobody@127.0.0.1:1/none")
+    with pytest.raises(StateError, match="does not exist: create it"):
+        State("sqlite:////no/such/folder/state.db")
+
+
+def _add_pending(url: str, count: int) -> None:
+    state = State(url)
+    with state.session() as session:
+        session.add_all(
+            MediaFile(
+                source_path=f"/staging/{i}.jpg", staging_dir="/staging", size=i, mtime_ns=i,
+                kind="image", file_type="jpg", status="pending",
+            )
+            for i in range(count)
+        )  # fmt: skip
+    state.dispose()
+
+
+def _claim_worker(url: str, batch_size: int, start, results) -> None:
+    from facesort.config import parse_config
+    from facesort.pipeline import plan_batches
+
+    config = parse_config(
+        {"staging_dirs": ["/s"], "library_dir": "/l", "review_dir": "/r",
+         "references_dir": "/f", "batch_size": batch_size}
+    )  # fmt: skip
+    state = State(url)
+    start.wait()
+    claimed = []
+    for batch_id in plan_batches(state, config, f"run-{os.getpid()}"):
+        with state.session() as session:
+            claimed.extend(
+                session.scalars(sa.select(MediaFile.id).where(MediaFile.batch_id == batch_id))
+            )
+    results.put(claimed)
+    state.dispose()
+
+
+def test_concurrent_runs_never_claim_the_same_file(url):
+    _add_pending(url, 400)
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(4), ctx.Queue()
+    workers = [ctx.Process(target=_claim_worker, args=(url, 7, start, results)) for _ in range(4)]
+    for w in workers:
+        w.start()
+    claims = [results.get(timeout=120) for _ in workers]
+    for w in workers:
+        w.join(timeout=60)
+    everything = [file_id for claim in claims for file_id in claim]
+    assert len(everything) == len(set(everything)) == 400, [len(c) for c in claims]
+
+
+def _dedupe_worker(url: str, file_id: int, start, results) -> None:
+    from facesort.config import DuplicateSettings
+    from facesort.dedupe import DuplicateFinder
+
+    state = State(url)
+    finder = DuplicateFinder(state, DuplicateSettings())
+    start.wait()
+    # Same bytes in two files, or the same picture at another size.
+    sha = "ab" * 32 if file_id % 2 else f"{file_id:064x}"
+    found = finder.keep_or_find(file_id, sha, "cb999ae36499388e")
+    results.put((file_id, None if found is None else found.original_id))
+    state.dispose()
+
+
+def test_concurrent_copies_of_one_picture_keep_exactly_one(url):
+    _add_pending(url, 6)
+    with State(url).session() as session:
+        ids = list(session.scalars(sa.select(MediaFile.id)))
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(len(ids)), ctx.Queue()
+    workers = [ctx.Process(target=_dedupe_worker, args=(url, i, start, results)) for i in ids]
+    for w in workers:
+        w.start()
+    outcomes = dict(results.get(timeout=120) for _ in workers)
+    for w in workers:
+        w.join(timeout=60)
+    originals = [i for i, original in outcomes.items() if original is None]
+    assert len(originals) == 1, outcomes
+    assert all(original == originals[0] for i, original in outcomes.items() if original)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_pipeline_runs_on_postgresql(make_workspace, pg_url):
+    from facesort.pipeline import run_once
+
+    ws = make_workspace(stage=("incoming",), extras=True, settings={"state_url": pg_url})
+    summary = run_once(ws.config(), workers=2)
+    files = ws.files()
+    assert files["two_people.jpg"] == "review/multiple_faces"
+    assert files["obama1.jpg"] == "library/obama"
+    assert files["truncated.jpg"] == "review/unreadable"
+    assert sorted(files.values()).count("review/duplicates") == 4
+    assert len(summary.results) == len(files)
+    state = State(pg_url)
+    with state.session() as session:
+        done = session.scalar(
+            sa.select(sa.func.count()).select_from(MediaFile).where(MediaFile.status == "done")
+        )
+    assert done == len(files)
+    state.dispose()
+
+
+def test_a_batch_owned_by_a_live_worker_is_not_taken(make_workspace, photos):
+    import socket
+
+    import psutil
+
+    from facesort.pipeline import BatchTaken, process_batch, scan_and_plan
+    from facesort.state.models import Batch
+
+    ws = make_workspace(stage=(), extras=False)
+    shutil_copy = __import__("shutil").copyfile
+    shutil_copy(photos / "incoming/obama1.jpg", ws.staging / "obama1.jpg")
+    config = ws.config()
+    state = State(config.database_url)
+    _, (batch_id,) = scan_and_plan(state, config, "run", actor="test")
+    parent = psutil.Process(os.getppid())
+    alive = f"{socket.gethostname()}/{parent.pid}/{int(parent.create_time() * 100)}"
+    with state.session() as session:
+        session.get(Batch, batch_id).owner = alive
+    with pytest.raises(BatchTaken, match="being processed by"):
+        process_batch(state, config, batch_id, actor="test")
+    assert (ws.staging / "obama1.jpg").exists()
+    state.dispose()
