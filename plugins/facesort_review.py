@@ -23,6 +23,7 @@ The API server needs ``FACESORT_CONFIG`` in its environment, like the workers.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,9 +40,8 @@ from facesort.errors import FacesortError
 ASSETS = Path(__file__).resolve().parent / "facesort_review"
 URL_PREFIX = "/facesort/review"
 RESOURCE = "facesort review"  # the custom view auth managers are asked about
-# The weekly report (issue #5) will serve reports/latest; set its URL here once merged
-# and the review page links to it from its navigation.
-REPORTS_URL: str | None = None
+# Files of a week's report that may be served: its page and its CSV tables.
+REPORT_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(html|csv)")
 
 templates = Jinja2Templates(directory=ASSETS / "templates")
 
@@ -140,6 +140,12 @@ def _page(request: Request, template: str, context: dict, status_code: int = 200
 
     counts: dict[str, int] = {}
     clusters = 0
+    reports_url = None
+    if "config" in context:
+        from facesort.report.output import latest_report
+
+        if latest_report(context["config"].reports_path) is not None:
+            reports_url = f"{_base(request)}reports/latest/"
     if "state" in context:
         from facesort.review.queue import active_clusters, queue_counts
 
@@ -149,7 +155,7 @@ def _page(request: Request, template: str, context: dict, status_code: int = 200
         "base": _base(request),
         "categories": [(c, CATEGORY_TITLES[c], counts.get(c, 0)) for c in REVIEW_CATEGORIES],
         "cluster_count": clusters,
-        "reports_url": REPORTS_URL,
+        "reports_url": reports_url,
         **context,
     }
     return templates.TemplateResponse(request, template, context, status_code=status_code)
@@ -179,6 +185,7 @@ def queue(request: Request, category: str, page: int = 1, user=Viewer) -> Respon
         request,
         "queue.html",
         {
+            "config": config,
             "state": state,
             "category": category,
             "items": items[:PAGE_SIZE],
@@ -200,6 +207,7 @@ def clusters(request: Request, user=Viewer) -> Response:
         "clusters.html",
         {
             "page_kind": "clusters",
+            "config": config,
             "state": state,
             "clusters": active_clusters(state),
             "people": people_names(config),
@@ -217,6 +225,7 @@ def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
         request,
         "queue.html",
         {
+            "config": config,
             "state": state,
             "category": None,
             "cluster_id": cluster_id,
@@ -233,12 +242,13 @@ def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
 def actions(request: Request, user=Viewer) -> Response:
     from facesort.review.queue import recent_actions
 
-    _, state = facesort()
+    config, state = facesort()
     return _page(
         request,
         "actions.html",
         {
             "page_kind": "actions",
+            "config": config,
             "state": state,
             "actions": recent_actions(state, limit=50),
             "user": user.get_name(),
@@ -300,6 +310,29 @@ def original_file(file_id: int, user=Viewer) -> Response:
         content_disposition_type="inline",
         filename=os.path.basename(media.current_path),
     )
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@app.get("/reports/latest/")
+def latest_report_page(user=Viewer) -> Response:
+    """The newest weekly report (facesort_review_report), behind the same sign-in."""
+    return latest_report_file("report.html", user)
+
+
+@app.get("/reports/latest/{name}")
+def latest_report_file(name: str, user=Viewer) -> Response:
+    """A file of the newest report (its page links its CSV tables by name)."""
+    missing = HTTPException(404, f"no report file {name!r}: facesort_review_report makes them")
+    if not REPORT_FILE.fullmatch(name):  # a plain name: no separators, dots or NULs
+        raise missing
+    config, _ = facesort()
+    folder = (config.reports_path / "latest").resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder or not path.is_file():
+        raise missing
+    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
 
 
 # --------------------------------------------------------------------------- actions

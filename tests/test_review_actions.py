@@ -21,6 +21,7 @@ from facesort.references import ReferenceLoader
 from facesort.review.actions import Reviewer, ReviewError
 from facesort.review.recheck import recheck_queue
 from facesort.review.trash import purge_trash
+from facesort.sample import BYTE_COPY_NAME
 from facesort.state import State
 from facesort.state.models import Event, Face, MediaFile, OriginalHash, ReviewAction
 
@@ -287,13 +288,13 @@ def test_not_a_duplicate_sorts_it_by_its_faces_and_undo_and_redo(make_workspace)
     run_once(ws.config(), workers=1)
     state = State(ws.config().database_url)
     reviewer = Reviewer(ws.config(), state, ACTOR)
-    copy = file_id(state, "obama1 (downloaded twice).jpg")
+    copy = file_id(state, BYTE_COPY_NAME)
     before = record(state, copy)
     assert before.category == "duplicates" and before.duplicate_of_id and not before.is_original
 
     result = reviewer.not_duplicate([copy])
 
-    assert ws.files()["obama1 (downloaded twice).jpg"] == "library/obama"
+    assert ws.files()[BYTE_COPY_NAME] == "library/obama"
     media = record(state, copy)
     assert media.is_original and media.duplicate_of_id is None and media.phash
     assert media.reason["summary"].startswith("not a duplicate")
@@ -303,7 +304,7 @@ def test_not_a_duplicate_sorts_it_by_its_faces_and_undo_and_redo(make_workspace)
 
     undo = reviewer.undo(result.group_id)
 
-    assert ws.files()["obama1 (downloaded twice).jpg"] == "review/duplicates"
+    assert ws.files()[BYTE_COPY_NAME] == "review/duplicates"
     media = record(state, copy)
     assert not media.is_original and media.duplicate_of_id == before.duplicate_of_id
     with state.session() as session:
@@ -312,7 +313,7 @@ def test_not_a_duplicate_sorts_it_by_its_faces_and_undo_and_redo(make_workspace)
     redo = reviewer.undo(undo.group_id)  # undo the undo: it is not a duplicate after all
 
     assert redo.kind == "redo"
-    assert ws.files()["obama1 (downloaded twice).jpg"] == "library/obama"
+    assert ws.files()[BYTE_COPY_NAME] == "library/obama"
     assert record(state, copy).is_original
     state.dispose()
 

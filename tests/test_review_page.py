@@ -205,6 +205,32 @@ def test_batch_reject_and_undo_with_the_keyboard(server, queue):
     assert not list((ws.root / "trash").iterdir())
 
 
+def test_reports_link_and_the_newest_report_behind_sign_in(server, queue):
+    from datetime import UTC, datetime
+
+    from facesort.report import ReportWeek, make_report
+
+    ws, state = queue
+    token = {"Authorization": f"Bearer {server.token()}"}
+    page = _request(server, "/facesort/review/queue/unidentified", headers=token)[2].decode()
+    assert "/facesort/review/reports/latest/" not in page  # no report yet: no link
+
+    config = ws.config()
+    made = make_report(config, ReportWeek.containing(datetime.now(UTC)), state=state)
+
+    page = _request(server, "/facesort/review/queue/unidentified", headers=token)[2].decode()
+    assert 'href="/facesort/review/reports/latest/"' in page and ">Reports<" in page
+    status, _, body = _request(server, "/facesort/review/reports/latest/", headers=token)
+    assert status == 200 and body == made.page.read_bytes()
+    csv = made.csv_files[0]
+    status, _, body = _request(server, f"/facesort/review/reports/latest/{csv}", headers=token)
+    assert status == 200 and body == (made.folder / csv).read_bytes()
+    for sneaky in ("..%2Ffacesort.yaml", "%2E%2E", ".hidden.csv", "report.html%00.csv"):
+        path = f"/facesort/review/reports/latest/{sneaky}"
+        assert _request(server, path, headers=token)[0] == 404, sneaky
+    assert _request(server, "/facesort/review/reports/latest/")[0] == 401
+
+
 @pytest.mark.skipif(
     not SCREENSHOTS, reason="set FACESORT_SCREENSHOTS=docs to remake the README's pictures"
 )
