@@ -191,7 +191,7 @@ def queue(request: Request, category: str, page: int = 1, user=Viewer) -> Respon
             "items": items[:PAGE_SIZE],
             "page": page,
             "more": len(items) > PAGE_SIZE,
-            "people": people_names(config),
+            "people": people_names(state, config),
             "user": user.get_name(),
         },
     )
@@ -210,7 +210,7 @@ def clusters(request: Request, user=Viewer) -> Response:
             "config": config,
             "state": state,
             "clusters": active_clusters(state),
-            "people": people_names(config),
+            "people": people_names(state, config),
             "user": user.get_name(),
         },
     )
@@ -232,7 +232,7 @@ def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
             "items": queue_items(state, cluster_id=cluster_id, limit=500),
             "page": 1,
             "more": False,
-            "people": people_names(config),
+            "people": people_names(state, config),
             "user": user.get_name(),
         },
     )

@@ -93,23 +93,11 @@ def new_group_id() -> str:
     return f"review-{uuid.uuid4().hex[:12]}"
 
 
-def known_people(config: Config) -> list[str]:
-    """Everyone facesort knows by name: reference folders and library folders."""
-    from facesort.references import person_folders
-
-    names = set(person_folders(config.references_dir))
-    if config.library_dir.is_dir():
-        names.update(
-            entry.name
-            for entry in config.library_dir.iterdir()
-            if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith(".")
-        )
-    return sorted(names, key=str.casefold)
-
-
-def person_name(config: Config, name: str) -> str:
+def person_name(state: State, config: Config, name: str) -> str:
     """The person's name as facesort stores it: safe as a folder name, and spelled like an
     existing person's folder when it is the same person (case, width, spacing)."""
+    from facesort.resort import known_people
+
     try:
         folder = safe_folder_name(name or "")
     except UnsafeNameError:
@@ -117,7 +105,7 @@ def person_name(config: Config, name: str) -> str:
             f"{name!r} cannot be a person's name: type a name with letters or digits."
         ) from None
     key = person_key(folder)
-    for existing in known_people(config):
+    for existing in known_people(state, config):
         try:
             if person_key(existing) == key:
                 return existing
@@ -213,7 +201,7 @@ class Reviewer:
     ) -> ActionResult:
         """Move files to ``library/<person>/``; label the face; optionally add it as a
         reference. ``face`` (1-based) names the face for a file with several."""
-        person = person_name(self.config, person)
+        person = person_name(self.state, self.config, person)
         files = self._queue_files(file_ids)
         duplicates = [m for m in files if m.category == "duplicates"]
         if duplicates:
@@ -321,7 +309,7 @@ class Reviewer:
         ``whole_photo``, copy the photo itself (only for photos with exactly one face).
         ``face`` (1-based) names the face of a single file with several. The files stay
         where they are."""
-        person = person_name(self.config, person)
+        person = person_name(self.state, self.config, person)
         files = self._files(file_ids)
         if face is not None and len(files) > 1:
             raise ReviewError("A face number can only be given for one file at a time.")
@@ -396,7 +384,7 @@ class Reviewer:
         queue are matched again with the new references (moved when now a sure match)."""
         from facesort.review.clustering import cluster_members, spread_sample
 
-        person = person_name(self.config, person)
+        person = person_name(self.state, self.config, person)
         with self.state.session() as session:
             cluster = session.get(FaceCluster, cluster_id)
             if cluster is None or cluster.status != "active":

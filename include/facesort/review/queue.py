@@ -311,11 +311,12 @@ def recent_actions(state: State, *, limit: int = 30) -> list[dict[str, Any]]:
         ]
 
 
-def people_names(config: Config) -> list[str]:
+def people_names(state: State, config: Config) -> list[str]:
+    """Everyone facesort knows by name (the page offers them as the name is typed)."""
     from facesort.errors import FacesortError
-    from facesort.review.actions import known_people
+    from facesort.resort import known_people
 
     try:
-        return known_people(config)
+        return known_people(state, config)
     except FacesortError:  # two reference folders in conflict: an action reports it
         return []
