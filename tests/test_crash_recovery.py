@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from facesort.config import load_config
+from facesort.faults import POINTS
 from facesort.state import State
 from facesort.state.models import MediaFile, Transfer
 
@@ -149,3 +153,49 @@ def test_killed_twice_in_a_row(tmp_path, photos):
     config = _workspace(tmp_path / "ws", photos, tmp_path / "ws")
     # The second run dies while recovery is redoing things: recovery must be re-entrant.
     _crash_then_finish(config, tmp_path / "ws" / "staging", "journal.linked#1", "journal.moved#1")
+
+
+# --------------------------------------------------------------------------- random kills
+#
+# `make test` kills at a few random points; `make crash-test` runs the full harness
+# (FACESORT_CRASH_POINTS=60). FACESORT_CRASH_SEED picks another reproducible set.
+
+RANDOM_KILLS = int(os.environ.get("FACESORT_CRASH_POINTS", "8"))
+SEED = int(os.environ.get("FACESORT_CRASH_SEED", "20261121"))
+
+
+def _random_kills(count: int, seed: int) -> list[str]:
+    """Distinct kills: a crash point at its n-th pass, or SIGKILL after some seconds."""
+    rng = random.Random(seed)
+    pool = [f"{point}#{n}" for point in POINTS for n in range(1, 8)]
+    rng.shuffle(pool)
+    timed = [f"after:{rng.uniform(0.5, 6.0):.2f}s" for _ in range(max(1, count // 5))]
+    return sorted(pool[: count - len(timed)] + timed)
+
+
+def _facesort_killed_after(config: Path, seconds: float) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "FACESORT_CRASH_AT"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facesort.cli", "--config", str(config), "run", "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(seconds)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=60)
+
+
+@pytest.mark.parametrize("kill", _random_kills(RANDOM_KILLS, SEED))
+def test_killed_at_a_random_point(tmp_path, photos, kill):
+    config = _workspace(tmp_path / "ws", photos, tmp_path / "ws")
+    staging = tmp_path / "ws" / "staging"
+    expected = Counter(_digest(p) for p in staging.iterdir())
+    if kill.startswith("after:"):
+        _facesort_killed_after(config, float(kill[len("after:") : -1]))
+    else:
+        # A point may be passed fewer times than asked: then the run simply finishes.
+        assert _facesort(config, kill).returncode in {-9, 0}
+    finished = _facesort(config)
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    _assert_everything_once(config, expected)

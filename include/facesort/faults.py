@@ -17,8 +17,10 @@ from collections import Counter
 ENV = "FACESORT_CRASH_AT"
 
 POINTS = (
+    "scan.classified",  # a new stable file was identified by content (nothing written yet)
     "scan.registered",  # new files registered, not yet claimed
     "sort.hashed",  # SHA-256 computed
+    "sort.detected",  # faces found in a photo, not yet matched
     "sort.decided",  # faces matched, decision made, nothing moved yet
     "journal.planned",  # intent committed, file untouched
     "journal.copied",  # temporary copy written and synced (cross-filesystem / copy mode)

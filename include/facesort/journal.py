@@ -66,6 +66,22 @@ class SourceChanged(Exception):
     """The source file changed or vanished after it was examined; it was not moved."""
 
 
+class TransferFailed(Exception):
+    """The filesystem refused the transfer (full, read-only, no permission): the file is
+    where it was, and the message says what was refused."""
+
+
+def _remove_quietly(path: str) -> None:
+    if not path:
+        return
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not remove the temporary file %s: %s", path, exc)
+
+
 @cache
 def owner_token() -> str:
     """This process, in a form another process on the same host can check for liveness."""
@@ -175,8 +191,18 @@ class Journal:
     # ------------------------------------------------------------------ public
 
     def transfer(self, request: TransferRequest) -> str:
-        """Move or copy a file as requested; returns its final path."""
-        os.makedirs(request.dest_dir, exist_ok=True)
+        """Move or copy a file as requested; returns its final path.
+
+        Raises SourceChanged when the source is not what was examined, and
+        TransferFailed when the filesystem refuses (full, read-only, permissions): then
+        the file is exactly where it was and the journal entry says why.
+        """
+        try:
+            os.makedirs(request.dest_dir, exist_ok=True)
+        except OSError as exc:
+            raise TransferFailed(
+                f"cannot create the folder {request.dest_dir}: {exc.strerror or exc}"
+            ) from exc
         self._check_source(request)
         start = 0
         while True:
@@ -191,6 +217,10 @@ class Journal:
             except SourceChanged as exc:
                 self._mark(row.id, "failed", str(exc))
                 raise
+            except OSError as exc:
+                why = f"cannot {row.op} {row.src} to {row.dst}: {exc.strerror or exc}"
+                self._mark(row.id, "failed", why)
+                raise TransferFailed(why) from exc
             self._finalize(row.id, recovered=False)
             crashpoint("journal.done")
             return row.dst
@@ -250,6 +280,8 @@ class Journal:
             return {name: getattr(media, name) for name in UNDOABLE_FIELDS}
 
     def _execute(self, row: Transfer, expected_sha256: str | None) -> None:
+        """The filesystem steps. On an error the steps already taken are rolled back, so
+        the file is only where it was (crashes are recovery's job, not this one's)."""
         src, dst, tmp = row.src, row.dst, row.tmp or ""
         if row.op == "move" and _same_device(src, os.path.dirname(dst)):
             try:
@@ -262,20 +294,33 @@ class Journal:
             else:
                 _fsync_dir(os.path.dirname(dst))
                 crashpoint("journal.linked")
-                os.unlink(src)
+                try:
+                    os.unlink(src)
+                except OSError:
+                    os.unlink(dst)  # the same file under its new name: back to one name
+                    raise
                 _fsync_dir(os.path.dirname(src))
                 crashpoint("journal.moved")
                 return
-        _copy_verified(src, tmp, expected_sha256)
-        crashpoint("journal.copied")
-        _link_no_replace(tmp, dst)
+        try:
+            _copy_verified(src, tmp, expected_sha256)
+            crashpoint("journal.copied")
+            _link_no_replace(tmp, dst)
+        except BaseException:
+            _remove_quietly(tmp)
+            raise
         _fsync_dir(os.path.dirname(dst))
         crashpoint("journal.linked")
         if row.op == "move":
-            os.unlink(src)
+            try:
+                os.unlink(src)
+            except OSError:
+                _remove_quietly(dst)  # our copy; the original stays in place
+                _remove_quietly(tmp)
+                raise
             _fsync_dir(os.path.dirname(src))
         crashpoint("journal.moved")
-        os.unlink(tmp)
+        _remove_quietly(tmp)
 
     def _mark(self, transfer_id: int, state: str, error: str | None) -> None:
         with self.state.session() as session:

@@ -43,6 +43,7 @@ from facesort.immich.resolve import (
 from facesort.journal import (
     Journal,
     SourceChanged,
+    TransferFailed,
     TransferRequest,
     owner_gone,
     owner_token,
@@ -51,9 +52,10 @@ from facesort.journal import (
 from facesort.journal import recover as recover_journal
 from facesort.matching import FaceMatch, ReferenceSet, match_encodings
 from facesort.media import UnreadableMedia, open_image, perceptual_hash, probe_video, sample_frames
-from facesort.names import display_file_name, safe_file_name, safe_folder_name
+from facesort.names import UnsafeNameError, display_file_name, safe_file_name, safe_folder_name
+from facesort.people import PersonFolders
 from facesort.policy import Decision, decide_photo, decide_video
-from facesort.references import ReferenceLoader
+from facesort.references import ReferenceLoader, person_folders
 from facesort.scan import ScanReport, forget_index_entry, scan_staging
 from facesort.state import State
 from facesort.state.models import Batch, Event, MediaFile, Transfer, utcnow
@@ -195,12 +197,48 @@ class Sorter:
         self.finder = DuplicateFinder(state, config.duplicates, dry_run=dry_run)
         self.journal = Journal(state, actor, group_id, lease_s=config.claim_lease_seconds)
         self._references: ReferenceSet | None = None
+        self._person_folders: PersonFolders | None = None
 
     @property
     def references(self) -> ReferenceSet:
         if self._references is None:
             self._references = ReferenceLoader(self.state, self.config).load()
         return self._references
+
+    @property
+    def person_folders(self) -> PersonFolders:
+        if self._person_folders is None:
+            self._person_folders = PersonFolders(
+                person_folders(self.config.references_dir), None if self.dry_run else self.state
+            )
+        return self._person_folders
+
+    def guard_names(self, decision: Decision) -> Decision:
+        """Never two people in one folder: a name that cannot have a folder of its own
+        (unusable, or clashing with another person's) sends the file to review."""
+        if decision.category is not None:
+            return decision
+        for person in decision.people:
+            try:
+                safe_folder_name(person)
+            except UnsafeNameError:
+                return Decision.review(
+                    "unidentified",
+                    "unusable_name",
+                    f"{person!r} cannot be a folder name: rename the person",
+                    **decision.details,
+                )
+            owner = self.person_folders.clash(person)
+            if owner is not None:
+                return Decision.review(
+                    "unidentified",
+                    "name_clash",
+                    f"{person!r} and {owner!r} would share the folder "
+                    f"library/{safe_folder_name(owner)}: rename one of them (in the "
+                    "references folder, in Immich, or when approving)",
+                    **decision.details,
+                )
+        return decision
 
     # ----------------------------------------------------------------- evaluate
 
@@ -274,6 +312,7 @@ class Sorter:
             decided_by = "immich"
         else:
             faces = find_faces(np.asarray(decoded.image), self.config.matching)
+            crashpoint("sort.detected")
             matches = self._local_matches(faces)
             decided_by = "local"
             if view is not None and view.named:
@@ -375,7 +414,7 @@ class Sorter:
         ``action`` "route" takes it from staging (``transfer_mode`` applies); any other
         action (a re-sort, a review decision) moves it from where it is now.
         """
-        decision = evaluation.decision
+        decision = evaluation.decision = self.guard_names(evaluation.decision)
         from_staging = action == "route"
         source = media.source_path if from_staging else (media.current_path or media.source_path)
         name = safe_file_name(display_file_name(source))
@@ -419,6 +458,8 @@ class Sorter:
             self._store_faces(media.id, evaluation)
         else:
             self._update_face_matches(media.id, evaluation.matches)
+        for person in decision.people:
+            self.person_folders.taken(person)
         return FileResult(media.id, source, destination, decision.folder, decision.summary)
 
     def _copy_to_other_people(
@@ -502,6 +543,7 @@ class Sorter:
             evaluation = self.evaluate(media)
             crashpoint("sort.decided")
             if self.dry_run:
+                evaluation.decision = self.guard_names(evaluation.decision)
                 target = self.destination_dir(evaluation.decision)
                 return FileResult(
                     media.id,
@@ -515,6 +557,37 @@ class Sorter:
             if not self.dry_run:
                 self._leave(media, str(exc))
             return FileResult(media.id, media.source_path, None, "staging", str(exc))
+        except TransferFailed as exc:
+            return self.postpone(media, str(exc))
+
+    def postpone(self, media: MediaFile, why: str) -> FileResult:
+        """The filesystem refused to take the file (a full or read-only destination): it
+        stays in staging and is tried again by the next run, without using up one of its
+        attempts (the file is not at fault)."""
+        log.error("left in staging for now: %s", why)
+        with self.state.session() as session:
+            postponed = session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id == media.id, MediaFile.status == "claimed")
+                .values(
+                    status="pending",
+                    batch_id=None,
+                    last_error=why,
+                    attempts=sa.case((MediaFile.attempts > 0, MediaFile.attempts - 1), else_=0),
+                )
+            ).rowcount
+            if postponed:
+                forget_original(session, media.id)
+            session.add(
+                Event(
+                    file_id=media.id,
+                    action="failed",
+                    from_path=media.source_path,
+                    actor=self.actor,
+                    reason={"summary": why, "retry": "next run"},
+                )
+            )
+        return FileResult(media.id, media.source_path, None, "staging", f"will retry: {why}")
 
     def _leave(self, media: MediaFile, why: str) -> None:
         vanished = not os.path.lexists(media.source_path)
@@ -757,6 +830,8 @@ def _give_up(sorter: Sorter, media: MediaFile, why: str) -> FileResult:
     except SourceChanged as exc:
         sorter._leave(media, str(exc))
         return FileResult(media.id, media.source_path, None, "staging", str(exc))
+    except TransferFailed as exc:
+        return sorter.postpone(media, str(exc))
 
 
 # --------------------------------------------------------------------- one pass

@@ -23,7 +23,7 @@ from typing import Any
 
 from facesort.config import PolicySettings, VideoSettings
 from facesort.matching import FaceMatch
-from facesort.names import person_key
+from facesort.names import UnsafeNameError, person_key, safe_folder_name
 
 LIBRARY = "library"
 REVIEW = "review"
@@ -46,8 +46,10 @@ class Decision:
 
     @property
     def folder(self) -> str:
-        """``library/<person>`` or ``review/<category>``, for messages."""
-        return f"{LIBRARY}/{self.people[0]}" if not self.category else f"{REVIEW}/{self.category}"
+        """``library/<person's folder>`` or ``review/<category>``, for messages."""
+        if self.category:
+            return f"{REVIEW}/{self.category}"
+        return library_folder(self.people[0])
 
     def reason(self) -> dict[str, Any]:
         return {"rule": self.rule, "summary": self.summary, **self.details}
@@ -55,6 +57,14 @@ class Decision:
     @classmethod
     def review(cls, category: str, rule: str, summary: str, **details: Any) -> Decision:
         return cls(category=category, rule=rule, summary=summary, details=details)
+
+
+def library_folder(person: str) -> str:
+    """``library/<folder>`` as it is on disk (the raw name if it cannot be a folder)."""
+    try:
+        return f"{LIBRARY}/{safe_folder_name(person)}"
+    except UnsafeNameError:
+        return f"{LIBRARY}/{person}"
 
 
 def _keys(names: list[str]) -> set[str]:

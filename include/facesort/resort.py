@@ -33,7 +33,7 @@ from facesort.errors import FacesortError
 from facesort.journal import SourceChanged
 from facesort.names import UnsafeNameError, person_key
 from facesort.pipeline import FileResult, Sorter
-from facesort.policy import Decision
+from facesort.policy import Decision, library_folder
 from facesort.state import State
 from facesort.state.models import MediaFile
 
@@ -111,7 +111,7 @@ class PlannedMove:
 
 def current_folder(media: MediaFile) -> str:
     if media.place == "library":
-        return f"library/{(media.people or ['?'])[0]}"
+        return library_folder((media.people or ["?"])[0])
     return f"review/{media.category}"
 
 

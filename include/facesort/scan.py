@@ -188,6 +188,7 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
                 updates.append({"id": entry.id, **values})
             continue
         kind, file_type, note = classify(seen)
+        crashpoint("scan.classified")
         if kind is None:
             ignores.append((seen, entry, note or ""))
         else:

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from facesort.config import Config, load_config
+from facesort.policy import library_folder
 from facesort.state import State
 from facesort.state.models import Event
 
@@ -93,7 +94,7 @@ def run_summary(actor: str, config_path: str | None = None) -> dict[str, Any]:
             elif place == "review":
                 folders[f"review/{category}"] += 1
             else:
-                folders[f"library/{(people or ['?'])[0]}"] += 1
+                folders[library_folder((people or ["?"])[0])] += 1
         to_review = sum(n for folder, n in folders.items() if folder.startswith("review/"))
         return {"folders": dict(folders), "sorted": sum(folders.values()), "to_review": to_review}
     finally:

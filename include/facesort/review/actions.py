@@ -39,7 +39,7 @@ from facesort.config import Config
 from facesort.dedupe import forget_original, register_original
 from facesort.errors import FacesortError
 from facesort.journal import Journal, SourceChanged, TransferRequest, sha256_file, undo_group
-from facesort.names import UnsafeNameError, person_key, safe_file_name, safe_folder_name
+from facesort.names import UnsafeNameError, safe_file_name, safe_folder_name
 from facesort.pipeline import CONFIRMED, Evaluation, FileResult, Sorter
 from facesort.policy import Decision
 from facesort.resort import current_folder
@@ -94,9 +94,11 @@ def new_group_id() -> str:
 
 
 def person_name(state: State, config: Config, name: str) -> str:
-    """The person's name as facesort stores it: safe as a folder name, and spelled like an
-    existing person's folder when it is the same person (case, width, spacing)."""
-    from facesort.resort import known_people
+    """The person's name as facesort stores it: safe as a folder name, and spelled like the
+    person who already owns that folder when it is the same folder identity (case,
+    width, spacing): names that would share a folder are one person."""
+    from facesort.people import PersonFolders
+    from facesort.references import person_folders
 
     try:
         folder = safe_folder_name(name or "")
@@ -104,14 +106,8 @@ def person_name(state: State, config: Config, name: str) -> str:
         raise ReviewError(
             f"{name!r} cannot be a person's name: type a name with letters or digits."
         ) from None
-    key = person_key(folder)
-    for existing in known_people(state, config):
-        try:
-            if person_key(existing) == key:
-                return existing
-        except UnsafeNameError:
-            continue
-    return folder
+    owners = PersonFolders(person_folders(config.references_dir), state)
+    return owners.clash(folder) or folder
 
 
 def _label(media: MediaFile) -> str:
@@ -227,6 +223,7 @@ class Reviewer:
                 )
         group = new_group_id()
         sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
+        _check_folder(sorter, person)
         result = ActionResult(group, "approve", "")
         labels: dict[str, list[Any]] = {}
         with self._recorded_on_failure(result, person, files, {"faces": labels}):
@@ -398,6 +395,7 @@ class Reviewer:
             raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
         group = new_group_id()
         sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
+        _check_folder(sorter, person)
         result = ActionResult(group, "name_cluster", "")
         by_id = {media.id: media for _, media in members}
         labels: dict[str, list[Any]] = {}
@@ -733,6 +731,15 @@ def record_action(
                 summary=result.summary,
             )
         )
+
+
+def _check_folder(sorter: Sorter, person: str) -> None:
+    """Refuse a name routing would not give a folder of its own (before anything moves)."""
+    guarded = sorter.guard_names(
+        Decision(category=None, rule="approved", summary="", people=(person,))
+    )
+    if guarded.category is not None:
+        raise ReviewError(f"{guarded.summary}. Nothing was changed.")
 
 
 def _unchanged(media: MediaFile, decision: Decision) -> Evaluation:
