@@ -64,7 +64,19 @@ from facesort.state.models import Face as FaceRow
 log = logging.getLogger(__name__)
 
 # The audit-trail name of each journal action.
-EVENT_OF_ACTION = {"route": "routed", "resort": "resorted", "review": "reviewed", "undo": "undo"}
+EVENT_OF_ACTION = {
+    "route": "routed",
+    "resort": "resorted",
+    "review": "reviewed",
+    "undo": "undo",
+    "approve": "approved",
+    "reject": "rejected",
+    "not_duplicate": "not_duplicate",
+    "recheck": "rechecked",
+}
+
+# Face.confidence of a face a person named in review: re-evaluating the file keeps it.
+CONFIRMED = "confirmed"
 
 
 @dataclass
@@ -497,6 +509,8 @@ class Sorter:
                 sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
             ).all()
             for row, match in zip(rows, matches, strict=False):
+                if row.confidence == CONFIRMED:
+                    continue  # a person named this face in review: their word stands
                 row.person, row.confidence = match.person, match.confidence
                 row.distance, row.source = match.distance, match.source
 

@@ -94,7 +94,7 @@ def run_summary(actor: str, config_path: str | None = None) -> dict[str, Any]:
             elif place == "review":
                 folders[f"review/{category}"] += 1
             else:
-                folders[library_folder((people or ['?'])[0])] += 1
+                folders[library_folder((people or ["?"])[0])] += 1
         to_review = sum(n for folder, n in folders.items() if folder.startswith("review/"))
         return {"folders": dict(folders), "sorted": sum(folders.values()), "to_review": to_review}
     finally:
@@ -278,5 +278,43 @@ def resort_apply(
             "skipped": applied.skipped[:50],
             "folders": dict(Counter(r.folder for r in applied.moved)),
         }
+    finally:
+        state.dispose()
+
+
+# --------------------------------------------------------------------- nightly recluster
+
+
+def recheck_review_queue(actor: str, group_id: str, config_path: str | None = None) -> dict:
+    """Move the queued files that are now a sure match to the library (nightly re-check)."""
+    from facesort.review.recheck import recheck_queue
+
+    config, state = open_state(config_path)
+    try:
+        result = recheck_queue(state, config, actor=actor, group_id=group_id)
+        folders = Counter(r.folder for r in result.moved)
+        return {"moved": len(result.moved), "group_id": group_id, "folders": dict(folders)}
+    finally:
+        state.dispose()
+
+
+def recluster_unknown_faces(config_path: str | None = None) -> dict[str, int]:
+    """Cluster the unknown faces (stable cluster ids); returns the counts."""
+    from facesort.review.clustering import recluster
+
+    config, state = open_state(config_path)
+    try:
+        return recluster(state, config).as_dict()
+    finally:
+        state.dispose()
+
+
+def purge_trash(actor: str, config_path: str | None = None) -> dict[str, Any]:
+    """Delete the files rejected more than ``review.trash_days`` days ago."""
+    from facesort.review.trash import purge_trash
+
+    config, state = open_state(config_path)
+    try:
+        return purge_trash(state, config, actor=actor).as_dict()
     finally:
         state.dispose()
