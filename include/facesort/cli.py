@@ -70,12 +70,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _report_immich(immich: dict | None) -> int:
-    """One line about Immich; status 2 when the user must fix its settings."""
+    """One line about Immich. A setting to fix is a warning: the files were sorted
+    locally all the same, so the run succeeded."""
     if not immich:
         return 0
     if immich["status"] == "error":
-        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
-        return 2
+        print(f"facesort: warning: Immich was not used: {immich['message']}", file=sys.stderr)
+        return 0
     if immich["status"] != "ok":
         print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
         return 0
