@@ -154,8 +154,9 @@ def _decision_fields(media: MediaFile) -> dict[str, Any]:
 
 def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | None]]:
     """The faces found in a file when it was sorted (in detection order), each with the
-    match that stands without local matching: Immich's name for a face Immich named, an
-    unknown face for one only Immich saw, None for a face to match against references."""
+    match that stands without local matching: the name a person confirmed in review,
+    Immich's name for a face Immich named, an unknown face for one only Immich saw; None
+    for a face to match against references."""
     from facesort.faces import encoding_from_bytes
 
     with state.session() as session:
@@ -167,7 +168,9 @@ def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | Non
         encoding = encoding_from_bytes(row.encoding) if row.encoding is not None else None
         face = Face(box=tuple(row.box), encoding=encoding, frame=row.frame)
         fixed = None
-        if row.source == "immich" and row.person:
+        if row.confidence == CONFIRMED and row.person:
+            fixed = FaceMatch(person=row.person, confidence="sure", source=row.source)
+        elif row.source == "immich" and row.person:
             fixed = FaceMatch(person=row.person, confidence="sure", source="immich")
         elif encoding is None:
             fixed = FaceMatch(person=None, confidence="unknown", source="immich")
