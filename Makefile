@@ -24,8 +24,8 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_LOCAL) \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False \
 	FACESORT_CONFIG=$(DEMO)/facesort.yaml
 
-# Debian packages: ffmpeg/ffprobe for videos.
-APT_PACKAGES := ffmpeg
+# Debian packages: ffmpeg/ffprobe for videos; chromium for the review page's browser tests.
+APT_PACKAGES := ffmpeg chromium
 
 .PHONY: help install system-deps run show-pass test crash-test lint format clean bench
 
@@ -39,10 +39,10 @@ help:
 
 system-deps:
 	@missing=""; \
-	for cmd in ffmpeg ffprobe; do command -v $$cmd >/dev/null || missing=yes; done; \
+	for cmd in ffmpeg ffprobe chromium; do command -v $$cmd >/dev/null || missing=yes; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO="sudo -n"; \
-	  else echo "ffmpeg is missing and this user cannot install it: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; fi; \
+	  else echo "ffmpeg or chromium is missing and this user cannot install them: run 'apt-get install $(APT_PACKAGES)' as root" >&2; exit 1; fi; \
 	  echo "installing Debian packages: $(APT_PACKAGES)"; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null; \
 	fi

@@ -263,9 +263,11 @@ class ImmichDouble:
                          "paused": 0} for name in ALL_QUEUES}  # fmt: skip
         for asset in self.assets.values():
             stage = STAGES[asset.stage]
-            if stage in counts and not (
-                asset.name in self.never_recognised and stage == "faceDetection"
-            ):
+            if stage not in counts:
+                continue
+            if asset.name in self.never_recognised and stage == "faceDetection":
+                counts[stage]["active"] += 1  # a stuck job stays active; the queue never idles
+            else:
                 counts[stage]["waiting"] += 1
         if self.library_active:
             counts["library"]["active"] += 1

@@ -17,14 +17,12 @@ from facesort.state.models import ImmichFile
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
-def _dag(monkeypatch, config_path, api_port: int):
+def _dag(monkeypatch, config_path, api_port: int, key: str = "test-api-key"):
     monkeypatch.setenv("FACESORT_CONFIG", str(config_path))
     # The Airflow connection wins over immich.url in the YAML (which points nowhere).
     monkeypatch.setenv(
         "AIRFLOW_CONN_IMMICH_API",
-        json.dumps(
-            {"conn_type": "http", "host": "127.0.0.1", "port": api_port, "password": "test-api-key"}
-        ),
+        json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": api_port, "password": key}),
     )
     from airflow.dag_processing.dagbag import DagBag
 
@@ -109,3 +107,21 @@ def test_ingest_dag_with_immich_unreachable_sorts_locally_and_succeeds(
     files = ws.files()
     assert files["obama1.jpg"] == "library/obama"
     assert files["lin-manuel-miranda.png"] == "review/unidentified"
+
+
+def test_ingest_dag_with_a_wrong_key_succeeds_and_says_what_to_fix(
+    airflow_db, make_workspace, immich_double, monkeypatch
+):
+    ws = make_workspace(stage=("incoming",), extras=False)
+    double = immich_double(ws)
+    configure_immich(ws, "http://127.0.0.1:9")
+    dag = _dag(monkeypatch, ws.config_path, double.port, key="revoked-key")
+
+    run = dag.test()
+
+    states = _task_states(run)
+    assert run.state == "success", states
+    assert states["check_immich"] == "skipped"  # the warning, visible in the grid
+    assert not list(ws.staging.iterdir())  # every file sorted locally
+    assert ws.files()["obama1.jpg"] == "library/obama"
+    assert not [e for e in double.exchanges if "scan" in e.path]  # nothing written to Immich

@@ -183,3 +183,28 @@ def test_a_resort_renews_face_matches_without_replacing_the_faces(make_workspace
     assert after.id == before.id and after.encoding == before.encoding
     assert (after.person, after.confidence) == ("lin", "sure")
     state.dispose()
+
+
+def test_a_resort_never_overrules_what_a_person_approved(make_workspace, photos):
+    from facesort.config import with_overrides
+    from facesort.resort import Scope, plan_resort
+    from facesort.review.actions import Reviewer
+
+    # alex-lacamoire.png lies at 0.53 from his reference: uncertain at sure_distance 0.5.
+    ws = make_workspace(stage=(), extras=False, settings={"matching": {"sure_distance": 0.5}})
+    stage_only(ws, photos, ["incoming/alex-lacamoire.png", "incoming/alex_lacamoire1.jpg"])
+    config = ws.config()
+    run_once(config, workers=1)
+    state = State(config.database_url)
+    with state.session() as session:
+        queued = session.scalar(
+            sa.select(MediaFile.id).where(MediaFile.category == "low_confidence")
+        )
+    Reviewer(config, state, "a person").approve([queued], "alex_lacamoire")
+    assert ws.files()["alex-lacamoire.png"] == "library/alex_lacamoire"
+
+    # Much stricter thresholds: the file sorted by facesort moves, the approved one stays.
+    strict = with_overrides(config, {"matching": {"sure_distance": 0.3}})
+    plan = plan_resort(state, strict, Scope(library=True))
+    assert [m.media.current_path.rsplit("/", 1)[1] for m in plan] == ["alex_lacamoire1.jpg"]
+    state.dispose()

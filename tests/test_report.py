@@ -260,10 +260,10 @@ def test_weeks_follow_the_configured_time_zone(history, report_config):
 
 
 def test_unknown_faces_are_listed_as_clusters_once_faces_have_cluster_ids(report_config):
-    """Before re-clustering exists, files with unknown faces; with a cluster_id column on
-    the face table (the re-clustering job's migration), the largest clusters."""
+    """Before the nightly re-clustering has given faces a cluster, the files with unknown
+    faces; after it, the largest clusters."""
     from facesort.report.clusters import unknown_faces
-    from facesort.state.models import Face
+    from facesort.state.models import Face, FaceCluster
 
     state = State(report_config.database_url)
     writer = HistoryWriter(state, report_config.library_dir.parent)
@@ -282,8 +282,9 @@ def test_unknown_faces_are_listed_as_clusters_once_faces_have_cluster_ids(report
     assert not before.clustered and (before.unknown_faces, before.files) == (4, 3)
     assert before.table["unknown_faces"].tolist() == [2, 1, 1]
 
+    with state.session() as session:
+        session.add_all([FaceCluster(id=7), FaceCluster(id=3)])
     with state.engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE face ADD COLUMN cluster_id INTEGER"))
         conn.execute(sa.text("UPDATE face SET cluster_id = 7 WHERE person IS NULL"))
         conn.execute(sa.text(f"UPDATE face SET cluster_id = 3 WHERE file_id = {ids[2]}"))
     after = unknown_faces(state, limit=10, as_of=now)

@@ -9,6 +9,7 @@
     facesort resort SCOPE [--apply] [thresholds]       re-sort sorted files (dry run first)
     facesort undo [GROUP]                              revert a run or re-sort; list groups
     facesort report [--week 2026-W05]                  write the weekly review-queue report
+    facesort review list | approve | reject | undo ... the review queue (review/cli.py)
     facesort db upgrade | current                      state database schema
 
 Every command takes ``--config FILE`` (or ``$FACESORT_CONFIG``). Errors a user can
@@ -69,12 +70,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _report_immich(immich: dict | None) -> int:
-    """One line about Immich; status 2 when the user must fix its settings."""
+    """One line about Immich. A setting to fix is a warning: the files were sorted
+    locally all the same, so the run succeeded."""
     if not immich:
         return 0
     if immich["status"] == "error":
-        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
-        return 2
+        print(f"facesort: warning: Immich was not used: {immich['message']}", file=sys.stderr)
+        return 0
     if immich["status"] != "ok":
         print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
         return 0
@@ -112,6 +114,10 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
     print(f"review ({config.review_dir}):")
     for category, n in counts["review"].items():
         print(f"  {category:<30} {n}")
+    print(
+        f"trash ({config.trash_path}): {counts['trash']} rejected, deleted after "
+        f"{config.review.trash_days} days; {counts['deleted']} deleted so far"
+    )
     print("staging:")
     for what, n in counts["staging"].items():
         print(f"  {what:<30} {n}")
@@ -289,6 +295,22 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                     f"{'/'.join(g.actions)}: {g.files} file(s)  by {', '.join(g.actors)}{note}"
                 )
             return 0
+        from facesort.review.actions import Reviewer, is_review_group
+
+        if is_review_group(state, args.group):
+            # A review action: undo it with what it changed besides moves (face labels,
+            # originals, a cluster's name), as `facesort review undo` does.
+            result = Reviewer(config, state, f"facesort undo {args.group}").undo(args.group)
+            if args.json:
+                print(json.dumps(result.as_dict(), indent=2))
+                return 0
+            print(result.summary)
+            for line in result.skipped:
+                print(f"  skipped: {line}")
+            print(
+                f"This undo is group {result.group_id}: `facesort undo {result.group_id}` redoes."
+            )
+            return 0
         report = undo_named_group(state, args.group, actor=f"facesort undo {args.group}")
         skipped = report.skipped or []
         if args.json:
@@ -425,6 +447,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--week", help="ISO week, like 2026-W05 (default: the last complete week)")
     report.add_argument("--json", action="store_true")
     report.set_defaults(handler=cmd_report)
+
+    from facesort.review.cli import add_review_commands
+
+    add_review_commands(commands)
 
     db = commands.add_parser("db", help="state database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)

@@ -37,6 +37,7 @@ from facesort.errors import ConfigError
 CONFIG_ENV = "FACESORT_CONFIG"
 
 DEFAULT_INGEST_SCHEDULE = "*/10 * * * *"
+DEFAULT_RECLUSTER_SCHEDULE = "30 3 * * *"
 DEFAULT_REPORT_SCHEDULE = "0 6 * * 1"  # Mondays 06:00: the report of the week just ended
 DEFAULT_IGNORE_PATTERNS = (".*", "*.part", "*.crdownload", "*.tmp", "*.download", "*.partial")
 
@@ -199,6 +200,43 @@ class LimitSettings(_Section):
     )
 
 
+class ReviewSettings(_Section):
+    """The review queue: the trash, thumbnails, and clusters of unknown faces."""
+
+    trash_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Rejected files stay in the trash folder this many days before the nightly "
+        "facesort_recluster run deletes them (0: at the next run).",
+    )
+    thumbnail_size: int = Field(
+        320, ge=64, le=2000, description="Longest side of the review page's thumbnails."
+    )
+    cluster_distance: float = Field(
+        0.5,
+        gt=0,
+        le=2,
+        description="Two unknown faces this close (dlib distance) are neighbours when clustering.",
+    )
+    cluster_min_faces: int = Field(
+        3,
+        ge=2,
+        le=10000,
+        description="A cluster needs at least this many similar faces (a video counts once).",
+    )
+    cluster_shown_faces: int = Field(
+        6, ge=1, le=50, description="Representative faces shown for each cluster."
+    )
+    cluster_reference_faces: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="Naming a cluster adds up to this many of its faces, spread across the "
+        "cluster, as reference photos.",
+    )
+
+
 class ImmichWaitSettings(_Section):
     """How long to wait for Immich's face data for a run's files."""
 
@@ -296,6 +334,9 @@ class ScheduleSettings(_Section):
         DEFAULT_REPORT_SCHEDULE,
         description="Cron expression of facesort_review_report (in report.timezone).",
     )
+    recluster: str = Field(
+        DEFAULT_RECLUSTER_SCHEDULE, description="Cron expression of facesort_recluster (nightly)."
+    )
 
 
 def _known_timezone(name: str) -> str:
@@ -345,6 +386,12 @@ class Config(_Section):
     library_dir: Path
     review_dir: Path
     references_dir: Path
+    trash_dir: Path | None = Field(
+        None, description="Rejected files wait here; default: 'trash' beside review_dir."
+    )
+    thumbnail_dir: Path | None = Field(
+        None, description="Cached thumbnails of the review page; default: review_dir/.thumbnails."
+    )
     reports_dir: Path | None = Field(
         None, description="Weekly reports and re-sort plans; default: 'reports' beside review_dir."
     )
@@ -361,6 +408,7 @@ class Config(_Section):
     video: VideoSettings = Field(default_factory=VideoSettings)
     policy: PolicySettings = Field(default_factory=PolicySettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     immich: ImmichSettings = Field(default_factory=ImmichSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
@@ -391,6 +439,7 @@ class Config(_Section):
             "library_dir": self.library_dir,
             "review_dir": self.review_dir,
             "references_dir": self.references_dir,
+            "trash_dir": self.trash_path,
             "reports_dir": self.reports_dir,
         }
         for staging in self.staging_dirs:
@@ -418,6 +467,15 @@ class Config(_Section):
             return self.state_url
         base = self.source.parent if self.source else Path.cwd()
         return f"sqlite:///{base / 'facesort-state.db'}"
+
+    @property
+    def trash_path(self) -> Path:
+        """Where rejected files wait until ``review.trash_days`` have passed."""
+        return self.trash_dir or self.review_dir.parent / "trash"
+
+    @property
+    def thumbnail_path(self) -> Path:
+        return self.thumbnail_dir or self.review_dir / ".thumbnails"
 
     @property
     def reports_path(self) -> Path:
@@ -466,7 +524,14 @@ def _expand_env(value: Any, where: str, problems: list[str]) -> Any:
     return value
 
 
-_PATH_KEYS = ("library_dir", "review_dir", "references_dir", "reports_dir")
+_PATH_KEYS = (
+    "library_dir",
+    "review_dir",
+    "references_dir",
+    "reports_dir",
+    "trash_dir",
+    "thumbnail_dir",
+)
 
 
 def _resolve_paths(raw: dict[str, Any], base: Path) -> dict[str, Any]:
@@ -699,3 +764,13 @@ def report_schedule_from_env() -> tuple[str, str]:
     except ValueError:
         timezone = "UTC"  # the report task validates the config and says what is wrong
     return cron, timezone
+
+
+def recluster_schedule_from_env() -> str:
+    """facesort_recluster's cron expression, read like the ingest one
+    (``FACESORT_RECLUSTER_SCHEDULE``, then ``schedule.recluster``, then the default)."""
+    return (
+        os.environ.get("FACESORT_RECLUSTER_SCHEDULE")
+        or _raw_setting_from_env("schedule", "recluster")
+        or DEFAULT_RECLUSTER_SCHEDULE
+    )

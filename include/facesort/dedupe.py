@@ -166,3 +166,16 @@ def forget_original(session, file_id: int) -> None:
     """The file is no longer an original (it was left in staging, or it will be retried)."""
     session.execute(sa.update(MediaFile).where(MediaFile.id == file_id).values(is_original=False))
     session.execute(sa.delete(OriginalHash).where(OriginalHash.file_id == file_id))
+
+
+def register_original(session, file_id: int, sha256: str | None, phash: str | None) -> None:
+    """Make a file an original that later files are compared against (a person said in
+    review that it is not a duplicate)."""
+    session.execute(
+        sa.update(MediaFile)
+        .where(MediaFile.id == file_id)
+        .values(is_original=True, sha256=sha256, phash=phash)
+    )
+    session.execute(sa.delete(OriginalHash).where(OriginalHash.file_id == file_id))
+    if phash is not None:
+        session.add(OriginalHash(file_id=file_id, phash=phash_to_int(phash)))

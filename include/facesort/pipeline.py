@@ -64,7 +64,19 @@ from facesort.state.models import Face as FaceRow
 log = logging.getLogger(__name__)
 
 # The audit-trail name of each journal action.
-EVENT_OF_ACTION = {"route": "routed", "resort": "resorted", "review": "reviewed", "undo": "undo"}
+EVENT_OF_ACTION = {
+    "route": "routed",
+    "resort": "resorted",
+    "review": "reviewed",
+    "undo": "undo",
+    "approve": "approved",
+    "reject": "rejected",
+    "not_duplicate": "not_duplicate",
+    "recheck": "rechecked",
+}
+
+# Face.confidence of a face a person named in review: re-evaluating the file keeps it.
+CONFIRMED = "confirmed"
 
 
 @dataclass
@@ -142,8 +154,9 @@ def _decision_fields(media: MediaFile) -> dict[str, Any]:
 
 def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | None]]:
     """The faces found in a file when it was sorted (in detection order), each with the
-    match that stands without local matching: Immich's name for a face Immich named, an
-    unknown face for one only Immich saw, None for a face to match against references."""
+    match that stands without local matching: the name a person confirmed in review,
+    Immich's name for a face Immich named, an unknown face for one only Immich saw; None
+    for a face to match against references."""
     from facesort.faces import encoding_from_bytes
 
     with state.session() as session:
@@ -155,7 +168,9 @@ def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | Non
         encoding = encoding_from_bytes(row.encoding) if row.encoding is not None else None
         face = Face(box=tuple(row.box), encoding=encoding, frame=row.frame)
         fixed = None
-        if row.source == "immich" and row.person:
+        if row.confidence == CONFIRMED and row.person:
+            fixed = FaceMatch(person=row.person, confidence="sure", source=row.source)
+        elif row.source == "immich" and row.person:
             fixed = FaceMatch(person=row.person, confidence="sure", source="immich")
         elif encoding is None:
             fixed = FaceMatch(person=None, confidence="unknown", source="immich")
@@ -497,6 +512,8 @@ class Sorter:
                 sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
             ).all()
             for row, match in zip(rows, matches, strict=False):
+                if row.confidence == CONFIRMED:
+                    continue  # a person named this face in review: their word stands
                 row.person, row.confidence = match.person, match.confidence
                 row.distance, row.source = match.distance, match.source
 

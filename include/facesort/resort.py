@@ -7,7 +7,8 @@ group, so ``journal.undo_group`` reverts a whole re-sort.
 
 Files are re-matched from the faces stored when they were sorted (fast: no decoding)
 unless ``redetect`` is asked for, or the file was unreadable then. Duplicates are not
-re-sorted: a duplicate stays one until a person says otherwise in review.
+re-sorted: a duplicate stays one until a person says otherwise in review; nor are files
+a person approved in review.
 
 A manual re-sort (the DAG's trigger form, ``facesort resort``) is described by a
 :class:`ResortRequest`, checked with messages that name the field and the fix; its plan
@@ -38,6 +39,8 @@ from facesort.state import State
 from facesort.state.models import MediaFile
 
 RESORTABLE_CATEGORIES = tuple(c for c in REVIEW_CATEGORIES if c != "duplicates")
+# Decisions a person made in review (facesort.review): re-sorts leave those files alone.
+PLACED_BY_A_PERSON = {"approved"}
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def plan_resort(
     for media in files if files is not None else select_files(state, scope):
         if not media.current_path or not os.path.lexists(media.current_path):
             continue  # moved by hand; nothing to re-sort
+        if (media.reason or {}).get("rule") in PLACED_BY_A_PERSON:
+            continue  # a person decided where it goes; new thresholds do not overrule them
         evaluation = sorter.reevaluate(media, redetect=redetect)
         before = current_folder(media)
         if evaluation.decision.folder != before:

@@ -19,6 +19,7 @@ def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
     library: Counter[str] = Counter()
     review: dict[str, int] = dict.fromkeys(REVIEW_CATEGORIES, 0)
     staging: Counter[str] = Counter()
+    trash = deleted = 0
     with state.session() as session:
         rows = session.execute(
             sa.select(MediaFile.status, MediaFile.place, MediaFile.category, MediaFile.people)
@@ -28,6 +29,10 @@ def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
             library[(people or ["?"])[0]] += 1
         elif status == "done" and place == "review":
             review[category] = review.get(category, 0) + 1
+        elif status == "done" and place == "trash":
+            trash += 1
+        elif status == "done" and place == "deleted":
+            deleted += 1  # rejected, then purged from the trash
         else:
             staging[
                 {
@@ -36,7 +41,13 @@ def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
                     "left": "left in staging",
                 }.get(status, status)
             ] += 1
-    return {"library": dict(library), "review": review, "staging": dict(staging)}
+    return {
+        "library": dict(library),
+        "review": review,
+        "trash": trash,
+        "deleted": deleted,
+        "staging": dict(staging),
+    }
 
 
 def _record(f: MediaFile) -> dict[str, Any]:

@@ -280,3 +280,41 @@ def resort_apply(
         }
     finally:
         state.dispose()
+
+
+# --------------------------------------------------------------------- nightly recluster
+
+
+def recheck_review_queue(actor: str, group_id: str, config_path: str | None = None) -> dict:
+    """Move the queued files that are now a sure match to the library (nightly re-check)."""
+    from facesort.review.recheck import recheck_queue
+
+    config, state = open_state(config_path)
+    try:
+        result = recheck_queue(state, config, actor=actor, group_id=group_id)
+        folders = Counter(r.folder for r in result.moved)
+        return {"moved": len(result.moved), "group_id": group_id, "folders": dict(folders)}
+    finally:
+        state.dispose()
+
+
+def recluster_unknown_faces(config_path: str | None = None) -> dict[str, int]:
+    """Cluster the unknown faces (stable cluster ids); returns the counts."""
+    from facesort.review.clustering import recluster
+
+    config, state = open_state(config_path)
+    try:
+        return recluster(state, config).as_dict()
+    finally:
+        state.dispose()
+
+
+def purge_trash(actor: str, config_path: str | None = None) -> dict[str, Any]:
+    """Delete the files rejected more than ``review.trash_days`` days ago."""
+    from facesort.review.trash import purge_trash
+
+    config, state = open_state(config_path)
+    try:
+        return purge_trash(state, config, actor=actor).as_dict()
+    finally:
+        state.dispose()

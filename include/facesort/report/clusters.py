@@ -1,10 +1,10 @@
 """The largest groups of unknown faces waiting in the review queue (current state).
 
 Unknown faces are rows of the ``face`` table without a sure match (no person, or only
-a nearest person at an uncertain or unknown distance). When faces have been
-clustered (a ``cluster_id`` column on ``face``, written by the re-clustering job), the
-report lists the largest clusters: naming one sorts many photos at once. Before that,
-it lists the queued files with the most unknown faces.
+a nearest person at an uncertain or unknown distance) that nobody named in review.
+Once faces have been clustered (``face.cluster_id``, written by the nightly
+facesort_recluster run), the report lists the largest clusters: naming one sorts many
+photos at once. Before that, it lists the queued files with the most unknown faces.
 
 Face rows and cluster assignments are not versioned (a re-sort rewrites a file's
 faces, clustering relabels them every night), so this part of the report always shows
@@ -25,7 +25,6 @@ from facesort.state.models import Face, MediaFile
 if TYPE_CHECKING:
     import pandas as pd
 
-CLUSTER_COLUMN = "cluster_id"
 EXAMPLES = 3
 
 
@@ -44,34 +43,27 @@ def _cluster_label(value: object) -> str:
     return str(value)
 
 
-def _has_cluster_column(state: State) -> bool:
-    columns = sa.inspect(state.engine).get_columns(Face.__tablename__)
-    return any(c["name"] == CLUSTER_COLUMN for c in columns)
-
-
 def unknown_faces(state: State, *, limit: int, as_of: datetime) -> UnknownFaces:
     import pandas as pd
 
-    clustered = _has_cluster_column(state)
-    face = Face.__table__
-    # The column may exist in the database before this code's models know it.
-    cluster = sa.literal_column(f"{face.name}.{CLUSTER_COLUMN}") if clustered else sa.null()
     with state.session() as session:
         rows = session.execute(
             sa.select(
-                face.c.id, face.c.file_id, cluster, MediaFile.current_path, MediaFile.category
+                Face.id, Face.file_id, Face.cluster_id, MediaFile.current_path, MediaFile.category
             )
-            .join(MediaFile, MediaFile.id == face.c.file_id)
+            .join(MediaFile, MediaFile.id == Face.file_id)
             .where(
-                face.c.person.is_(None) | (face.c.confidence != "sure"),
+                # not sure, and not named by a person in review (confidence "confirmed")
+                Face.person.is_(None) | Face.confidence.not_in(("sure", "confirmed")),
                 MediaFile.status == "done",
                 MediaFile.place == "review",
             )
-            .order_by(face.c.id)
+            .order_by(Face.id)
         ).all()
     faces = pd.DataFrame.from_records(
         [tuple(r) for r in rows], columns=["face_id", "file_id", "cluster", "file", "category"]
     )
+    clustered = bool(faces["cluster"].notna().any())
     files = int(faces["file_id"].nunique())
     if clustered:
         grouped = faces.dropna(subset=["cluster"]).groupby("cluster", sort=False)

@@ -18,6 +18,9 @@ Changes to these tables go through a new Alembic migration in ``migrations/versi
 - ``immich_run``: what Immich did for one run (probe, scan, wait progress, outcome).
 - ``immich_file``: who Immich says is in each file of a run, read once per run so that
   sorting never calls Immich per file.
+- ``review_action``: each review decision (approve, reject, ...) with its journal group,
+  so the last ones can be listed and undone.
+- ``face_cluster``: groups of similar unknown faces, kept stable from night to night.
 """
 
 from __future__ import annotations
@@ -250,10 +253,30 @@ class Face(Base):
     box: Mapped[list[float]] = mapped_column(sa.JSON)  # left, top, right, bottom fractions
     encoding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     person: Mapped[str | None] = mapped_column(sa.String(250), index=True)
+    # sure | uncertain | unknown (matching), or confirmed (a person named it in review)
     confidence: Mapped[str] = mapped_column(sa.String(16))
     distance: Mapped[float | None] = mapped_column(sa.Float)
     source: Mapped[str] = mapped_column(sa.String(16), default="local")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The cluster of similar unknown faces this face was put in by the last clustering.
+    cluster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("face_cluster.id"), index=True)
+
+
+class FaceCluster(Base):
+    """Similar unknown faces, probably one person. Ids stay the same from night to night
+    while most of the members do."""
+
+    __tablename__ = "face_cluster"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    # active (shown for naming) | named (its faces were given a person) | dissolved
+    status: Mapped[str] = mapped_column(sa.String(16), index=True, default="active")
+    person: Mapped[str | None] = mapped_column(sa.String(250))
+    face_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    file_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    representative_face_ids: Mapped[list[int] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ImmichRun(Base):
@@ -303,3 +326,24 @@ class ImmichFile(Base):
     faces: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
     source: Mapped[str | None] = mapped_column(sa.String(8))  # db | api
     read_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ReviewAction(Base):
+    """One review decision; its file moves are the journal transfers of ``group_id``."""
+
+    __tablename__ = "review_action"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    group_id: Mapped[str] = mapped_column(sa.String(250), unique=True)
+    # approve | reject | add_reference | not_duplicate | name_cluster | recheck | undo | redo
+    kind: Mapped[str] = mapped_column(sa.String(32), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(250))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    person: Mapped[str | None] = mapped_column(sa.String(250))
+    file_ids: Mapped[list[int] | None] = mapped_column(sa.JSON)
+    summary: Mapped[str] = mapped_column(sa.Text)
+    # What the action changed besides moving files (face labels, originals, a cluster),
+    # so that undoing it can put that back too.
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    undo_of: Mapped[str | None] = mapped_column(sa.String(250))  # for undo and redo
+    undone_by: Mapped[str | None] = mapped_column(sa.String(250))

@@ -1,0 +1,262 @@
+"""``facesort review ...``: the review actions on the command line.
+
+    facesort review list [CATEGORY] [--json]          files in the queue, with ids and reasons
+    facesort review approve PERSON FILE... [--add-reference] [--face N]
+    facesort review reject FILE...                    to the trash (deleted after trash_days)
+    facesort review add-reference PERSON FILE... [--face N] [--whole-photo]
+    facesort review not-duplicate FILE...             sort a "duplicate" by its faces
+    facesort review undo [GROUP...] [--last N]        undo review actions (default: the last)
+    facesort review history [--limit N]               recent review actions and their groups
+    facesort review recheck                           match the queue with today's references
+    facesort review recluster                         cluster the unknown faces now
+    facesort review clusters [--json]                 clusters of unknown faces
+    facesort review name-cluster CLUSTER PERSON       name a cluster: references + routing
+    facesort review purge-trash [--dry-run]           delete files past review.trash_days
+
+A FILE is an id (``12`` or ``#12``, as ``list`` shows) or the file's current path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+from typing import TYPE_CHECKING
+
+from facesort.config import REVIEW_CATEGORIES, Config
+
+if TYPE_CHECKING:
+    from facesort.review.actions import ActionResult
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in this environment (containers)
+        user = str(os.getuid())
+    return f"facesort review/{user}"
+
+
+def resolve_files(state, refs: list[str]) -> list[int]:
+    """Ids of the files named by id (``12``, ``#12``) or by current path."""
+    import sqlalchemy as sa
+
+    from facesort.review.actions import ReviewError
+    from facesort.state.models import MediaFile
+
+    ids = []
+    for ref in refs:
+        text = ref.strip().lstrip("#")
+        if text.isdigit():
+            ids.append(int(text))
+            continue
+        path = os.path.abspath(ref)
+        with state.session() as session:
+            found = session.scalar(
+                sa.select(MediaFile.id)
+                .where(sa.or_(MediaFile.current_path == path, MediaFile.source_path == path))
+                .order_by(MediaFile.id.desc())
+                .limit(1)
+            )
+        if found is None:
+            raise ReviewError(
+                f"facesort has no record of {ref}: name files by the ids `facesort review "
+                "list` shows, or by their path in the review folder."
+            )
+        ids.append(found)
+    return ids
+
+
+def _print_result(result: ActionResult, as_json: bool = False) -> None:
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    print(f"{result.summary}  [group {result.group_id}]")
+    for moved in result.moved:
+        print(f"  {os.path.basename(moved.source)} -> {moved.destination}")
+    for reference in result.references:
+        print(f"  reference photo added: {reference}")
+    for skipped in result.skipped:
+        print(f"  skipped: {skipped}")
+
+
+def cmd_review(config: Config, args: argparse.Namespace) -> int:
+    from facesort.review.actions import Reviewer
+    from facesort.state import State
+
+    state = State(config.database_url)
+    try:
+        reviewer = Reviewer(config, state, _actor())
+        command = args.review_command
+        if command == "list":
+            return _list(state, args)
+        if command == "approve":
+            ids = resolve_files(state, args.files)
+            result = reviewer.approve(
+                ids, args.person, add_reference=args.add_reference, face=args.face
+            )
+        elif command == "reject":
+            result = reviewer.reject(resolve_files(state, args.files))
+        elif command == "add-reference":
+            result = reviewer.add_reference(
+                resolve_files(state, args.files),
+                args.person,
+                face=args.face,
+                whole_photo=args.whole_photo,
+            )
+        elif command == "not-duplicate":
+            result = reviewer.not_duplicate(resolve_files(state, args.files))
+        elif command == "name-cluster":
+            result = reviewer.name_cluster(args.cluster, args.person)
+        elif command == "undo":
+            results = (
+                [reviewer.undo(group) for group in args.groups]
+                if args.groups
+                else reviewer.undo_last(args.last)
+            )
+            for one in results:
+                _print_result(one, args.json)
+            return 0
+        elif command == "history":
+            return _history(state, args)
+        elif command == "recheck":
+            from facesort.review.actions import new_group_id
+            from facesort.review.recheck import recheck_queue
+
+            result = recheck_queue(state, config, actor=_actor(), group_id=new_group_id())
+        elif command == "recluster":
+            from facesort.review.clustering import recluster
+
+            report = recluster(state, config)
+            print(
+                f"{report.faces} unknown faces: {report.clusters} clusters "
+                f"({report.kept} kept from before, {report.new} new, {report.dissolved} "
+                f"dissolved), {report.faces - report.clustered} faces seen only once"
+            )
+            return 0
+        elif command == "clusters":
+            return _clusters(state, args)
+        elif command == "purge-trash":
+            from facesort.review.trash import purge_trash
+
+            report = purge_trash(state, config, actor=_actor(), dry_run=args.dry_run)
+            verb = "would delete" if args.dry_run else "deleted"
+            print(
+                f"{verb} {len(report.deleted)} file(s) rejected more than "
+                f"{config.review.trash_days} days ago; {report.waiting} still kept"
+            )
+            for path in report.deleted:
+                print(f"  {path}")
+            for problem in report.problems:
+                print(f"  left alone: {problem}")
+            return 0
+        else:  # pragma: no cover - argparse allows only the commands above
+            raise AssertionError(f"unknown review command {command}")
+        _print_result(result, args.json)
+        return 0
+    finally:
+        state.dispose()
+
+
+def _list(state, args: argparse.Namespace) -> int:
+    from facesort.review.queue import queue_counts, queue_items
+
+    items = queue_items(state, args.category, limit=args.limit)
+    if args.json:
+        print(json.dumps([i.as_dict() for i in items], indent=2))
+        return 0
+    counts = queue_counts(state)
+    print(", ".join(f"{c}: {n}" for c, n in counts.items()))
+    for item in items:
+        print(f"#{item.id:<6} {item.folder:<24} {item.name}")
+        print(f"{'':32}{item.summary}")
+        if item.duplicate_of:
+            print(f"{'':32}kept: {item.duplicate_of['path']}")
+    return 0
+
+
+def _history(state, args: argparse.Namespace) -> int:
+    from facesort.review.queue import recent_actions
+
+    for action in recent_actions(state, limit=args.limit):
+        undone = f"  (undone by {action['undone_by']})" if action["undone_by"] else ""
+        print(f"{action['at']}  {action['group_id']}  {action['kind']:<14} {action['actor']}")
+        print(f"{'':22}{action['summary']}{undone}")
+    return 0
+
+
+def _clusters(state, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from facesort.review.queue import active_clusters
+
+    clusters = active_clusters(state)
+    if args.json:
+        print(json.dumps([asdict(c) for c in clusters], indent=2))
+        return 0
+    if not clusters:
+        print("No clusters of unknown faces (run `facesort review recluster`).")
+    for cluster in clusters:
+        print(
+            f"cluster {cluster.id}: {cluster.face_count} faces in {cluster.file_count} files "
+            f"({cluster.in_queue} in the review queue)"
+        )
+    return 0
+
+
+def add_review_commands(commands) -> None:
+    """Add ``facesort review ...`` to the main parser's subcommands."""
+    review = commands.add_parser("review", help="the review queue: list, approve, reject, undo")
+    sub = review.add_subparsers(dest="review_command", required=True)
+
+    def files(parser, what="files"):
+        parser.add_argument("files", nargs="+", help=f"{what}: ids (as `list` shows) or paths")
+
+    listing = sub.add_parser("list", help="files in the review queue, with ids and reasons")
+    listing.add_argument("category", nargs="?", choices=REVIEW_CATEGORIES, default=None)
+    listing.add_argument("--limit", type=int, default=200)
+    listing.add_argument("--json", action="store_true")
+
+    approve = sub.add_parser("approve", help="move files to library/PERSON")
+    approve.add_argument("person")
+    files(approve)
+    approve.add_argument(
+        "--add-reference", action="store_true", help="also add the face as a reference photo"
+    )
+    approve.add_argument("--face", type=int, help="which face is PERSON (1, 2, ...)")
+
+    reject = sub.add_parser("reject", help="move files to the trash folder")
+    files(reject)
+
+    reference = sub.add_parser("add-reference", help="add faces as reference photos")
+    reference.add_argument("person")
+    files(reference)
+    reference.add_argument("--face", type=int, help="which face is PERSON (1, 2, ...)")
+    reference.add_argument(
+        "--whole-photo", action="store_true", help="copy the photo, not a crop of the face"
+    )
+
+    not_duplicate = sub.add_parser("not-duplicate", help="sort 'duplicates' by their faces")
+    files(not_duplicate)
+
+    undo = sub.add_parser("undo", help="undo review actions (default: the last one)")
+    undo.add_argument("groups", nargs="*", help="group ids (as `history` shows)")
+    undo.add_argument("--last", type=int, default=1, help="undo the last N actions")
+
+    history = sub.add_parser("history", help="recent review actions")
+    history.add_argument("--limit", type=int, default=30)
+
+    recheck = sub.add_parser("recheck", help="move queued files that now match to the library")
+    sub.add_parser("recluster", help="cluster the unknown faces now")
+    clusters = sub.add_parser("clusters", help="clusters of unknown faces")
+    clusters.add_argument("--json", action="store_true")
+    name = sub.add_parser("name-cluster", help="name a cluster of unknown faces")
+    name.add_argument("cluster", type=int)
+    name.add_argument("person")
+    purge = sub.add_parser("purge-trash", help="delete files rejected long enough ago")
+    purge.add_argument("--dry-run", action="store_true")
+
+    for parser in (approve, reject, reference, not_duplicate, undo, name, recheck):
+        parser.add_argument("--json", action="store_true")
+    review.set_defaults(handler=cmd_review)

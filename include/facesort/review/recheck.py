@@ -1,0 +1,39 @@
+"""The nightly re-check of the review queue against today's references.
+
+References grow with every approval, every named cluster and every name given in
+Immich, so a photo nobody could name last week may be a sure match today. Every file in
+``review/unidentified`` and ``review/low_confidence`` is matched again from the faces
+stored when it was sorted (:mod:`facesort.resort`), and the ones that are now a sure
+match **move to the library**. A file whose new decision is another review category
+stays where it is: moving it between queues would only reshuffle what a person still has
+to look at. All moves of one re-check are one journal group (a review action of kind
+``recheck``), so a re-check can be undone like any review action.
+"""
+
+from __future__ import annotations
+
+from facesort.config import Config
+from facesort.resort import Scope, apply_resort, plan_resort
+from facesort.review.actions import ActionResult, record_action
+from facesort.state import State
+
+RECHECKED_CATEGORIES = ("unidentified", "low_confidence")
+
+
+def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) -> ActionResult:
+    """Move the queued files that are now a sure match to the library."""
+    plan = plan_resort(state, config, Scope(review=RECHECKED_CATEGORIES))
+    into_library = [move for move in plan if move.decision.category is None]
+    result = ActionResult(group_id, "recheck", "")
+    if into_library:
+        result.moved = apply_resort(
+            state, config, into_library, actor=actor, group_id=group_id, action="recheck"
+        )
+    count = len(result.moved)
+    result.summary = (
+        f"re-check: {count} file{'s' if count != 1 else ''} of review/unidentified and "
+        "review/low_confidence now a sure match, moved to the library"
+    )
+    if result.moved:
+        record_action(state, result, actor, [r.file_id for r in result.moved])
+    return result

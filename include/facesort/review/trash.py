@@ -1,0 +1,102 @@
+"""The trash: where rejected files wait before they are deleted.
+
+Rejecting a file moves it (journaled, undoable) to ``trash_dir``; nothing is deleted on
+the spot. The nightly ``facesort_recluster`` run (or ``facesort review purge-trash``)
+deletes the files rejected more than ``review.trash_days`` days ago, and only when the
+file in the trash is still the one rejected (same SHA-256): anything else found under
+its name is left alone and reported. A purged file's record stays (place ``deleted``,
+with a ``purged`` event), and it stops being an original that new files are compared
+against.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from facesort.config import Config
+from facesort.dedupe import forget_original
+from facesort.journal import sha256_file
+from facesort.state import State
+from facesort.state.models import Event, MediaFile, utcnow
+
+
+@dataclass
+class PurgeReport:
+    deleted: list[str] = field(default_factory=list)
+    waiting: int = 0  # rejected too recently
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"deleted": len(self.deleted), "waiting": self.waiting, "problems": self.problems}
+
+
+def trash_count(state: State) -> int:
+    with state.session() as session:
+        return session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MediaFile)
+            .where(MediaFile.status == "done", MediaFile.place == "trash")
+        )
+
+
+def purge_trash(
+    state: State,
+    config: Config,
+    *,
+    actor: str,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> PurgeReport:
+    """Delete the files rejected at least ``review.trash_days`` days before ``now``."""
+    cutoff = (now or utcnow()) - timedelta(days=config.review.trash_days)
+    report = PurgeReport()
+    with state.session() as session:
+        rows = session.scalars(
+            sa.select(MediaFile)
+            .where(MediaFile.status == "done", MediaFile.place == "trash")
+            .order_by(MediaFile.id)
+        ).all()
+    for media in rows:
+        if media.decided_at is None or media.decided_at > cutoff:
+            report.waiting += 1
+            continue
+        path = media.current_path or ""
+        exists = os.path.lexists(path)
+        if exists and (not os.path.isfile(path) or os.path.islink(path)):
+            report.problems.append(f"{path}: not a plain file any more; left alone")
+            continue
+        if exists and media.sha256 and sha256_file(path) != media.sha256:
+            report.problems.append(f"{path}: changed since it was rejected; left alone")
+            continue
+        report.deleted.append(path)
+        if dry_run:
+            continue
+        if exists:
+            os.unlink(path)
+        days = config.review.trash_days
+        with state.session() as session:
+            session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id == media.id, MediaFile.place == "trash")
+                .values(place="deleted", current_path=None, decided_at=utcnow())
+            )
+            forget_original(session, media.id)
+            session.add(
+                Event(
+                    file_id=media.id,
+                    action="purged",
+                    from_path=path,
+                    place="deleted",
+                    actor=actor,
+                    reason={
+                        "summary": f"deleted from the trash {days} days after it was rejected"
+                        if exists
+                        else "was already gone from the trash"
+                    },
+                )
+            )
+    return report

@@ -1,0 +1,439 @@
+"""Airflow plugin: facesort's review page, inside the Airflow UI.
+
+A FastAPI app that Airflow's API server serves under ``/facesort/review/``, linked from
+the UI's navigation (*Browse > Review queue*). The routes are thin: the queue views,
+actions, thumbnails and clusters are in :mod:`facesort.review`. The templates and the
+page's script are in ``plugins/facesort_review/``.
+
+Security:
+
+- Airflow does not authenticate plugin apps; every route here does, with Airflow's own
+  resolver (the UI's ``_token`` cookie or an ``Authorization: Bearer`` token), and asks
+  the auth manager whether the user may use the custom view ``facesort review``
+  (GET to see, POST to act). Anonymous requests get 401 (pages: a redirect to login).
+- Actions are JSON posts that must come from the page's own origin (``Origin`` /
+  ``Sec-Fetch-Site`` checked): a cross-site form cannot send them. A CSRF token can be
+  added in :func:`same_origin_only`.
+- Files are served by id from facesort's records, never by a path from the request;
+  person names go through :func:`facesort.names.safe_folder_name` in the actions.
+
+The API server needs ``FACESORT_CONFIG`` in its environment, like the workers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, ClassVar
+
+from airflow.plugins_manager import AirflowPlugin
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from facesort.errors import FacesortError
+
+ASSETS = Path(__file__).resolve().parent / "facesort_review"
+URL_PREFIX = "/facesort/review"
+RESOURCE = "facesort review"  # the custom view auth managers are asked about
+# Files of a week's report that may be served: its page and its CSV tables.
+REPORT_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(html|csv)")
+
+templates = Jinja2Templates(directory=ASSETS / "templates")
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- facesort
+
+
+@lru_cache(maxsize=4)
+def _state(url: str):
+    from facesort.state import State
+
+    return State(url)
+
+
+def facesort():
+    """The config (re-read on every request: edits apply without a restart) and state."""
+    from facesort.config import load_config
+
+    config = load_config()
+    return config, _state(config.database_url)
+
+
+# --------------------------------------------------------------------------- auth
+
+
+async def signed_in_user(request: Request) -> Any:
+    """The Airflow user of the request (cookie or bearer token), allowed to use the page."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.core_api.security import get_user
+    from fastapi.security import HTTPBearer
+
+    credentials = await HTTPBearer(auto_error=False)(request)
+    try:
+        user = await get_user(request, None, credentials)
+    except HTTPException as exc:
+        raise NotSignedIn(str(exc.detail)) from None
+    method = "GET" if request.method in {"GET", "HEAD"} else "POST"
+    if not get_auth_manager().is_authorized_custom_view(
+        method=method, resource_name=RESOURCE, user=user
+    ):
+        raise HTTPException(403, f"{user.get_name()} may not use the facesort review page")
+    return user
+
+
+def same_origin_only(request: Request) -> None:
+    """Refuse actions a page on another site could have sent (CSRF)."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
+        raise HTTPException(403, "cross-site request refused")
+    origin = request.headers.get("origin")
+    if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
+        raise HTTPException(403, "cross-origin request refused")
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise HTTPException(415, "actions are JSON posts")
+
+
+def actor(user: Any) -> str:
+    return f"review page/{user.get_name()}"
+
+
+# --------------------------------------------------------------------------- app
+
+app = FastAPI(title="facesort review", docs_url=None, redoc_url=None, openapi_url=None)
+app.mount("/static", StaticFiles(directory=ASSETS / "static"), name="static")
+Viewer = Depends(signed_in_user)
+
+
+@app.exception_handler(NotSignedIn)
+async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+    from airflow.api_fastapi.app import get_auth_manager
+
+    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        login = get_auth_manager().get_url_login(next_url=str(request.url))
+        return RedirectResponse(login, status_code=303)
+    return JSONResponse({"detail": f"sign in to Airflow first ({exc})"}, status_code=401)
+
+
+@app.exception_handler(FacesortError)
+async def _facesort_error(request: Request, exc: FacesortError) -> Response:
+    """Errors a person can act on (a bad name, a file not in the queue): the message."""
+    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+        return _page(request, "error.html", {"message": str(exc)}, status_code=400)
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+def _base(request: Request) -> str:
+    return request.scope.get("root_path", "").rstrip("/") + "/"
+
+
+def _page(request: Request, template: str, context: dict, status_code: int = 200) -> Response:
+    from facesort.config import REVIEW_CATEGORIES
+    from facesort.review.queue import CATEGORY_TITLES
+
+    counts: dict[str, int] = {}
+    clusters = 0
+    reports_url = None
+    if "config" in context:
+        from facesort.report.output import latest_report
+
+        if latest_report(context["config"].reports_path) is not None:
+            reports_url = f"{_base(request)}reports/latest/"
+    if "state" in context:
+        from facesort.review.queue import active_clusters, queue_counts
+
+        counts = queue_counts(context["state"])
+        clusters = len(active_clusters(context["state"]))
+    context = {
+        "base": _base(request),
+        "categories": [(c, CATEGORY_TITLES[c], counts.get(c, 0)) for c in REVIEW_CATEGORIES],
+        "cluster_count": clusters,
+        "reports_url": reports_url,
+        **context,
+    }
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+@app.get("/", name="index")
+def index(request: Request, user=Viewer) -> Response:
+    from facesort.review.queue import queue_counts
+
+    _, state = facesort()
+    counts = queue_counts(state)
+    first = next((c for c, n in counts.items() if n), "unidentified")
+    return RedirectResponse(f"{_base(request)}queue/{first}", status_code=303)
+
+
+@app.get("/queue/{category}")
+def queue(request: Request, category: str, page: int = 1, user=Viewer) -> Response:
+    from facesort.config import REVIEW_CATEGORIES
+    from facesort.review.queue import PAGE_SIZE, people_names, queue_items
+
+    if category not in REVIEW_CATEGORIES:
+        raise HTTPException(404, f"no review category {category!r}")
+    config, state = facesort()
+    page = max(1, page)
+    items = queue_items(state, category, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
+    return _page(
+        request,
+        "queue.html",
+        {
+            "config": config,
+            "state": state,
+            "category": category,
+            "items": items[:PAGE_SIZE],
+            "page": page,
+            "more": len(items) > PAGE_SIZE,
+            "people": people_names(state, config),
+            "user": user.get_name(),
+        },
+    )
+
+
+@app.get("/clusters")
+def clusters(request: Request, user=Viewer) -> Response:
+    from facesort.review.queue import active_clusters, people_names
+
+    config, state = facesort()
+    return _page(
+        request,
+        "clusters.html",
+        {
+            "page_kind": "clusters",
+            "config": config,
+            "state": state,
+            "clusters": active_clusters(state),
+            "people": people_names(state, config),
+            "user": user.get_name(),
+        },
+    )
+
+
+@app.get("/clusters/{cluster_id}")
+def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
+    from facesort.review.queue import people_names, queue_items
+
+    config, state = facesort()
+    return _page(
+        request,
+        "queue.html",
+        {
+            "config": config,
+            "state": state,
+            "category": None,
+            "cluster_id": cluster_id,
+            "items": queue_items(state, cluster_id=cluster_id, limit=500),
+            "page": 1,
+            "more": False,
+            "people": people_names(state, config),
+            "user": user.get_name(),
+        },
+    )
+
+
+@app.get("/actions")
+def actions(request: Request, user=Viewer) -> Response:
+    from facesort.review.queue import recent_actions
+
+    config, state = facesort()
+    return _page(
+        request,
+        "actions.html",
+        {
+            "page_kind": "actions",
+            "config": config,
+            "state": state,
+            "actions": recent_actions(state, limit=50),
+            "user": user.get_name(),
+        },
+    )
+
+
+# --------------------------------------------------------------------------- pictures
+
+PRIVATE_CACHE = {"Cache-Control": "private, max-age=86400"}
+
+
+@app.get("/thumb/{file_id}")
+def thumbnail(file_id: int, frame: int | None = None, user=Viewer) -> Response:
+    from facesort.review.pictures import NoPicture, thumbnail
+    from facesort.review.queue import get_file
+
+    config, state = facesort()
+    media = get_file(state, file_id)
+    if media is None:
+        raise HTTPException(404, f"no file #{file_id}")
+    try:
+        path = thumbnail(config, media, frame)
+    except NoPicture as exc:
+        raise HTTPException(404, str(exc)) from None
+    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE_CACHE)
+
+
+@app.get("/face/{face_id}")
+def face(face_id: int, user=Viewer) -> Response:
+    from facesort.review.pictures import NoPicture, face_thumbnail
+    from facesort.review.queue import get_face
+
+    config, state = facesort()
+    found = get_face(state, face_id)
+    if found is None:
+        raise HTTPException(404, f"no face #{face_id}")
+    try:
+        path = face_thumbnail(config, found[1], found[0])
+    except NoPicture as exc:
+        raise HTTPException(404, str(exc)) from None
+    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE_CACHE)
+
+
+@app.get("/file/{file_id}")
+def original_file(file_id: int, user=Viewer) -> Response:
+    """The file itself, to look at it in full (by id: never a path from the request)."""
+    import os
+
+    from facesort.review.queue import get_file
+
+    _, state = facesort()
+    media = get_file(state, file_id)
+    if media is None or not media.current_path or not os.path.isfile(media.current_path):
+        raise HTTPException(404, f"file #{file_id} is not on disk")
+    return FileResponse(
+        media.current_path,
+        headers=PRIVATE_CACHE,
+        content_disposition_type="inline",
+        filename=os.path.basename(media.current_path),
+    )
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@app.get("/reports/latest/")
+def latest_report_page(user=Viewer) -> Response:
+    """The newest weekly report (facesort_review_report), behind the same sign-in."""
+    return latest_report_file("report.html", user)
+
+
+@app.get("/reports/latest/{name}")
+def latest_report_file(name: str, user=Viewer) -> Response:
+    """A file of the newest report (its page links its CSV tables by name)."""
+    missing = HTTPException(404, f"no report file {name!r}: facesort_review_report makes them")
+    if not REPORT_FILE.fullmatch(name):  # a plain name: no separators, dots or NULs
+        raise missing
+    config, _ = facesort()
+    folder = (config.reports_path / "latest").resolve()
+    path = (folder / name).resolve()
+    if path.parent != folder or not path.is_file():
+        raise missing
+    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
+
+
+# --------------------------------------------------------------------------- actions
+
+
+class FilesBody(BaseModel):
+    file_ids: list[int] = Field(min_length=1, max_length=5000)
+
+
+class ApproveBody(FilesBody):
+    person: str = Field(max_length=500)
+    add_reference: bool = False
+    face: int | None = None
+
+
+class ReferenceBody(FilesBody):
+    person: str = Field(max_length=500)
+    face: int | None = None
+
+
+class UndoBody(BaseModel):
+    group_id: str | None = Field(None, max_length=250)  # None: the last action
+
+
+class NameBody(BaseModel):
+    person: str = Field(max_length=500)
+
+
+Actor = Depends(signed_in_user)
+SameOrigin = Depends(same_origin_only)
+
+
+def _reviewer(user: Any):
+    from facesort.review.actions import Reviewer
+
+    config, state = facesort()
+    return Reviewer(config, state, actor(user))
+
+
+def _done(result) -> JSONResponse:
+    return JSONResponse(json.loads(json.dumps(result.as_dict(), default=str)))
+
+
+@app.post("/api/approve", dependencies=[SameOrigin])
+def approve(body: ApproveBody, user=Actor) -> Response:
+    result = _reviewer(user).approve(
+        body.file_ids, body.person, add_reference=body.add_reference, face=body.face
+    )
+    return _done(result)
+
+
+@app.post("/api/reject", dependencies=[SameOrigin])
+def reject(body: FilesBody, user=Actor) -> Response:
+    return _done(_reviewer(user).reject(body.file_ids))
+
+
+@app.post("/api/add-reference", dependencies=[SameOrigin])
+def add_reference(body: ReferenceBody, user=Actor) -> Response:
+    return _done(_reviewer(user).add_reference(body.file_ids, body.person, face=body.face))
+
+
+@app.post("/api/not-duplicate", dependencies=[SameOrigin])
+def not_duplicate(body: FilesBody, user=Actor) -> Response:
+    return _done(_reviewer(user).not_duplicate(body.file_ids))
+
+
+@app.post("/api/undo", dependencies=[SameOrigin])
+def undo(body: UndoBody, user=Actor) -> Response:
+    reviewer = _reviewer(user)
+    if body.group_id:
+        return _done(reviewer.undo(body.group_id))
+    return _done(reviewer.undo_last(1)[0])
+
+
+@app.post("/api/clusters/{cluster_id}/name", dependencies=[SameOrigin])
+def name_cluster(cluster_id: int, body: NameBody, user=Actor) -> Response:
+    return _done(_reviewer(user).name_cluster(cluster_id, body.person))
+
+
+@app.get("/api/counts")
+def counts(user=Viewer) -> Response:
+    from facesort.review.queue import queue_counts
+
+    _, state = facesort()
+    return JSONResponse(queue_counts(state))
+
+
+# --------------------------------------------------------------------------- plugin
+
+
+class FacesortReviewPlugin(AirflowPlugin):
+    name = "facesort_review"
+    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
+        {"app": app, "url_prefix": URL_PREFIX, "name": "facesort review"}
+    ]
+    external_views: ClassVar[list[dict[str, Any]]] = [
+        {
+            "name": "Review queue",
+            "href": URL_PREFIX.lstrip("/") + "/",
+            "url_route": "facesort-review",
+            "destination": "nav",
+            "category": "browse",
+        }
+    ]

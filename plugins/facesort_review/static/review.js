@@ -1,0 +1,182 @@
+// facesort review page: keyboard-friendly single and batch actions.
+// Actions are JSON posts to ./api/...; the server journals each one (undo with "u").
+(() => {
+  "use strict";
+  const base = document.body.dataset.base;
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const cards = () => $$("#gallery .card");
+  let current = 0;
+  const chosenFace = new Map(); // file id -> face number
+
+  function say(text, isError = false) {
+    const box = $("#message");
+    box.textContent = text;
+    box.classList.toggle("error", isError);
+    if (!isError) setTimeout(() => { if (box.textContent === text) box.textContent = ""; }, 6000);
+  }
+
+  // A message survives the reload that shows the new state of the queue.
+  const pending = sessionStorage.getItem("facesort-message");
+  if (pending) { sessionStorage.removeItem("facesort-message"); say(pending); }
+
+  async function post(path, body) {
+    const response = await fetch(base + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await response.json(); } catch (e) { /* not JSON */ }
+    if (!response.ok) {
+      const detail = Array.isArray(data.detail) ? data.detail.map(d => d.msg).join("; ") : data.detail;
+      throw new Error(detail || `${response.status} ${response.statusText}`);
+    }
+    return data;
+  }
+
+  async function act(path, body, doneCards = []) {
+    try {
+      doneCards.forEach(c => c.classList.add("done"));
+      const result = await post(path, body);
+      let text = result.summary;
+      if (result.skipped && result.skipped.length) text += " — " + result.skipped.join("; ");
+      sessionStorage.setItem("facesort-message", text);
+      sessionStorage.setItem("facesort-position", String(current));
+      location.reload();
+    } catch (error) {
+      doneCards.forEach(c => c.classList.remove("done"));
+      say(error.message, true);
+    }
+  }
+
+  // ---------------------------------------------------------------- selection
+  function focusCard(index) {
+    const all = cards();
+    if (!all.length) return;
+    current = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach((c, i) => c.classList.toggle("current", i === current));
+    all[current].focus({ preventScroll: true });
+    all[current].scrollIntoView({ block: "nearest" });
+  }
+  function selected() { return cards().filter(c => $(".select", c).checked); }
+  function targets() {
+    const chosen = selected();
+    if (chosen.length) return chosen;
+    const all = cards();
+    return all.length ? [all[current]] : [];
+  }
+  function refreshSelection() {
+    const n = selected().length;
+    const label = $("#selection");
+    if (label) label.textContent = `${n} selected`;
+    cards().forEach(c => c.classList.toggle("selected", $(".select", c).checked));
+  }
+  function toggle(card) { const box = $(".select", card); box.checked = !box.checked; refreshSelection(); }
+  function chooseFace(card, number) {
+    if (number > Number(card.dataset.faces)) { say(`this file has no face ${number}`, true); return; }
+    chosenFace.set(card.dataset.id, number);
+    $$(".box, .faces li", card).forEach(el => el.classList.toggle("chosen", Number(el.dataset.face) === number));
+  }
+
+  // ---------------------------------------------------------------- actions
+  function person() { return ($("#person") || {}).value ? $("#person").value.trim() : ""; }
+  function needPerson(what) {
+    if (person()) return true;
+    say(`type the person's name first (a), then ${what}`, true);
+    $("#person") && $("#person").focus();
+    return false;
+  }
+  const actions = {
+    approve() {
+      const chosen = targets();
+      if (!chosen.length || !needPerson("approve")) return;
+      const ids = chosen.map(c => Number(c.dataset.id));
+      const body = { file_ids: ids, person: person(), add_reference: $("#as-reference").checked };
+      if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
+      act("api/approve", body, chosen);
+    },
+    "add-reference"() {
+      const chosen = targets();
+      if (!chosen.length || !needPerson("add the face as a reference")) return;
+      const ids = chosen.map(c => Number(c.dataset.id));
+      const body = { file_ids: ids, person: person() };
+      if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
+      act("api/add-reference", body, []);
+    },
+    reject() {
+      const chosen = targets();
+      if (chosen.length) act("api/reject", { file_ids: chosen.map(c => Number(c.dataset.id)) }, chosen);
+    },
+    "not-duplicate"() {
+      const chosen = targets();
+      if (chosen.length) act("api/not-duplicate", { file_ids: chosen.map(c => Number(c.dataset.id)) }, chosen);
+    },
+    undo() { act("api/undo", {}); },
+    help() { $("#help").showModal(); },
+  };
+
+  document.addEventListener("click", event => {
+    const button = event.target.closest("button[data-action]");
+    if (button) {
+      const name = button.dataset.action;
+      if (name === "undo-group") { act("api/undo", { group_id: button.dataset.group }); return; }
+      if (name === "name-cluster") { nameCluster(button.closest("form")); return; }
+      if (actions[name]) { event.preventDefault(); actions[name](); }
+      return;
+    }
+    const box = event.target.closest(".box");
+    const card = event.target.closest("#gallery .card");
+    if (card) {
+      current = cards().indexOf(card);
+      focusCard(current);
+      if (box) chooseFace(card, Number(box.dataset.face));
+    }
+  });
+  document.addEventListener("change", event => { if (event.target.matches(".select")) refreshSelection(); });
+
+  function nameCluster(form) {
+    const name = $("input[name=person]", form).value.trim();
+    if (!name) { say("type who this is first", true); return; }
+    act(`api/clusters/${form.dataset.cluster}/name`, { person: name }, [form.closest(".card")]);
+  }
+
+  document.addEventListener("keydown", event => {
+    const typing = event.target.matches("input, textarea");
+    if (typing) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        const clusterForm = event.target.closest(".name-cluster");
+        if (clusterForm) nameCluster(clusterForm);
+        else if (event.target.id === "person") actions.approve();
+      } else if (event.key === "Escape") {
+        event.target.blur();
+        focusCard(current);
+      }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key;
+    if (key === "j" || key === "ArrowRight") { focusCard(current + 1); }
+    else if (key === "k" || key === "ArrowLeft") { focusCard(current - 1); }
+    else if (key === "x" || key === " ") { const c = cards()[current]; if (c) toggle(c); }
+    else if (key === "*") {
+      const all = cards(); const on = selected().length !== all.length;
+      all.forEach(c => { $(".select", c).checked = on; }); refreshSelection();
+    }
+    else if (/^[1-9]$/.test(key)) { const c = cards()[current]; if (c) chooseFace(c, Number(key)); }
+    else if (key === "a") { const p = $("#person"); if (p) p.focus(); }
+    else if (key === "f") { actions["add-reference"](); }
+    else if (key === "r") { actions.reject(); }
+    else if (key === "d" && $("[data-action=not-duplicate]")) { actions["not-duplicate"](); }
+    else if (key === "u") { actions.undo(); }
+    else if (key === "?") { actions.help(); }
+    else return;
+    event.preventDefault();
+  });
+
+  const position = Number(sessionStorage.getItem("facesort-position") || 0);
+  sessionStorage.removeItem("facesort-position");
+  if (cards().length) focusCard(position);
+})();
