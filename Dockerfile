@@ -35,5 +35,7 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation /opt/facesort/src 
  && python -c "import facesort.pipeline, face_recognition_models, dlib"
 
 COPY --chown=airflow:0 dags /opt/airflow/dags
+# The review page: an Airflow plugin served by the api-server.
+COPY --chown=airflow:0 plugins /opt/airflow/plugins
 COPY --chown=airflow:0 deploy/facesort.yaml /opt/facesort/facesort.yaml
 ENV FACESORT_CONFIG=/opt/facesort/facesort.yaml

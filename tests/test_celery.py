@@ -11,6 +11,7 @@ interval of the schedule): the sorting tasks must have been executed by the Cele
 worker (their results are in Celery's result backend) and the photos sorted into their
 folders.
 
+The api-server also serves the review page plugin (it answers, and asks for a sign-in).
 The triggerer is not started: Immich is off in this workspace, so the deferrable sensor
 finishes in its first poll and never defers. Every process is stopped at the end, also
 when the test fails.
@@ -173,6 +174,7 @@ def test_ingest_dag_runs_on_celery_with_the_compose_settings(
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(_free_port()),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "FACESORT_CONFIG": str(ws.config_path),
             "FACESORT_INGEST_SCHEDULE": compose_env["FACESORT_INGEST_SCHEDULE"],
             "FACESORT_IMMICH_DEFERRABLE": compose_env["FACESORT_IMMICH_DEFERRABLE"],
@@ -194,6 +196,12 @@ def test_ingest_dag_runs_on_celery_with_the_compose_settings(
         processes.start("celery-worker", [*worker, "--skip-serve-logs"], env)
         engine = sa.create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
         _wait(lambda: _dag_is_parsed(engine), processes, 300, "the DAG to be parsed")
+        # The api-server (its health check, as in the compose file) serves the review
+        # page plugin, behind Airflow's sign-in.
+        base = f"http://127.0.0.1:{api_port}"
+        _wait(lambda: _http_status(f"{base}/api/v2/version") == 200, processes, 300,
+              "the api-server")  # fmt: skip
+        assert _http_status(f"{base}/facesort/review/") == 401
         _run([airflow, "dags", "unpause", "facesort_ingest"], env)
         run_id, state = _wait(
             lambda: _run_finished(engine), processes, 600, "the scheduled run to finish"
@@ -240,6 +248,20 @@ def _wait(check, processes: Processes, timeout: float, what: str):
         f"timed out waiting for {what}\n"
         + "\n".join(f"--- {n}\n{processes.tail(n)}" for n, _ in processes.started)
     )
+
+
+def _http_status(url: str) -> int | None:
+    """The HTTP status of a GET, None while nothing listens."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except urllib.error.URLError:
+        return None
 
 
 def _celery_results_if_settled(engine, count: int) -> list[str] | None:

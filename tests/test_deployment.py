@@ -30,7 +30,11 @@ PHOTO_FOLDERS = {
     "FACESORT_REVIEW_DIR": "/data/review",
     "FACESORT_REFERENCES_DIR": "/data/references",
     "FACESORT_REPORTS_DIR": "/data/reports",
+    "FACESORT_TRASH_DIR": "/data/trash",
 }
+# The services that touch the photo folders: the workers, and the api-server, which
+# serves the review page (it shows the files and carries out review actions).
+FILE_SERVICES = {"airflow-worker", "airflow-apiserver"}
 
 
 @pytest.fixture
@@ -134,10 +138,14 @@ def test_workers_scale_and_see_the_photo_folders(project, env_file):
     config_mount = mounts[worker["environment"]["FACESORT_CONFIG"]]
     assert config_mount["source"] == str(REPO / "deploy" / "facesort.yaml")
     assert config_mount["read_only"]
-    # Only the workers move photos.
-    for name in AIRFLOW_SERVICES - {"airflow-worker"}:
-        targets = {v["target"] for v in project["services"][name].get("volumes", [])}
-        assert not targets & set(PHOTO_FOLDERS.values()), name
+    photo_mounts = {(v["source"], v["target"]) for v in worker["volumes"]}
+    for name in AIRFLOW_SERVICES:
+        mounted = {(v["source"], v["target"]) for v in project["services"][name]["volumes"]}
+        targets = {target for _, target in mounted}
+        if name in FILE_SERVICES:
+            assert photo_mounts <= mounted, name  # the same folders at the same places
+        else:
+            assert not targets & set(PHOTO_FOLDERS.values()), name
     result = compose(env_file, "config", "--quiet")
     assert result.returncode == 0, result.stderr
     scaled = compose(env_file, "up", "--scale", "airflow-worker=3", "--dry-run", "--no-build")
@@ -166,7 +174,9 @@ def test_the_facesort_config_loads_with_the_containers_environment(project, monk
         str(config.review_dir),
         str(config.references_dir),
         str(config.reports_path),
+        str(config.trash_path),
     } <= mounted
+    assert config.thumbnail_path.parent == config.review_dir  # cached in the review folder
     assert config.database_url == worker["environment"]["FACESORT_STATE_URL"]
     assert config.immich.enabled is False  # off unless the user switches it on
     assert config.transfer_mode == "move" and config.batch_size == 50
