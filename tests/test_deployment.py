@@ -217,9 +217,11 @@ def test_the_immich_profile_joins_immichs_network(env_file):
     assert project["networks"]["immich"]["external"] is True
     assert project["networks"]["immich"]["name"] == "immich_default"
     assert "socat TCP-LISTEN:2283" in proxy["command"][-1]
-    # The default install does not need Immich's network to exist.
+    # The default install does not need Immich's network to exist: without the profile
+    # no service uses it, and Compose leaves it out of the project.
     plain = resolved(env_file)
     assert "immich-proxy" not in plain["services"]
+    assert set(plain["networks"]) == {"default"}
 
 
 # --------------------------------------------------------------------------- the image
