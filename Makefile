@@ -4,6 +4,7 @@
 #               DAG (SQLite state and Airflow metadata, local face matching), and show
 #               where each file went
 #   make test   install, lint, and run the whole test suite
+#   make bench  install, run every benchmark in bench/ and print the results table
 #
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -26,12 +27,13 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_LOCAL) \
 # Debian packages: ffmpeg/ffprobe for videos; chromium for the review page's browser tests.
 APT_PACKAGES := ffmpeg chromium
 
-.PHONY: help install system-deps run show-pass test crash-test lint format clean
+.PHONY: help install system-deps run show-pass test crash-test lint format clean bench
 
 help:
 	@echo "make run    sort the bundled sample photos through the facesort_ingest DAG"
 	@echo "make test   lint and run all tests"
 	@echo "make lint   ruff check + format check"
+	@echo "make bench  run the benchmarks (bench/README.md; PostgreSQL at 127.0.0.1:5432 for one)"
 	@echo "make crash-test  kill facesort run at 60 random points and check nothing is lost"
 	@echo "make clean  remove .venv, .airflow and .demo"
 
@@ -97,6 +99,16 @@ format: install
 test: install lint
 	$(BIN)/pytest
 
+# Each benchmark writes bench/results/<name>.json; report.py turns them into one table.
+# About 15 minutes on 2 cores; the numbers vary with other work on the machine.
+bench: install
+	$(BIN)/python bench/hashing.py
+	$(BIN)/python bench/rescan.py
+	$(BIN)/python bench/dag_parse.py
+	$(BIN)/python bench/immich_lookup.py
+	$(BIN)/python bench/batch_memory.py
+	$(BIN)/python bench/sorting_speed.py
+	$(BIN)/python bench/report.py | tee bench/results/table.md
 # The full crash harness: `facesort run` killed (SIGKILL) at 60 random points across
 # scan, hashing, matching and moving, each followed by a normal run and a check that
 # every file exists exactly once and the database agrees with the disk. `make test`

@@ -87,6 +87,10 @@ def test_environment_variables_are_expanded(tmp_path, monkeypatch):
     config = load_config(write(tmp_path, text.replace("review_dir: sorted/review\n", "")))
     assert config.database_url == "postgresql://facesort@db/facesort"
     assert config.review_dir == tmp_path / "elsewhere"
+    # Like the shell and Docker Compose: an empty variable takes the default too.
+    monkeypatch.setenv("REVIEW_AT", "")
+    config = load_config(write(tmp_path, text.replace("review_dir: sorted/review\n", "")))
+    assert config.review_dir == tmp_path / "elsewhere"
 
 
 def test_unset_environment_variable_is_named(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 import os
 import re
 from pathlib import Path
@@ -79,7 +80,16 @@ class ScanSettings(_Section):
     )
 
     def ignored(self, name: str) -> bool:
-        return any(fnmatch.fnmatch(name, pattern) for pattern in self.ignore_patterns)
+        # One compiled expression for all patterns: a rescan asks this for every file.
+        return _compiled_patterns(tuple(self.ignore_patterns)).match(name) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled_patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """Shell patterns as one regular expression (what fnmatch does per pattern)."""
+    if not patterns:
+        return re.compile(r"(?!)")  # matches nothing
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
 
 
 class MatchingSettings(_Section):
@@ -491,10 +501,12 @@ def _expand_env(value: Any, where: str, problems: list[str]) -> Any:
 
         def substitute(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
+            # As in the shell (and Docker Compose): ${VAR:-default} also replaces an
+            # empty value, ${VAR} keeps it.
+            if default is not None and not os.environ.get(name):
+                return default
             if name in os.environ:
                 return os.environ[name]
-            if default is not None:
-                return default
             problems.append(
                 f"{where}: environment variable {name} is not set "
                 f"(set it, or write ${{{name}:-default}})"

@@ -653,8 +653,10 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
     """Claim every pending file into new batches; returns their ids.
 
     Largest files first, so that within a batch the biggest copy of a picture is
-    examined (and kept) before its smaller near-duplicates. ``min_batches`` splits small
-    backlogs so that parallel workers all get work.
+    examined (and kept) before its smaller near-duplicates. Batches are of equal size
+    (at most ``batch_size``) and their number is a multiple of ``min_batches``, the
+    workers that will sort them in parallel: every worker gets work, and none is left
+    sorting a last batch alone while the others idle.
     """
     release_stale_batches(state)
     with state.session() as session:
@@ -671,7 +673,10 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
         )
     if not pending:
         return batch_ids
-    size = max(1, min(config.batch_size, -(-pending // max(1, min_batches))))
+    parallel = max(1, min_batches)
+    count = -(-pending // config.batch_size)
+    count = -(-count // parallel) * parallel
+    size = max(1, -(-pending // count))
     lease = timedelta(seconds=config.claim_lease_seconds)
     while True:
         with state.session() as session:
