@@ -162,3 +162,37 @@ def test_corrupt_and_empty_videos_are_unreadable(tmp_path, photos):
     )
     with pytest.raises(UnreadableMedia, match="no video stream"):
         probe_video(audio_only)
+
+
+@pytest.mark.parametrize(
+    ("photo", "model", "upsample", "faces"),
+    [
+        ("incoming/obama_and_biden.jpg", "hog", 1, 3),
+        ("incoming/kit_with_rose.jpg", "hog", 0, 2),
+        ("incoming/obama_small.jpg", "cnn", 0, 1),
+    ],
+)
+def test_faces_are_found_and_encoded_as_face_recognition_does(
+    photos, photo, model, upsample, faces
+):
+    """facesort calls dlib with face_recognition's models itself (so as not to load the
+    68-point model it never uses): the boxes and encodings must be face_recognition's."""
+    import warnings
+
+    from facesort import faces as facesort_faces
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import face_recognition
+
+    rgb = np.ascontiguousarray(open_image(photos / photo, max_side=800, max_pixels=LIMIT).image)
+    ours = facesort_faces.face_locations(rgb, upsample, model)
+    theirs = face_recognition.face_locations(rgb, number_of_times_to_upsample=upsample, model=model)
+    assert ours == theirs
+    assert len(ours) == faces
+    expected = face_recognition.face_encodings(rgb, theirs, num_jitters=1, model="small")
+    got = facesort_faces.face_encodings(rgb, ours, num_jitters=1)
+    assert len(got) == faces
+    for mine, reference in zip(got, expected, strict=True):
+        assert mine.shape == (128,)
+        np.testing.assert_array_equal(mine, reference)

@@ -1,9 +1,16 @@
-"""Finding faces and turning them into 128-number encodings (dlib via face_recognition).
+"""Finding faces and turning them into 128-number encodings (face_recognition's dlib models).
 
 Faces are detected on a reduced copy (``matching.detect_max_side``), which is what
 makes facesort fast on large photos, and encoded from a larger copy
 (``matching.encode_max_side``) so small faces keep their detail. Boxes are kept as
 fractions of the picture (left, top, right, bottom), independent of any copy's size.
+
+The steps are face_recognition's own (``face_locations``, then ``face_encodings`` with
+its 5-point landmark model and ``num_jitters``), called on dlib directly with the model
+files of ``face_recognition_models``: importing ``face_recognition`` loads all four of
+its models, among them the 100 MB 68-point landmark model facesort never uses, which
+costs every worker process and every Airflow task 0.6 s and about 75 MiB.
+tests/test_media.py checks that both give the same boxes and encodings.
 """
 
 from __future__ import annotations
@@ -33,12 +40,57 @@ class Face:
 
 
 @cache
-def _face_recognition():
+def _model_file(name: str) -> str:
     with warnings.catch_warnings():
         # face_recognition_models imports pkg_resources, which warns on import.
         warnings.simplefilter("ignore")
-        import face_recognition
-    return face_recognition
+        import face_recognition_models
+    return getattr(face_recognition_models, name)()
+
+
+@cache
+def _detector(model: str):
+    """The face detector of face_recognition's ``model`` ("hog" or "cnn")."""
+    import dlib
+
+    if model == "cnn":
+        return dlib.cnn_face_detection_model_v1(_model_file("cnn_face_detector_model_location"))
+    return dlib.get_frontal_face_detector()
+
+
+@cache
+def _landmarks_and_encoder():
+    import dlib
+
+    landmarks = dlib.shape_predictor(_model_file("pose_predictor_five_point_model_location"))
+    encoder = dlib.face_recognition_model_v1(_model_file("face_recognition_model_location"))
+    return landmarks, encoder
+
+
+def face_locations(rgb: np.ndarray, upsample: int, model: str) -> list[tuple[int, int, int, int]]:
+    """Boxes as (top, right, bottom, left) pixels inside ``rgb``, like face_recognition's."""
+    height, width = rgb.shape[:2]
+    found = _detector(model)(rgb, upsample)
+    rects = [d.rect for d in found] if model == "cnn" else list(found)
+    return [
+        (max(r.top(), 0), min(r.right(), width), min(r.bottom(), height), max(r.left(), 0))
+        for r in rects
+    ]
+
+
+def face_encodings(
+    rgb: np.ndarray, locations: list[tuple[int, int, int, int]], num_jitters: int
+) -> list[np.ndarray]:
+    """One encoding per (top, right, bottom, left) box, like face_recognition's "small" model."""
+    import dlib
+    import numpy as np
+
+    landmarks, encoder = _landmarks_and_encoder()
+    encodings = []
+    for top, right, bottom, left in locations:
+        shape = landmarks(rgb, dlib.rectangle(left, top, right, bottom))
+        encodings.append(np.array(encoder.compute_face_descriptor(rgb, shape, num_jitters)))
+    return encodings
 
 
 def _resized(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
@@ -58,13 +110,10 @@ def find_faces(rgb: np.ndarray, settings: MatchingSettings, frame: int | None = 
     """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself."""
     import numpy as np
 
-    fr = _face_recognition()
     rgb = np.ascontiguousarray(rgb)
     height, width = rgb.shape[:2]
     small, factor = _resized(rgb, settings.detect_max_side)
-    locations = fr.face_locations(
-        small, number_of_times_to_upsample=settings.upsample, model=settings.detector
-    )
+    locations = face_locations(small, settings.upsample, settings.detector)
     if not locations:
         return []
     scaled = []
@@ -81,7 +130,7 @@ def find_faces(rgb: np.ndarray, settings: MatchingSettings, frame: int | None = 
     kept = [loc for loc in scaled if (loc[2] - loc[0]) >= min_px]
     if not kept:
         return []
-    encodings = fr.face_encodings(rgb, kept, num_jitters=settings.num_jitters)
+    encodings = face_encodings(rgb, kept, settings.num_jitters)
     faces = []
     for (top, right, bottom, left), encoding in zip(kept, encodings, strict=True):
         box = (left / width, top / height, right / width, bottom / height)
