@@ -42,20 +42,13 @@ from facesort.airflow import (
     LIBRARY,
     REVIEW_QUEUE,
     TAGS,
+    current_run_actor,
     fail_fast_on_user_errors,
 )
 from facesort.airflow.sensors import ImmichReadySensor
 from facesort.config import immich_wait_from_env, ingest_schedule_from_env
 
 IMMICH_WAIT = immich_wait_from_env()
-
-
-def _actor() -> tuple[str, str]:
-    from facesort.tasks import airflow_actor
-
-    context = get_current_context()
-    run_id = context["run_id"]
-    return run_id, airflow_actor(context["dag"].dag_id, run_id)
 
 
 @dag(
@@ -82,7 +75,7 @@ def facesort_ingest():
     def scan_staging() -> list[int]:
         from facesort.tasks import scan_and_claim
 
-        run_id, actor = _actor()
+        run_id, actor = current_run_actor()
         result = scan_and_claim(run_id, actor)
         print(
             f"{result['registered']} new files, {result['known']} already handled, "
@@ -99,7 +92,7 @@ def facesort_ingest():
         from facesort.airflow.hooks import resolve_endpoint
         from facesort.tasks import immich_prepare
 
-        run_id, _ = _actor()
+        run_id, _ = current_run_actor()
         result = immich_prepare(run_id, resolve=resolve_endpoint)
         print(f"Immich: {result['status']} {result['message'] or ''}".rstrip())
         return result
@@ -117,7 +110,7 @@ def facesort_ingest():
         from facesort.airflow.hooks import resolve_endpoint
         from facesort.tasks import immich_learn_people
 
-        run_id, _ = _actor()
+        run_id, _ = current_run_actor()
         result = immich_learn_people(run_id, resolve=resolve_endpoint)
         print(f"people from Immich: {result}")
         return {k: len(v) if isinstance(v, list) else v for k, v in result.items()}
@@ -128,7 +121,7 @@ def facesort_ingest():
         from facesort.airflow.hooks import resolve_endpoint
         from facesort.tasks import immich_read_names
 
-        run_id, _ = _actor()
+        run_id, _ = current_run_actor()
         counts = immich_read_names(run_id, resolve=resolve_endpoint)
         for status, count in sorted(counts.items()):
             print(f"immich {status}: {count}")
@@ -144,7 +137,7 @@ def facesort_ingest():
         from facesort.tasks import sort_batch
 
         get_current_context()["batch_label"] = f"batch {batch_id}"  # type: ignore[typeddict-unknown-key]
-        run_id, actor = _actor()
+        run_id, actor = current_run_actor()
         result = sort_batch(batch_id, run_id, actor)
         for folder, count in sorted(result["counts"].items()):
             print(f"{folder}: {count}")
@@ -155,7 +148,7 @@ def facesort_ingest():
     def summarize() -> dict:
         from facesort.tasks import run_summary
 
-        _, actor = _actor()
+        _, actor = current_run_actor()
         summary = run_summary(actor)
         for folder, count in sorted(summary["folders"].items()):
             print(f"{folder}: {count}")
@@ -167,7 +160,7 @@ def facesort_ingest():
         from facesort.airflow.hooks import resolve_endpoint
         from facesort.tasks import immich_rescan
 
-        run_id, actor = _actor()
+        run_id, actor = current_run_actor()
         done = immich_rescan(run_id, actor, resolve=resolve_endpoint)
         print(f"Immich rescan: {done}")
         return done
@@ -179,7 +172,7 @@ def facesort_ingest():
 
         from facesort.tasks import immich_outcome
 
-        run_id, _ = _actor()
+        run_id, _ = current_run_actor()
         outcome = immich_outcome(run_id)
         print(f"Immich: {outcome}")
         if outcome["status"] == "error":

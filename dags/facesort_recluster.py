@@ -26,19 +26,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from facesort.airflow import CPU_POOL, DEFAULT_ARGS, LIBRARY, TAGS, fail_fast_on_user_errors
+from facesort.airflow import (
+    CPU_POOL,
+    DEFAULT_ARGS,
+    LIBRARY,
+    TAGS,
+    current_run_actor,
+    fail_fast_on_user_errors,
+)
 from facesort.config import recluster_schedule_from_env
-
-
-def _actor() -> tuple[str, str]:
-    from facesort.tasks import airflow_actor
-
-    context = get_current_context()
-    run_id = context["run_id"]
-    return run_id, airflow_actor(context["dag"].dag_id, run_id)
 
 
 @dag(
@@ -65,7 +64,7 @@ def facesort_recluster():
     def recheck_review_queue() -> dict:
         from facesort.tasks import recheck_review_queue
 
-        run_id, actor = _actor()
+        run_id, actor = current_run_actor()
         # One journal group per run: a retry adds to it, and one undo reverts the re-check.
         result = recheck_review_queue(actor, group_id=f"recheck-{run_id}")
         print(f"re-check: {result['moved']} files now a sure match, moved to the library")
@@ -90,7 +89,7 @@ def facesort_recluster():
     def purge_trash() -> dict:
         from facesort.tasks import purge_trash
 
-        _, actor = _actor()
+        _, actor = current_run_actor()
         report = purge_trash(actor)
         print(f"trash: {report['deleted']} files deleted, {report['waiting']} kept")
         for problem in report["problems"]:

@@ -29,7 +29,14 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from facesort.airflow import DEFAULT_ARGS, LIBRARY, REVIEW_QUEUE, TAGS, fail_fast_on_user_errors
+from facesort.airflow import (
+    DEFAULT_ARGS,
+    LIBRARY,
+    REVIEW_QUEUE,
+    TAGS,
+    current_run_actor,
+    fail_fast_on_user_errors,
+)
 from facesort.config import REVIEW_CATEGORIES
 
 RESORTABLE = [c for c in REVIEW_CATEGORIES if c != "duplicates"]
@@ -139,16 +146,15 @@ def facesort_resort():
     @task(outlets=[LIBRARY, REVIEW_QUEUE])
     @fail_fast_on_user_errors
     def apply(planned: dict) -> dict:
-        from facesort.tasks import airflow_actor, resort_apply
+        from facesort.tasks import resort_apply
 
         if planned["dry_run"]:
             raise AirflowSkipException(f"dry run: nothing moved; the plan is {planned['plan_csv']}")
         if not planned["planned"]:
             raise AirflowSkipException("nothing to move")
-        context = get_current_context()
-        run_id = context["run_id"]
-        actor = airflow_actor(context["dag"].dag_id, run_id)
-        result = resort_apply(dict(context["params"]), planned["plan_csv"], run_id, actor)
+        run_id, actor = current_run_actor()
+        params = dict(get_current_context()["params"])
+        result = resort_apply(params, planned["plan_csv"], run_id, actor)
         for folder, count in sorted(result["folders"].items()):
             print(f"{folder}: {count}")
         for line in result["skipped"]:

@@ -50,3 +50,14 @@ def fail_fast_on_user_errors(func: F) -> F:
             raise AirflowFailException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def current_run_actor() -> tuple[str, str]:
+    """(run id, actor) of the running task: the actor names the DAG run in the audit trail."""
+    from airflow.sdk import get_current_context
+
+    from facesort.tasks import airflow_actor
+
+    context = get_current_context()
+    run_id = context["run_id"]
+    return run_id, airflow_actor(context["dag"].dag_id, run_id)
