@@ -352,3 +352,52 @@ def test_review_actions_on_postgresql(make_workspace, pg_url):
             == 0
         )
     state.dispose()
+
+
+def test_a_face_from_a_video_frame_becomes_a_reference(make_workspace):
+    """A video's faces come from several frames: one of them, cut out of its frame, is
+    a reference photo like any other, and the re-check then sorts the video by it."""
+    from PIL import Image
+
+    from facesort.media import probe_video
+
+    ws = make_workspace(stage=("video",), extras=False)
+    config = ws.config()
+    run_once(config, workers=1)
+    state = State(config.database_url)
+    try:
+        # Nobody's reference is lin-manuel-miranda: the clip waits in the queue (an uncertain
+        # look-alike puts it in low_confidence).
+        queued = ws.files()["short_hamilton_clip.mp4"]
+        assert queued in {"review/unidentified", "review/low_confidence"}
+        video = file_id(state, "short_hamilton_clip.mp4")
+        faces = _faces(state, video)
+        frames = {face.frame for face in faces}
+        assert len(frames) > 1 and None not in frames  # faces from several frames
+        reviewer = Reviewer(config, state, ACTOR)
+        with pytest.raises(ReviewError, match="say which one"):
+            reviewer.add_reference([video], "Lin-Manuel Miranda")
+        biggest = max(range(len(faces)), key=lambda i: faces[i].box[3] - faces[i].box[1])
+
+        added = reviewer.add_reference([video], "Lin-Manuel Miranda", face=biggest + 1)
+
+        (reference,) = added.references
+        assert os.path.dirname(reference) == str(config.references_dir / "Lin-Manuel Miranda")
+        info = probe_video(record(state, video).current_path)
+        with Image.open(reference) as crop:
+            assert crop.format == "JPEG"
+            assert crop.width < info.width and crop.height < info.height  # the face, not the frame
+        assert ws.files() == {"short_hamilton_clip.mp4": queued}  # the video stays
+        references = ReferenceLoader(state, config).load()
+        assert "Lin-Manuel Miranda" in references.people
+
+        result = recheck_queue(state, config, actor="night", group_id="recheck-video")
+
+        assert [r.folder for r in result.moved] == ["library/Lin-Manuel Miranda"]
+        assert ws.files() == {"short_hamilton_clip.mp4": "library/Lin-Manuel Miranda"}
+        reviewer.undo("recheck-video")
+        reviewer.undo(added.group_id)
+        assert ws.files() == {"short_hamilton_clip.mp4": queued}
+        assert not os.path.exists(reference)
+    finally:
+        state.dispose()
