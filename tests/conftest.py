@@ -209,23 +209,39 @@ def pg_server(tmp_path_factory):
 
 
 @pytest.fixture
-def pg_url(pg_server):
-    """A fresh, empty PostgreSQL database (dropped afterwards) as a SQLAlchemy URL."""
+def make_pg_database(pg_server):
+    """Factory: a fresh, empty PostgreSQL database named ``<prefix>_<random>`` (its name);
+    all of them are dropped afterwards."""
     import psycopg2
 
     host, port, user = pg_server
-    name = f"facesort_test_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
     admin.autocommit = True
+    made: list[str] = []
+
+    def make(prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return name
+
+    yield make
     with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg2://{user}@{host}:{port}/{name}"
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        for name in made:
+            cur.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.close()
+
+
+@pytest.fixture
+def pg_url(pg_server, make_pg_database):
+    """A fresh, empty PostgreSQL database (dropped afterwards) as a SQLAlchemy URL."""
+    host, port, user = pg_server
+    return f"postgresql+psycopg2://{user}@{host}:{port}/{make_pg_database('facesort_test')}"
 
 
 # --------------------------------------------------------------------------- Airflow

@@ -64,23 +64,9 @@ def _local(url: str, database: str, pg_server) -> str:
 
 
 @pytest.fixture
-def metadata_db(pg_server):
+def metadata_db(make_pg_database):
     """A fresh PostgreSQL database for Airflow's metadata and Celery's results."""
-    import psycopg2
-
-    host, port, user = pg_server
-    name = f"facesort_airflow_{uuid.uuid4().hex[:10]}"
-    admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with admin.cursor() as cur:
-        cur.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
-        )
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    admin.close()
+    return make_pg_database("facesort_airflow")
 
 
 class Processes:
