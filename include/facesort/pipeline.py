@@ -55,7 +55,7 @@ from facesort.media import UnreadableMedia, open_image, perceptual_hash, probe_v
 from facesort.names import UnsafeNameError, display_file_name, safe_file_name, safe_folder_name
 from facesort.people import PersonFolders
 from facesort.policy import Decision, decide_photo, decide_video
-from facesort.references import ReferenceLoader, person_folders
+from facesort.references import ReferenceLoader, ReferencesError, person_folders
 from facesort.scan import ScanReport, forget_index_entry, scan_staging
 from facesort.state import State
 from facesort.state.models import Batch, Event, MediaFile, Transfer, utcnow
@@ -763,13 +763,17 @@ def process_batch(
                 .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
             )
         )
-    for file_id in ids:
-        if not _renew(state, batch_id, lease):
-            log.warning("batch %s was taken over by another worker; stopping", batch_id)
-            return report
-        result = _process_claimed(state, config, sorter, batch_id, file_id)
-        if result is not None:
-            report.results.append(result)
+    try:
+        for file_id in ids:
+            if not _renew(state, batch_id, lease):
+                log.warning("batch %s was taken over by another worker; stopping", batch_id)
+                return report
+            result = _process_claimed(state, config, sorter, batch_id, file_id)
+            if result is not None:
+                report.results.append(result)
+    except ReferencesError:
+        _release_batch(state, batch_id)  # the next run takes the files again
+        raise
     with state.session() as session:
         session.execute(
             sa.update(Batch).where(Batch.id == batch_id).values(status="done", finished_at=utcnow())
@@ -794,6 +798,16 @@ def _process_claimed(
         return _give_up(sorter, media, why)
     try:
         return sorter.process(media)
+    except ReferencesError:
+        # A problem of the run, not of this file: the attempt does not count.
+        with state.session() as session:
+            session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id == file_id)
+                .values(attempts=MediaFile.attempts - 1)
+            )
+            forget_original(session, file_id)  # registered before matching; not sorted
+        raise
     except Exception as exc:
         log.exception("sorting %s failed (attempt %d)", media.source_path, attempts)
         error = f"{type(exc).__name__}: {exc}"
@@ -824,6 +838,21 @@ def _process_claimed(
             forget_original(session, file_id)
         return FileResult(
             file_id, media.source_path, None, "staging", f"failed, will retry: {error}"
+        )
+
+
+def _release_batch(state: State, batch_id: int) -> None:
+    """Give a batch's files back, unsorted (sorting stopped for a reason of the run)."""
+    with state.session() as session:
+        session.execute(
+            sa.update(MediaFile)
+            .where(MediaFile.batch_id == batch_id, MediaFile.status == "claimed")
+            .values(status="pending", batch_id=None)
+        )
+        session.execute(
+            sa.update(Batch)
+            .where(Batch.id == batch_id)
+            .values(status="expired", finished_at=utcnow())
         )
 
 

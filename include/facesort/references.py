@@ -41,6 +41,12 @@ log = logging.getLogger(__name__)
 REFERENCE = "reference"
 
 
+class ReferencesError(FacesortError):
+    """The reference photos cannot be used as they are (a folder missing or unreadable,
+    two folders for one person). A problem of the whole run, never of the photo being
+    sorted: sorting stops, and no photo's attempts are used up by it."""
+
+
 def settings_key(settings: MatchingSettings) -> str:
     return (
         f"{settings.detector}/u{settings.upsample}/d{settings.detect_max_side}"
@@ -59,13 +65,33 @@ class ReferencePhoto:
         return f"{self.person}/{self.path.name}"
 
 
+def _listing(folder: Path, what: str) -> list[Path]:
+    try:
+        return sorted(folder.iterdir())
+    except PermissionError:
+        raise ReferencesError(
+            f"The reference folder {folder} cannot be read (permission denied): give the "
+            f"user facesort runs as read access to it (chmod -R u+rX or a+rX {folder}), or "
+            f"move it out of the references folder. No photo was sorted; {what}."
+        ) from None
+    except OSError as exc:
+        raise ReferencesError(
+            f"The reference folder {folder} cannot be read ({exc.strerror}): check the disk "
+            f"or share it is on. No photo was sorted; {what}."
+        ) from None
+
+
+RETRY = "the next run sorts them once this is fixed"
+
+
 def person_folders(references_dir: Path) -> dict[str, Path]:
-    """Person name -> folder; two names that would share a library folder are an error."""
+    """Person name -> folder; two names that would share a library folder are an error.
+    A missing references folder has nobody in it (see :func:`require_references_dir`)."""
     if not references_dir.is_dir():
         return {}
     folders: dict[str, Path] = {}
     keys: dict[str, str] = {}
-    for entry in sorted(references_dir.iterdir()):
+    for entry in _listing(references_dir, RETRY):
         if entry.name.startswith(".") or not entry.is_dir() or entry.is_symlink():
             continue
         name = entry.name
@@ -75,20 +101,31 @@ def person_folders(references_dir: Path) -> dict[str, Path]:
             log.warning("reference folder %s has no usable name; skipped", entry)
             continue
         if key in keys:
-            raise FacesortError(
+            raise ReferencesError(
                 f"Reference folders {keys[key]!r} and {name!r} in {references_dir} would share "
                 f"the library folder {safe_folder_name(name)!r}: merge them into one folder or "
-                "rename one."
+                f"rename one. No photo was sorted; {RETRY}."
             )
         keys[key] = name
         folders[name] = entry
     return folders
 
 
+def require_references_dir(references_dir: Path) -> None:
+    """Local matching without the references folder would call everyone unknown: a
+    missing folder (an unmounted share) stops sorting instead."""
+    if not references_dir.is_dir():
+        raise ReferencesError(
+            f"The references folder {references_dir} (references_dir) does not exist: mount "
+            "the share it is on, create it, or point references_dir at your reference "
+            f"photos. No photo was sorted; {RETRY}."
+        )
+
+
 def reference_photos(references_dir: Path) -> list[ReferencePhoto]:
     photos = []
     for person, folder in person_folders(references_dir).items():
-        for path in sorted(folder.iterdir()):
+        for path in _listing(folder, RETRY):
             if path.name.startswith(".") or not path.is_file() or path.is_symlink():
                 continue
             photos.append(ReferencePhoto(person, path))
@@ -104,6 +141,8 @@ class ReferenceLoader:
         self.key = settings_key(config.matching)
 
     def load(self) -> ReferenceSet:
+        """Raises ReferencesError when the folder is missing or cannot be read."""
+        require_references_dir(self.config.references_dir)
         photos = reference_photos(self.config.references_dir)
         root = str(self.config.references_dir)
         with self.state.session() as session:
