@@ -34,7 +34,7 @@ help:
 	@echo "make test   lint and run all tests"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  run the benchmarks (bench/README.md; PostgreSQL at 127.0.0.1:5432 for one)"
-	@echo "make crash-test  kill facesort run at 60 random points and check nothing is lost"
+	@echo "make crash-test  kill facesort run at 60 random points, every other moving command at each of its points, and check nothing is lost"
 	@echo "make clean  remove .venv, .airflow and .demo"
 
 system-deps:
@@ -113,8 +113,12 @@ bench: install
 # scan, hashing, matching and moving, each followed by a normal run and a check that
 # every file exists exactly once and the database agrees with the disk. `make test`
 # runs 8 of them. FACESORT_CRASH_SEED=N picks another reproducible set.
+# Then every other command and Airflow task that moves files (review actions, undo,
+# resort --apply, references add, sort_batch, the re-sort's apply, the re-check) killed
+# at each of its crash points and retried; `make test` kills each at one point.
 crash-test: install
 	FACESORT_CRASH_POINTS=60 $(BIN)/pytest tests/test_crash_recovery.py -k random -q
+	FACESORT_LIFECYCLE_CRASH_POINTS=all $(BIN)/pytest tests/test_lifecycle_crash.py -q
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_LOCAL) $(DEMO)

@@ -27,6 +27,8 @@ POINTS = (
     "journal.linked",  # file exists under both names
     "journal.moved",  # source removed, journal entry not yet marked done
     "journal.done",  # journal entry done and record updated
+    "references.copied",  # `references add`: a photo's copy synced under its hidden name
+    "references.added",  # `references add`: the copy has its real name
 )
 
 

@@ -13,7 +13,9 @@ unchanged references neither hashes nor decodes them.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from facesort.config import Config, MatchingSettings
 from facesort.errors import FacesortError
 from facesort.faces import encoding_from_bytes, encoding_to_bytes, find_faces, largest_face
+from facesort.faults import crashpoint
 from facesort.journal import sha256_file
 from facesort.matching import ReferenceSet
 from facesort.media import UnreadableMedia, open_image, sniff
@@ -263,7 +266,12 @@ def compute_reference_encoding(path: Path, sha: str, config: Config) -> Referenc
 
 
 def add_reference_photos(config: Config, name: str, files: list[Path]) -> tuple[str, list[Path]]:
-    """Copy photos into the person's reference folder; returns (folder name, new paths)."""
+    """Copy photos into the person's reference folder; returns (folder name, new paths).
+
+    Each photo is written under a hidden temporary name, synced, and only then given its
+    real name, so a crash or a full disk never leaves part of a photo as a reference. A
+    photo whose content the folder already holds is not copied again (so running the
+    command again after a crash adds nothing twice)."""
     try:
         folder_name = safe_folder_name(name)
     except UnsafeNameError as exc:
@@ -281,12 +289,69 @@ def add_reference_photos(config: Config, name: str, files: list[Path]) -> tuple[
         if media is None or media.kind != "image":
             raise FacesortError(f"{source} is not a photo facesort can read (by its content).")
     target.mkdir(parents=True, exist_ok=True)
+    _remove_stale_copies(target)
+    held = {sha256_file(p) for p in _listing(target, "nothing was added") if _is_photo_file(p)}
     for source in files:
-        name_on_disk = safe_file_name(source.name)
-        number = 0
-        while (target / numbered(name_on_disk, number)).exists():
-            number += 1
-        dest = target / numbered(name_on_disk, number)
-        shutil.copy2(source, dest)
-        added.append(dest)
+        sha = sha256_file(source)
+        if sha in held:
+            log.warning("%s is already a reference photo of %s; not copied again", source, name)
+            continue
+        added.append(_copy_in(source, target, safe_file_name(source.name), sha))
+        held.add(sha)
     return folder_name, added
+
+
+def _is_photo_file(path: Path) -> bool:
+    return not path.name.startswith(".") and path.is_file() and not path.is_symlink()
+
+
+_COPY_PREFIX = ".facesort-add-"
+
+
+def _remove_stale_copies(folder: Path) -> None:
+    """Temporary copies left by an add that was killed (its process is gone)."""
+    import psutil
+
+    for path in folder.glob(f"{_COPY_PREFIX}*.part"):
+        pid = path.name[len(_COPY_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not psutil.pid_exists(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _copy_in(source: Path, folder: Path, name: str, sha: str) -> Path:
+    tmp = folder / f"{_COPY_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}.part"
+    try:
+        with open(source, "rb") as src, open(tmp, "xb") as out:
+            shutil.copyfileobj(src, out, 1024 * 1024)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(source, tmp)
+        if sha256_file(tmp) != sha:
+            raise FacesortError(f"{source} changed while it was being copied: add it again.")
+        crashpoint("references.copied")
+        number = 0
+        while True:
+            dest = folder / numbered(name, number)
+            try:
+                os.link(tmp, dest)  # never replaces a photo that is there
+                break
+            except FileExistsError:
+                number += 1
+        _fsync_folder(folder)
+    except OSError as exc:
+        raise FacesortError(
+            f"Cannot copy {source} into {folder}: {exc.strerror or exc}. Nothing was added "
+            "for it: free space or fix the permissions, then add it again."
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    crashpoint("references.added")
+    return dest
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

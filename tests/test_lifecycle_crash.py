@@ -1,0 +1,311 @@
+"""Every command and task that moves a file, killed (SIGKILL) and retried (issue 12).
+
+Each test sorts a small workspace, then runs one command killed at a crash point
+(``FACESORT_CRASH_AT``: with the file under both names by default), then the same
+command again, as anyone does after a crash, then ``facesort run``. Afterwards every
+file exists exactly once by content, none has a second name, no journal entry is open,
+the database agrees with the disk, and undoing the action undoes exactly that action.
+
+The Airflow tasks (``sort_batch``, the re-sort's ``apply``, the nightly ``recheck``)
+are run as an Airflow worker runs them: the task function in a fresh process, killed,
+then the same call again (Airflow's retry).
+
+``make test`` kills each command at one point; ``make crash-test`` sets
+FACESORT_LIFECYCLE_CRASH_POINTS=all and kills each at every point it passes.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+
+import pytest
+from lifecycle import (
+    MOVE_POINTS,
+    assert_lifecycle_holds,
+    crash_points,
+    digest,
+    file_id,
+    make_space,
+    no_numbered_names,
+    records,
+    task_result,
+)
+
+pytestmark = pytest.mark.slow
+
+GATE = "issue 12: commands other than `run` do not recover in-flight transfers first"
+# obama has no reference photos at first: his photo waits in review/unidentified.
+QUEUED = {"obama1.jpg": "incoming/obama1.jpg"}
+OTHER_POINTS = MOVE_POINTS[:1] + MOVE_POINTS[2:]
+
+
+def _queue(tmp_path, photos, staged=None, **settings):
+    space = make_space(tmp_path / "ws", photos, staged or QUEUED, people=("biden",), **settings)
+    space.run()
+    return space
+
+
+def _crash_and_retry(space, args, crash_at, *, retry_ok=(0,)):
+    crashed = space.facesort(*args, crash_at=crash_at)
+    assert crashed.returncode == -9, f"not killed at {crash_at}: {crashed.stdout}{crashed.stderr}"
+    retried = space.facesort(*args)
+    assert retried.returncode in retry_ok, retried.stdout + retried.stderr
+    return retried
+
+
+def _finish(space, expected: Counter) -> None:
+    space.run()
+    assert_lifecycle_holds(space, expected)
+    no_numbered_names(space)
+
+
+def _where(space, name: str) -> str:
+    return space.where()[name]
+
+
+def _undo_last_review_action(space) -> None:
+    undone = space.facesort("review", "undo", "--last", "1")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+
+
+# --------------------------------------------------------------------- review actions
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_review_approve_killed_and_retried(tmp_path, photos, crash_at):
+    space = _queue(tmp_path, photos)
+    expected = space.contents()
+    photo = file_id(space, "obama1.jpg")
+    _crash_and_retry(space, ["review", "approve", "obama", photo], crash_at)
+    _finish(space, expected)
+    assert _where(space, "obama1.jpg") == "library/obama"
+    _undo_last_review_action(space)
+    assert _where(space, "obama1.jpg") == "review/unidentified"
+    assert_lifecycle_holds(space, expected)
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_review_reject_killed_and_retried(tmp_path, photos, crash_at):
+    space = _queue(tmp_path, photos)
+    expected = space.contents()
+    _crash_and_retry(space, ["review", "reject", file_id(space, "obama1.jpg")], crash_at)
+    _finish(space, expected)
+    assert _where(space, "obama1.jpg") == "trash"
+    _undo_last_review_action(space)
+    assert _where(space, "obama1.jpg") == "review/unidentified"
+    assert_lifecycle_holds(space, expected)
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_review_undo_killed_and_retried(tmp_path, photos, crash_at):
+    space = _queue(tmp_path, photos)
+    expected = space.contents()
+    approved = space.facesort("review", "approve", "obama", file_id(space, "obama1.jpg"))
+    assert approved.returncode == 0, approved.stderr
+    _crash_and_retry(space, ["review", "undo", "--last", "1"], crash_at)
+    _finish(space, expected)
+    assert _where(space, "obama1.jpg") == "review/unidentified"
+    # Exactly the approval was undone: nothing is left to undo.
+    again = space.facesort("review", "undo", "--last", "1")
+    assert again.returncode == 2 and "no review action to undo" in again.stderr
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_review_not_duplicate_killed_and_retried(tmp_path, photos, crash_at):
+    staged = {**QUEUED, "obama1 again.jpg": "incoming/obama1.jpg"}
+    space = _queue(tmp_path, photos, staged)
+    expected = space.contents()
+    where = space.where()
+    (duplicate,) = [name for name, folder in where.items() if folder == "review/duplicates"]
+    _crash_and_retry(space, ["review", "not-duplicate", file_id(space, duplicate)], crash_at)
+    _finish(space, expected)
+    assert _where(space, duplicate) == "review/unidentified"
+    _undo_last_review_action(space)
+    assert _where(space, duplicate) == "review/duplicates"
+    assert_lifecycle_holds(space, expected)
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize(
+    "crash_at", crash_points("journal.linked#2", "journal.linked#1", "journal.done#3")
+)
+def test_review_name_cluster_killed_and_retried(tmp_path, photos, crash_at):
+    staged = {**QUEUED, "obama3.jpg": "edge/obama3.jpg"}
+    space = _queue(tmp_path, photos, staged, settings={"review": {"cluster_min_faces": 2}})
+    expected = space.contents()
+    assert space.facesort("review", "recluster").returncode == 0
+    listed = space.facesort("review", "clusters", "--json")
+    (cluster,) = json.loads(listed.stdout)
+    _crash_and_retry(space, ["review", "name-cluster", cluster["id"], "obama"], crash_at)
+    _finish(space, expected)
+    assert _where(space, "obama1.jpg") == _where(space, "obama3.jpg") == "library/obama"
+    crops = Counter(digest(p) for p in (space.references / "obama").iterdir())
+    assert len(crops) == 2 and set(crops.values()) == {1}, "a reference crop twice"
+    _undo_last_review_action(space)
+    assert _where(space, "obama1.jpg") == _where(space, "obama3.jpg") == "review/unidentified"
+    assert not any((space.references / "obama").iterdir())
+    assert_lifecycle_holds(space, expected)
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12: a review action is recorded after its moves")
+def test_approve_with_reference_killed_before_it_is_recorded_is_what_undo_undoes(tmp_path, photos):
+    """Item 2: killed after the reference copy and the move, before the action row: the
+    next `review undo --last 1` must undo this approval, not the action before it."""
+    space = _queue(tmp_path, photos, {**QUEUED, "kit.jpg": "incoming/johnsnow_test1.jpg"})
+    expected = space.contents()
+    rejected = space.facesort("review", "reject", file_id(space, "kit.jpg"))
+    assert rejected.returncode == 0, rejected.stderr
+    photo = file_id(space, "obama1.jpg")
+    args = ["review", "approve", "obama", photo, "--add-reference"]
+    # done#1: the face's crop is a reference photo; done#2: the photo is in the library.
+    assert space.facesort(*args, crash_at="journal.done#2").returncode == -9
+    assert _where(space, "obama1.jpg") == "library/obama"
+    _undo_last_review_action(space)
+    assert _where(space, "obama1.jpg") == "review/unidentified"
+    assert _where(space, "kit.jpg") == "trash", "the reject before it was undone instead"
+    assert not any((space.references / "obama").iterdir())
+    _finish(space, expected)
+
+
+# --------------------------------------------------------------------- undo, re-sort
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_facesort_undo_of_a_run_killed_and_retried(tmp_path, photos, crash_at):
+    staged = {**QUEUED, "kit.jpg": "incoming/johnsnow_test1.jpg"}
+    space = make_space(tmp_path / "ws", photos, staged, people=("obama",))
+    space.run()
+    expected = space.contents()
+    (group,) = json.loads(space.facesort("undo", "--json").stdout)
+    _crash_and_retry(space, ["undo", group["group_id"]], crash_at)
+    # The undo put the files back in staging, each once, and nothing anywhere else.
+    assert sorted(space.where().items()) == [("kit.jpg", "staging"), ("obama1.jpg", "staging")]
+    _finish(space, expected)  # ... and the next run sorts them again
+    assert _where(space, "obama1.jpg") == "library/obama"
+    assert _where(space, "kit.jpg") == "review/unidentified"
+
+
+def _obama_known_again(space, photos) -> None:
+    shutil.copytree(photos / "known" / "obama", space.references / "obama")
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_resort_apply_killed_and_retried(tmp_path, photos, crash_at):
+    space = _queue(tmp_path, photos)
+    expected = space.contents()
+    _obama_known_again(space, photos)
+    retried = _crash_and_retry(space, ["resort", "review", "--apply"], crash_at)
+    _finish(space, expected)
+    assert _where(space, "obama1.jpg") == "library/obama"
+    group = retried.stdout.split("Undo it with: facesort undo ")[-1].split()[0]
+    assert space.facesort("undo", group).returncode == 0
+    assert _where(space, "obama1.jpg") == "review/unidentified"
+    assert_lifecycle_holds(space, expected)
+
+
+@pytest.mark.parametrize("crash_at", crash_points("references.copied#1", "references.added#1"))
+def test_references_add_killed_and_retried(tmp_path, photos, crash_at):
+    space = make_space(tmp_path / "ws", photos, {}, people=("obama",))
+    new = tmp_path / "obama-720p.jpg"
+    shutil.copyfile(photos / "incoming" / "obama-720p.jpg", new)
+    before = Counter(digest(p) for p in (space.references / "obama").iterdir())
+    _crash_and_retry(space, ["references", "add", "obama", new], crash_at)
+    after = Counter(digest(p) for p in (space.references / "obama").iterdir())
+    assert after - before == Counter({digest(new): 1}), "the photo is not there exactly once"
+    assert not [p for p in (space.references / "obama").iterdir() if p.name.startswith(".")]
+
+
+# --------------------------------------------------------------------- Airflow tasks
+
+RUN_ID = "scheduled__lifecycle"
+ACTOR = f"airflow/facesort_ingest/{RUN_ID}"
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_sort_batch_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
+    staged = {**QUEUED, "kit.jpg": "incoming/johnsnow_test1.jpg"}
+    space = make_space(tmp_path / "ws", photos, staged, people=("obama",))
+    expected = space.contents()
+    claimed = task_result(space.task(f"tasks.scan_and_claim({RUN_ID!r}, {ACTOR!r})"))
+    (batch,) = claimed["batches"]
+    call = f"tasks.sort_batch({batch}, {RUN_ID!r}, {ACTOR!r})"
+    assert space.task(call, crash_at=crash_at).returncode == -9
+    task_result(space.task(call))  # Airflow's retry of the task
+    assert _where(space, "obama1.jpg") == "library/obama"
+    assert _where(space, "kit.jpg") == "review/unidentified"
+    _finish(space, expected)
+    assert "review/duplicates" not in space.where().values()
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_resort_apply_task_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
+    space = _queue(tmp_path, photos)
+    expected = space.contents()
+    _obama_known_again(space, photos)
+    params = {"scope": "review", "dry_run": False}
+    group = "resort-lifecycle"
+    plan = task_result(space.task(f"tasks.resort_plan({params!r}, {group!r})"))
+    call = f"tasks.resort_apply({params!r}, {plan['plan_csv']!r}, {group!r}, 'airflow/resort')"
+    assert space.task(call, crash_at=crash_at).returncode == -9
+    applied = task_result(space.task(call))
+    assert applied["group_id"] == group
+    _finish(space, expected)
+    assert _where(space, "obama1.jpg") == "library/obama"
+    assert space.facesort("undo", group).returncode == 0
+    assert _where(space, "obama1.jpg") == "review/unidentified"
+    assert_lifecycle_holds(space, expected)
+
+
+@pytest.mark.xfail(strict=True, reason=GATE)
+@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
+def test_recheck_task_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
+    space = _queue(tmp_path, photos)
+    expected = space.contents()
+    _obama_known_again(space, photos)
+    call = "tasks.recheck_review_queue('airflow/facesort_recluster/x', 'review-recheck-x')"
+    assert space.task(call, crash_at=crash_at).returncode == -9
+    task_result(space.task(call))
+    _finish(space, expected)
+    assert _where(space, "obama1.jpg") == "library/obama"
+    _undo_last_review_action(space)
+    assert _where(space, "obama1.jpg") == "review/unidentified"
+    assert_lifecycle_holds(space, expected)
+
+
+def test_the_workspace_helpers_see_a_second_name(tmp_path, photos):
+    """The checks above can fail: a hard link under a second name is caught."""
+    space = _queue(tmp_path, photos)
+    expected = space.contents()
+    assert_lifecycle_holds(space, expected)
+    (photo,) = [m.current_path for m in records(space)]
+    import os
+
+    os.link(photo, photo.replace("obama1.jpg", "obama1 (1).jpg"))
+    with pytest.raises(AssertionError, match="files by content differ"):
+        assert_lifecycle_holds(space, expected)
+    with pytest.raises(AssertionError, match="a second name was made"):
+        no_numbered_names(space)
+
+
+def test_references_add_on_a_full_disk_leaves_no_partial_photo(tmp_path, photos):
+    """A write that fails halfway (here: a file size limit, as a full disk would) leaves
+    neither part of the photo under its real name nor a temporary file; one message."""
+    space = make_space(tmp_path / "ws", photos, {}, people=("obama",))
+    new = tmp_path / "obama-720p.jpg"
+    shutil.copyfile(photos / "incoming" / "obama-720p.jpg", new)
+    before = sorted(p.name for p in (space.references / "obama").iterdir())
+    limit = ["prlimit", f"--fsize={new.stat().st_size // 2}"]
+    failed = space.facesort("references", "add", "obama", new, prefix=limit)
+    assert failed.returncode == 2, failed.stdout + failed.stderr
+    assert "Traceback" not in failed.stderr and "Nothing was added" in failed.stderr
+    assert sorted(p.name for p in (space.references / "obama").iterdir()) == before
