@@ -460,17 +460,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _hide_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    from sqlalchemy.exc import DatabaseError
+
+    config = None
     try:
         config = load_config(args.config)
         return args.handler(config, args)
     except FacesortError as exc:
         print(f"facesort: {exc}", file=sys.stderr)
+        return 2
+    except DatabaseError as exc:
+        # The state database went away mid-command (a PostgreSQL restart) or is damaged.
+        from facesort.state import database_failure
+
+        where = config.database_url if config else "(unknown)"
+        print(f"facesort: {database_failure(_hide_password(where), exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("facesort: interrupted; run again to finish (nothing is lost).", file=sys.stderr)

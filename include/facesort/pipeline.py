@@ -808,6 +808,8 @@ def _process_claimed(
             )
             forget_original(session, file_id)  # registered before matching; not sorted
         raise
+    except sa.exc.DBAPIError:
+        raise  # the state database failed, not this file: the command stops (cli.main)
     except Exception as exc:
         log.exception("sorting %s failed (attempt %d)", media.source_path, attempts)
         error = f"{type(exc).__name__}: {exc}"

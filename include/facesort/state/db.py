@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from facesort.errors import StateError
@@ -155,8 +155,8 @@ class State:
                 if not sa.inspect(conn).has_table(VERSION_TABLE):
                     return None
                 return conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
-        except OperationalError as exc:
-            raise self._unreachable(exc) from None
+        except DatabaseError as exc:
+            raise database_failure(self.describe(), exc, opening=True) from None
 
     @cached_property
     def head(self) -> str:
@@ -183,15 +183,31 @@ class State:
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_MIGRATE})
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
-        except OperationalError as exc:
-            raise self._unreachable(exc) from None
+        except DatabaseError as exc:
+            raise database_failure(self.describe(), exc, opening=True) from None
 
-    def _unreachable(self, exc: OperationalError) -> StateError:
-        detail = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+
+def database_failure(where: str, exc: DatabaseError, *, opening: bool = False) -> StateError:
+    """One message for a state database that cannot be used (unreachable, gone away in
+    the middle of a command, or a damaged SQLite file), naming it and the fix."""
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    detail = detail or type(exc.orig or exc).__name__
+    damaged = any(words in detail for words in ("not a database", "malformed", "disk image"))
+    if damaged or (where.startswith("sqlite") and not isinstance(exc, OperationalError)):
         return StateError(
-            f"Cannot use the state database {self.describe()}: {detail}. Check state_url "
+            f"The state database {where} is damaged ({detail}): restore it from a backup, "
+            "or move it away and run again to start a new one."
+        )
+    if opening:
+        return StateError(
+            f"Cannot use the state database {where}: {detail}. Check state_url "
             "and that the database server is running and reachable."
         )
+    return StateError(
+        f"Lost the state database {where} in the middle of the command: {detail}. Files "
+        "in flight are finished or put back by the next command; check that the database "
+        "server is running and reachable, then run the command again."
+    )
 
 
 def sqlite_url(path: str | os.PathLike[str]) -> str:
