@@ -26,6 +26,7 @@ class Place(StrEnum):
     LIBRARY = "library"
     REVIEW = "review"
     TRASH = "trash"
+    DELETED = "deleted"  # purged from the trash; the record stays
 
 
 class Kind(StrEnum):
@@ -114,12 +115,12 @@ class EventAction(StrEnum):
     DISCOVERED = "discovered"
     ROUTED = "routed"
     RESORTED = "resorted"
-    COPY = "copy"
+    COPIED = "copied"  # an extra copy for another person; the file itself did not move
     APPROVED = "approved"
     REJECTED = "rejected"
     NOT_DUPLICATE = "not_duplicate"
     RECHECKED = "rechecked"
-    ADD_REFERENCE = "add_reference"
+    REFERENCE_ADDED = "reference_added"
     UNDO = "undo"
     FAILED = "failed"
     VANISHED = "vanished"
