@@ -73,6 +73,9 @@ def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch
     assert run.state == "success", states
     assert states[("sort_batch", 0)] == "success"
     assert states[("announce_review_queue", -1)] == "success"
+    # The Grid names each mapped sort_batch by its batch.
+    (sorted_batch,) = [ti for ti in run.get_task_instances() if ti.task_id == "sort_batch"]
+    assert sorted_batch.rendered_map_index == "batch 1"
     files = ws.files()
     assert files["obama1.jpg"] == "library/obama"
     assert files["johnsnow_test1.jpg"] == "library/kit_harington"

@@ -210,9 +210,10 @@ def test_resort_form_refuses_bad_values(airflow_db, conf, message):
 
 
 def test_resort_requests_that_cannot_work_are_refused_by_name(sorted_workspace):
+    from facesort.airflow import TaskRun
+    from facesort.airflow.resort import plan
     from facesort.errors import ConfigError
     from facesort.resort import ResortRequestError
-    from facesort.tasks import resort_plan
 
     cases = [
         ({"scope": "person"}, ResortRequestError, r"scope 'person' needs the person's name"),
@@ -227,7 +228,7 @@ def test_resort_requests_that_cannot_work_are_refused_by_name(sorted_workspace):
     ]  # fmt: skip
     for params, error, message in cases:
         with pytest.raises(error, match=message):
-            resort_plan(params, "test-group")
+            plan(TaskRun(dag_id="facesort_resort", run_id="test-group", params=params))
     assert not (sorted_workspace.root / "reports" / "resorts").exists()
 
 
