@@ -10,12 +10,14 @@ A connection that does not exist is simply not used; the ids come from
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
 from facesort.config import Config
-from facesort.immich.endpoint import ImmichEndpoint, endpoint_from_config
+
+if TYPE_CHECKING:
+    from facesort.immich.endpoint import ImmichEndpoint
 
 DEFAULT_PORT = 2283
 
@@ -105,12 +107,16 @@ class ImmichHook(BaseHook):
             return None
 
     def endpoint(self, config: Config) -> ImmichEndpoint | None:
+        from facesort.immich.endpoint import endpoint_from_config
+
         if not config.immich.enabled:
             return None
         api, db = self._get(self.api_conn_id), self._get(self.db_conn_id)
         return endpoint_from_config(config, **self._overrides(api, db))
 
     async def aendpoint(self, config: Config) -> ImmichEndpoint | None:
+        from facesort.immich.endpoint import endpoint_from_config
+
         if not config.immich.enabled:
             return None
         api, db = await self._aget(self.api_conn_id), await self._aget(self.db_conn_id)

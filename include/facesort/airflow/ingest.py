@@ -15,7 +15,6 @@ from airflow.sdk.exceptions import AirflowSkipException
 from facesort.airflow.step import TaskRun
 from facesort.config import load_config
 from facesort.state import State
-from facesort.vocab import EventAction, Place
 
 
 def scan_staging(run: TaskRun) -> list[int]:
@@ -56,6 +55,7 @@ def where_files_went(run: TaskRun) -> dict[str, Any]:
 
     from facesort.policy import library_folder
     from facesort.state.models import Event
+    from facesort.vocab import EventAction, Place
 
     config = load_config(run.config_path)
     with State(config.database_url) as state, state.session() as session:
