@@ -45,6 +45,7 @@ from facesort.faults import crashpoint
 from facesort.names import numbered
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, Transfer, utcnow
+from facesort.vocab import EventAction, FileStatus, TransferAction, TransferOp, TransferState
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +174,8 @@ class TransferRequest:
     dest_dir: str
     name: str
     outcome: dict[str, Any]  # {"file": {...fields...} | None, "event": {...}}
-    action: str = "route"
-    op: str = "move"
+    action: TransferAction = TransferAction.ROUTE
+    op: TransferOp = TransferOp.MOVE
     expected_sha256: str | None = None
     expected_stat: tuple[int, int, int] | None = None  # size, mtime_ns, inode of src
 
@@ -211,15 +212,15 @@ class Journal:
             try:
                 self._execute(row, request.expected_sha256)
             except FileExistsError:
-                self._mark(row.id, "abandoned", "destination name taken meanwhile")
+                self._mark(row.id, TransferState.ABANDONED, "destination name taken meanwhile")
                 start += 1
                 continue
             except SourceChanged as exc:
-                self._mark(row.id, "failed", str(exc))
+                self._mark(row.id, TransferState.FAILED, str(exc))
                 raise
             except OSError as exc:
                 why = f"cannot {row.op} {row.src} to {row.dst}: {exc.strerror or exc}"
-                self._mark(row.id, "failed", why)
+                self._mark(row.id, TransferState.FAILED, why)
                 raise TransferFailed(why) from exc
             self._finalize(row.id, recovered=False)
             crashpoint("journal.done")
@@ -252,7 +253,7 @@ class Journal:
                 src=request.src,
                 dst=dst,
                 tmp=tmp,
-                state="planned",
+                state=TransferState.PLANNED,
                 outcome={
                     **request.outcome,
                     "sha256": request.expected_sha256,
@@ -283,7 +284,7 @@ class Journal:
         """The filesystem steps. On an error the steps already taken are rolled back, so
         the file is only where it was (crashes are recovery's job, not this one's)."""
         src, dst, tmp = row.src, row.dst, row.tmp or ""
-        if row.op == "move" and _same_device(src, os.path.dirname(dst)):
+        if row.op == TransferOp.MOVE and _same_device(src, os.path.dirname(dst)):
             try:
                 os.link(src, dst)
             except FileExistsError:
@@ -311,7 +312,7 @@ class Journal:
             raise
         _fsync_dir(os.path.dirname(dst))
         crashpoint("journal.linked")
-        if row.op == "move":
+        if row.op == TransferOp.MOVE:
             try:
                 os.unlink(src)
             except OSError:
@@ -322,7 +323,7 @@ class Journal:
         crashpoint("journal.moved")
         _remove_quietly(tmp)
 
-    def _mark(self, transfer_id: int, state: str, error: str | None) -> None:
+    def _mark(self, transfer_id: int, state: TransferState, error: str | None) -> None:
         with self.state.session() as session:
             session.execute(
                 sa.update(Transfer)
@@ -333,9 +334,9 @@ class Journal:
     def _finalize(self, transfer_id: int, *, recovered: bool) -> None:
         with self.state.session() as session:
             row = session.get(Transfer, transfer_id)
-            if row is None or row.state != "planned":
+            if row is None or row.state != TransferState.PLANNED:
                 return
-            row.state = "done"
+            row.state = TransferState.DONE
             row.finished_at = utcnow()
             file_fields = row.outcome.get("file")
             if file_fields is not None:
@@ -399,7 +400,9 @@ def recover(state: State, *, force: bool = False) -> RecoveryReport:
     """Finish or re-plan every transfer left in flight by a process that is gone."""
     report = RecoveryReport()
     with state.session() as session:
-        rows = list(session.scalars(sa.select(Transfer).where(Transfer.state == "planned")))
+        rows = list(
+            session.scalars(sa.select(Transfer).where(Transfer.state == TransferState.PLANNED))
+        )
     for row in rows:
         if not force and not owner_gone(row.owner, row.lease_until):
             report.skipped_live += 1
@@ -426,10 +429,10 @@ def _recover_one(journal: Journal, row: Transfer) -> str:
             (has_src and _same_file(src, dst))
             or (has_tmp and _same_file(tmp, dst))
             or (not has_tmp and expected is not None and _content_is(dst, expected))
-            or (not has_tmp and expected is None and not has_src and row.op == "move")
+            or (not has_tmp and expected is None and not has_src and row.op == TransferOp.MOVE)
         )
         if ours:
-            if row.op == "move" and has_src:
+            if row.op == TransferOp.MOVE and has_src:
                 os.unlink(src)
                 _fsync_dir(os.path.dirname(src))
             if has_tmp:
@@ -439,19 +442,23 @@ def _recover_one(journal: Journal, row: Transfer) -> str:
     if has_tmp:
         os.unlink(tmp)  # an unfinished copy
     if not has_src:
-        journal._mark(row.id, "failed", "source vanished before the transfer started")
+        journal._mark(row.id, TransferState.FAILED, "source vanished before the transfer started")
         with journal.state.session() as session:
             session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.id == row.file_id, MediaFile.status != "done")
-                .values(status="left", last_error="vanished from staging before it was sorted")
+                .where(MediaFile.id == row.file_id, MediaFile.status != FileStatus.DONE)
+                .values(
+                    status=FileStatus.LEFT, last_error="vanished from staging before it was sorted"
+                )
             )
             session.add(
-                Event(file_id=row.file_id, action="vanished", from_path=src, actor=row.actor)
+                Event(
+                    file_id=row.file_id, action=EventAction.VANISHED, from_path=src, actor=row.actor
+                )
             )
         return "vanished"
     # Not started, or the name was taken by another file: do it again, maybe under a new name.
-    journal._mark(row.id, "abandoned", "interrupted; transferred again by recovery")
+    journal._mark(row.id, TransferState.ABANDONED, "interrupted; transferred again by recovery")
     request = TransferRequest(
         file_id=row.file_id,
         src=src,
@@ -508,7 +515,7 @@ def undo_group(state: State, group_id: str, actor: str) -> UndoReport:
         rows = list(
             session.scalars(
                 sa.select(Transfer)
-                .where(Transfer.group_id == group_id, Transfer.state == "done")
+                .where(Transfer.group_id == group_id, Transfer.state == TransferState.DONE)
                 .order_by(Transfer.id.desc())
             )
         )
@@ -518,7 +525,7 @@ def undo_group(state: State, group_id: str, actor: str) -> UndoReport:
         previous = dict(row.outcome.get("previous") or {})
         previous.pop("current_path", None)
         reason = {"summary": f"undo of {row.action} ({group_id})", "undo_of": group_id}
-        if row.op == "copy" and (file_fields is None or _content_is(row.src, expected)):
+        if row.op == TransferOp.COPY and (file_fields is None or _content_is(row.src, expected)):
             # The original is still where it was copied from: drop the copy.
             if not _undo_copy(state, row, actor):
                 report.skipped.append(f"{row.dst}: the copy changed or is gone; kept")
@@ -548,15 +555,15 @@ def undo_group(state: State, group_id: str, actor: str) -> UndoReport:
                 outcome={
                     "file": previous,
                     "event": {
-                        "action": "undo",
+                        "action": EventAction.UNDO,
                         "place": previous.get("place"),
                         "category": previous.get("category"),
                         "people": previous.get("people"),
                         "reason": reason,
                     },
                 },
-                action="undo",
-                op="move",
+                action=TransferAction.UNDO,
+                op=TransferOp.MOVE,
                 expected_sha256=expected,
             )
         )
@@ -574,7 +581,7 @@ def _undo_copy(state: State, row: Transfer, actor: str) -> bool:
         session.add(
             Event(
                 file_id=row.file_id,
-                action="undo",
+                action=EventAction.UNDO,
                 from_path=row.dst,
                 actor=actor,
                 reason={"summary": f"copy removed by undo of {row.action} (the original is kept)"},
@@ -624,7 +631,7 @@ def _undone_groups(state: State) -> dict[str, str]:
 
     with state.session() as session:
         first_ids = session.scalars(
-            sa.select(sa.func.min(Transfer.id)).where(Transfer.action == "undo")
+            sa.select(sa.func.min(Transfer.id)).where(Transfer.action == TransferAction.UNDO)
             .group_by(Transfer.group_id)
         ).all()  # fmt: skip
         rows = session.execute(
@@ -653,7 +660,7 @@ def recent_groups(state: State, limit: int = 20) -> list[TransferGroup]:
                 sa.func.min(Transfer.created_at),
                 sa.func.max(Transfer.finished_at),
             )
-            .where(Transfer.state == "done", Transfer.group_id.is_not(None))
+            .where(Transfer.state == TransferState.DONE, Transfer.group_id.is_not(None))
             .group_by(Transfer.group_id)
             .order_by(sa.func.max(Transfer.finished_at).desc(), Transfer.group_id)
             .limit(limit)
@@ -661,7 +668,7 @@ def recent_groups(state: State, limit: int = 20) -> list[TransferGroup]:
         ids = [row[0] for row in rows]
         kinds = session.execute(
             sa.select(Transfer.group_id, Transfer.action, Transfer.actor)
-            .where(Transfer.group_id.in_(ids), Transfer.state == "done")
+            .where(Transfer.group_id.in_(ids), Transfer.state == TransferState.DONE)
             .distinct()
         ).all()
     undone = _undone_groups(state)
