@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from review_helpers import OBAMA_UNIDENTIFIED, file_id, queue_without_obama, record
 
-from facesort.journal import sha256_file
+from facesort.files.hashing import sha256_file
 from facesort.matching import match_encodings
 from facesort.pipeline import run_once, stored_faces
 from facesort.references import ReferenceLoader

@@ -34,22 +34,23 @@ from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder, forget_original
 from facesort.faces import Face, encoding_to_bytes, find_faces
 from facesort.faults import crashpoint
+from facesort.files.hashing import sha256_file
+from facesort.files.journal import (
+    Journal,
+    OutcomeEvent,
+    SourceChanged,
+    TransferFailed,
+    TransferOutcome,
+    TransferRequest,
+)
+from facesort.files.owners import owner_gone, owner_token
+from facesort.files.recovery import recover_transfers
 from facesort.immich.resolve import (
     StoredImmichNames,
     annotate,
     combine,
     immich_matches,
 )
-from facesort.journal import (
-    Journal,
-    SourceChanged,
-    TransferFailed,
-    TransferRequest,
-    owner_gone,
-    owner_token,
-    sha256_file,
-)
-from facesort.journal import recover as recover_journal
 from facesort.matching import FaceMatch, ReferenceSet, match_encodings
 from facesort.media import UnreadableMedia, open_image, perceptual_hash, probe_video, sample_frames
 from facesort.names import UnsafeNameError, display_file_name, safe_file_name, safe_folder_name
@@ -453,13 +454,13 @@ class Sorter:
             "duplicate_of_id": decision.duplicate_of,
             "last_error": None,
         }
-        event = {
-            "action": EVENT_OF_ACTION.get(action, action),
-            "place": decision.place,
-            "category": decision.category,
-            "people": list(decision.people),
-            "reason": reason,
-        }
+        event = OutcomeEvent(
+            action=EVENT_OF_ACTION.get(action, action),
+            place=decision.place,
+            category=decision.category,
+            people=list(decision.people),
+            reason=reason,
+        )
         if decision.category is None and len(decision.people) > 1:
             self._copy_to_other_people(media, evaluation, source, name, reason)
         destination = self.journal.transfer(
@@ -468,7 +469,7 @@ class Sorter:
                 src=source,
                 dest_dir=str(self.destination_dir(decision)),
                 name=name,
-                outcome={"file": file_fields, "event": event},
+                outcome=TransferOutcome(file_fields, event),
                 action=action,
                 op=TransferOp(self.config.transfer_mode) if from_staging else TransferOp.MOVE,
                 expected_sha256=evaluation.sha256,
@@ -489,7 +490,7 @@ class Sorter:
         decision = evaluation.decision
         with self.state.session() as session:
             done = {
-                (t.outcome.get("event") or {}).get("people", [None])[0]
+                (TransferOutcome.from_json(t.outcome).event.people or [None])[0]
                 for t in session.scalars(
                     sa.select(Transfer).where(
                         Transfer.file_id == media.id,
@@ -507,15 +508,12 @@ class Sorter:
                     src=source,
                     dest_dir=str(self.config.library_dir / safe_folder_name(person)),
                     name=name,
-                    outcome={
-                        "file": None,
-                        "event": {
-                            "action": EventAction.COPIED,
-                            "place": Place.LIBRARY,
-                            "people": [person],
-                            "reason": reason,
-                        },
-                    },
+                    outcome=TransferOutcome(
+                        None,
+                        OutcomeEvent(
+                            EventAction.COPIED, Place.LIBRARY, people=[person], reason=reason
+                        ),
+                    ),
                     action=TransferAction.COPY,
                     op=TransferOp.COPY,
                     expected_sha256=evaluation.sha256,
@@ -634,18 +632,6 @@ class Sorter:
 
 
 # --------------------------------------------------------------------- batches
-
-
-def recover(state: State) -> int:
-    report = recover_journal(state)
-    if report.finished or report.replanned or report.vanished:
-        log.warning(
-            "recovered interrupted transfers: %d finished, %d redone, %d sources vanished",
-            report.finished,
-            report.replanned,
-            report.vanished,
-        )
-    return report.finished + report.replanned + report.vanished
 
 
 def release_stale_batches(state: State) -> int:
@@ -919,7 +905,7 @@ def run_once(
     state = State(config.database_url)
     run_id = new_run_id()
     try:
-        recovered = recover(state)
+        recovered = recover_transfers(state, lease_s=config.claim_lease_seconds).recovered
         workers = workers or config.workers
         parallel = workers > 1 and config.source is not None
         report, batch_ids = scan_and_plan(

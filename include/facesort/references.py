@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from facesort.config import Config, MatchingSettings
 from facesort.errors import FacesortError
 from facesort.faces import encoding_from_bytes, encoding_to_bytes, find_faces, largest_face
-from facesort.journal import sha256_file
+from facesort.files.hashing import sha256_file
 from facesort.matching import ReferenceSet
 from facesort.media import UnreadableMedia, open_image, sniff
 from facesort.names import (

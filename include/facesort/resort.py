@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config, with_overrides
 from facesort.errors import FacesortError
-from facesort.journal import SourceChanged
+from facesort.files.journal import SourceChanged
 from facesort.names import UnsafeNameError, person_key
 from facesort.pipeline import FileResult, Sorter
 from facesort.policy import Decision, library_folder

@@ -95,7 +95,7 @@ def _events(session, file_id: int) -> list[dict[str, Any]]:
 
 def file_history(config: Config, path: Path, state: State | None = None) -> list[dict[str, Any]]:
     """The records of every file that was at ``path`` or has the same content."""
-    from facesort.journal import sha256_file
+    from facesort.files.hashing import sha256_file
 
     state = state or State(config.database_url)
     absolute = os.path.abspath(path)

@@ -31,11 +31,11 @@ def airflow_actor(dag_id: str, run_id: str) -> str:
 
 def recover_interrupted(config_path: str | None = None) -> dict[str, int]:
     """Bring the schema up to date and finish transfers a dead run left in flight."""
-    from facesort.journal import recover
+    from facesort.files.recovery import recover_transfers
 
-    _, state = open_state(config_path)
+    config, state = open_state(config_path)
     try:
-        report = recover(state)
+        report = recover_transfers(state, lease_s=config.claim_lease_seconds)
         return {
             "finished": report.finished,
             "redone": report.replanned,

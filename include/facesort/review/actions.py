@@ -38,7 +38,15 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import forget_original, register_original
 from facesort.errors import FacesortError
-from facesort.journal import Journal, SourceChanged, TransferRequest, sha256_file, undo_group
+from facesort.files.hashing import sha256_file
+from facesort.files.journal import (
+    Journal,
+    OutcomeEvent,
+    SourceChanged,
+    TransferOutcome,
+    TransferRequest,
+)
+from facesort.files.undo import undo_group
 from facesort.names import UnsafeNameError, safe_file_name, safe_folder_name
 from facesort.pipeline import Evaluation, FileResult, Sorter
 from facesort.policy import Decision
@@ -289,10 +297,10 @@ class Reviewer:
                 src=source,
                 dest_dir=str(self.config.trash_path),
                 name=safe_file_name(os.path.basename(source)),
-                outcome={
-                    "file": {"status": FileStatus.DONE, "last_error": None, **fields},
-                    "event": {"action": EventAction.REJECTED, **fields},
-                },
+                outcome=TransferOutcome(
+                    {"status": FileStatus.DONE, "last_error": None, **fields},
+                    OutcomeEvent(EventAction.REJECTED, **fields),
+                ),
                 action=TransferAction.REJECT,
                 op=TransferOp.MOVE,
                 expected_sha256=media.sha256,
@@ -484,7 +492,9 @@ class Reviewer:
             base_kind = base.kind if base is not None else kind
             base_group = base.group_id if base is not None else group_id
             base_details = dict(base.details or {}) if base is not None else {}
-        report = undo_group(self.state, group_id, self.actor)
+        report = undo_group(
+            self.state, group_id, self.actor, lease_s=self.config.claim_lease_seconds
+        )
         redo = kind == ReviewKind.UNDO
         result = ActionResult(
             report.group_id,
@@ -493,7 +503,9 @@ class Reviewer:
             skipped=list(report.skipped or []),
         )
         if redo:
-            journal = Journal(self.state, self.actor, report.group_id)
+            journal = Journal(
+                self.state, self.actor, report.group_id, lease_s=self.config.claim_lease_seconds
+            )
             self._apply_effects(base_details, journal, result)
         else:
             _revert_effects(self.state, base_details)
@@ -624,14 +636,12 @@ class Reviewer:
                 src=source,
                 dest_dir=str(self.config.references_dir / person),
                 name=safe_file_name(name or os.path.basename(source)),
-                outcome={
-                    "file": None,
-                    "event": {
-                        "action": EventAction.REFERENCE_ADDED,
-                        "people": [person],
-                        "reason": {"summary": summary},
-                    },
-                },
+                outcome=TransferOutcome(
+                    None,
+                    OutcomeEvent(
+                        EventAction.REFERENCE_ADDED, people=[person], reason={"summary": summary}
+                    ),
+                ),
                 action=TransferAction.ADD_REFERENCE,
                 op=TransferOp.COPY,
                 expected_sha256=sha256 or media.sha256,

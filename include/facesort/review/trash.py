@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.dedupe import forget_original
-from facesort.journal import sha256_file
+from facesort.files.hashing import sha256_file
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, utcnow
 from facesort.vocab import EventAction, FileStatus, Place
