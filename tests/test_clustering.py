@@ -21,13 +21,16 @@ from review_helpers import (
     record,
 )
 
-from facesort.pipeline import CONFIRMED, Sorter, run_once
+from facesort.pipeline import Sorter, run_once
 from facesort.references import ReferenceLoader
 from facesort.review.actions import Reviewer, ReviewError
 from facesort.review.clustering import recluster, stable_ids
 from facesort.sample import stage_files
 from facesort.state import State
 from facesort.state.models import Face, FaceCluster, MediaFile
+from facesort.vocab import Confidence
+
+CONFIRMED = Confidence.CONFIRMED
 
 pytestmark = pytest.mark.slow
 

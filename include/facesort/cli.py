@@ -196,11 +196,11 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_recover(config: Config, args: argparse.Namespace) -> int:
-    from facesort.journal import recover
+    from facesort.files.recovery import recover_transfers
     from facesort.state import State
 
-    state = State(config.database_url)
-    report = recover(state, force=args.force)
+    with State(config.database_url) as state:
+        report = recover_transfers(state, lease_s=config.claim_lease_seconds, force=args.force)
     print(
         f"{report.finished} finished, {report.replanned} redone, {report.vanished} sources "
         f"vanished, {report.skipped_live} still owned by a running process"
@@ -270,7 +270,7 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_undo(config: Config, args: argparse.Namespace) -> int:
-    from facesort.journal import recent_groups, undo_named_group
+    from facesort.files.undo import recent_groups, undo_named_group
     from facesort.state import State
 
     state = State(config.database_url)
@@ -311,7 +311,12 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                 f"This undo is group {result.group_id}: `facesort undo {result.group_id}` redoes."
             )
             return 0
-        report = undo_named_group(state, args.group, actor=f"facesort undo {args.group}")
+        report = undo_named_group(
+            state,
+            args.group,
+            actor=f"facesort undo {args.group}",
+            lease_s=config.claim_lease_seconds,
+        )
         skipped = report.skipped or []
         if args.json:
             print(json.dumps({"undo_group": report.group_id, "reverted": report.reverted,

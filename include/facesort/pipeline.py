@@ -34,22 +34,23 @@ from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder, forget_original
 from facesort.faces import Face, encoding_to_bytes, find_faces
 from facesort.faults import crashpoint
+from facesort.files.hashing import sha256_file
+from facesort.files.journal import (
+    Journal,
+    OutcomeEvent,
+    SourceChanged,
+    TransferFailed,
+    TransferOutcome,
+    TransferRequest,
+)
+from facesort.files.owners import owner_gone, owner_token
+from facesort.files.recovery import recover_transfers
 from facesort.immich.resolve import (
     StoredImmichNames,
     annotate,
     combine,
     immich_matches,
 )
-from facesort.journal import (
-    Journal,
-    SourceChanged,
-    TransferFailed,
-    TransferRequest,
-    owner_gone,
-    owner_token,
-    sha256_file,
-)
-from facesort.journal import recover as recover_journal
 from facesort.matching import FaceMatch, ReferenceSet, match_encodings
 from facesort.media import UnreadableMedia, open_image, perceptual_hash, probe_video, sample_frames
 from facesort.names import UnsafeNameError, display_file_name, safe_file_name, safe_folder_name
@@ -60,23 +61,33 @@ from facesort.scan import ScanReport, forget_index_entry, scan_staging
 from facesort.state import State
 from facesort.state.models import Batch, Event, MediaFile, Transfer, utcnow
 from facesort.state.models import Face as FaceRow
+from facesort.vocab import (
+    BatchStatus,
+    Category,
+    Confidence,
+    EventAction,
+    FaceSource,
+    FileStatus,
+    IndexState,
+    Kind,
+    Place,
+    TransferAction,
+    TransferOp,
+    TransferState,
+)
 
 log = logging.getLogger(__name__)
 
 # The audit-trail name of each journal action.
 EVENT_OF_ACTION = {
-    "route": "routed",
-    "resort": "resorted",
-    "review": "reviewed",
-    "undo": "undo",
-    "approve": "approved",
-    "reject": "rejected",
-    "not_duplicate": "not_duplicate",
-    "recheck": "rechecked",
+    TransferAction.ROUTE: EventAction.ROUTED,
+    TransferAction.RESORT: EventAction.RESORTED,
+    TransferAction.UNDO: EventAction.UNDO,
+    TransferAction.APPROVE: EventAction.APPROVED,
+    TransferAction.REJECT: EventAction.REJECTED,
+    TransferAction.NOT_DUPLICATE: EventAction.NOT_DUPLICATE,
+    TransferAction.RECHECK: EventAction.RECHECKED,
 }
-
-# Face.confidence of a face a person named in review: re-evaluating the file keeps it.
-CONFIRMED = "confirmed"
 
 
 @dataclass
@@ -126,7 +137,7 @@ class BatchReport:
 
 def _duplicate_decision(dup: Duplicate, limit: int) -> Decision:
     return Decision(
-        category="duplicates",
+        category=Category.DUPLICATES,
         rule="exact_duplicate" if dup.exact else "near_duplicate",
         summary=dup.describe(limit),
         details={
@@ -168,12 +179,14 @@ def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | Non
         encoding = encoding_from_bytes(row.encoding) if row.encoding is not None else None
         face = Face(box=tuple(row.box), encoding=encoding, frame=row.frame)
         fixed = None
-        if row.confidence == CONFIRMED and row.person:
-            fixed = FaceMatch(person=row.person, confidence="sure", source=row.source)
-        elif row.source == "immich" and row.person:
-            fixed = FaceMatch(person=row.person, confidence="sure", source="immich")
+        if row.confidence == Confidence.CONFIRMED and row.person:
+            fixed = FaceMatch(person=row.person, confidence=Confidence.SURE, source=row.source)
+        elif row.source == FaceSource.IMMICH and row.person:
+            fixed = FaceMatch(
+                person=row.person, confidence=Confidence.SURE, source=FaceSource.IMMICH
+            )
         elif encoding is None:
-            fixed = FaceMatch(person=None, confidence="unknown", source="immich")
+            fixed = FaceMatch(person=None, confidence=Confidence.UNKNOWN, source=FaceSource.IMMICH)
         faces.append((face, fixed))
     return faces
 
@@ -226,7 +239,7 @@ class Sorter:
                 safe_folder_name(person)
             except UnsafeNameError:
                 return Decision.review(
-                    "unidentified",
+                    Category.UNIDENTIFIED,
                     "unusable_name",
                     f"{person!r} cannot be a folder name: rename the person",
                     **decision.details,
@@ -234,7 +247,7 @@ class Sorter:
             owner = self.person_folders.clash(person)
             if owner is not None:
                 return Decision.review(
-                    "unidentified",
+                    Category.UNIDENTIFIED,
                     "name_clash",
                     f"{person!r} and {owner!r} would share the folder "
                     f"library/{safe_folder_name(owner)}: rename one of them (in the "
@@ -256,12 +269,14 @@ class Sorter:
             raise SourceChanged(f"{path} changed after it was found; it will be taken again")
         stat = (st.st_size, st.st_mtime_ns, st.st_ino)
         limit = self.config.duplicates.near_duplicate_distance
-        if media.kind == "unknown":
+        if media.kind == Kind.UNKNOWN:
             note = (media.reason or {}).get("scan_note") or "is not a photo or video"
             sha = sha256_file(path) if media.size else None
             return Evaluation(
                 Decision.review(
-                    "unreadable", "not_media", f"named like a {media.file_type} file but {note}"
+                    Category.UNREADABLE,
+                    "not_media",
+                    f"named like a {media.file_type} file but {note}",
                 ),
                 sha256=sha,
                 stat=stat,
@@ -271,7 +286,7 @@ class Sorter:
         dup = self.finder.find_exact(sha)
         if dup is not None:
             return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
-        if media.kind == "image":
+        if media.kind == Kind.IMAGE:
             return self._evaluate_image(media, path, sha, stat, limit)
         return self._evaluate_video(media, path, sha, stat, limit)
 
@@ -283,7 +298,7 @@ class Sorter:
             if dup is not None:
                 return Evaluation(_duplicate_decision(dup, limit), sha256=sha, stat=stat)
         return Evaluation(
-            Decision.review("unreadable", "unreadable", reason), sha256=sha, stat=stat
+            Decision.review(Category.UNREADABLE, "unreadable", reason), sha256=sha, stat=stat
         )
 
     def _evaluate_image(
@@ -382,9 +397,9 @@ class Sorter:
         the file was unreadable then); never registers or compares duplicates."""
         path = media.current_path or media.source_path
         limit = self.config.duplicates.near_duplicate_distance
-        if redetect or media.category == "unreadable":
-            evaluate = self._evaluate_image if media.kind == "image" else self._evaluate_video
-            if media.kind not in {"image", "video"}:
+        if redetect or media.category == Category.UNREADABLE:
+            evaluate = self._evaluate_image if media.kind == Kind.IMAGE else self._evaluate_video
+            if media.kind not in {Kind.IMAGE, Kind.VIDEO}:
                 return Evaluation(Decision(**_decision_fields(media)), media.sha256)
             return evaluate(media, path, media.sha256, None, limit, register=False)
         stored = stored_faces(self.state, media.id)
@@ -393,7 +408,7 @@ class Sorter:
         local = iter(self._local_matches(to_match))
         matches = [fixed if fixed is not None else next(local) for _, fixed in stored]
         frames = None
-        if media.kind == "video":
+        if media.kind == Kind.VIDEO:
             sampled = (media.reason or {}).get("frames_sampled")
             frames = sampled or max((f.frame or 0 for f in faces), default=-1) + 1
         decision = self.decide(faces, matches, frames=frames)
@@ -410,7 +425,11 @@ class Sorter:
         return self.config.library_dir / safe_folder_name(decision.people[0])
 
     def route(
-        self, media: MediaFile, evaluation: Evaluation, *, action: str = "route"
+        self,
+        media: MediaFile,
+        evaluation: Evaluation,
+        *,
+        action: TransferAction = TransferAction.ROUTE,
     ) -> FileResult:
         """Move the file where the evaluation decided, through the journal.
 
@@ -418,12 +437,12 @@ class Sorter:
         action (a re-sort, a review decision) moves it from where it is now.
         """
         decision = evaluation.decision = self.guard_names(evaluation.decision)
-        from_staging = action == "route"
+        from_staging = action == TransferAction.ROUTE
         source = media.source_path if from_staging else (media.current_path or media.source_path)
         name = safe_file_name(display_file_name(source))
         reason = decision.reason()
         file_fields = {
-            "status": "done",
+            "status": FileStatus.DONE,
             "place": decision.place,
             "category": decision.category,
             "people": list(decision.people),
@@ -435,13 +454,13 @@ class Sorter:
             "duplicate_of_id": decision.duplicate_of,
             "last_error": None,
         }
-        event = {
-            "action": EVENT_OF_ACTION.get(action, action),
-            "place": decision.place,
-            "category": decision.category,
-            "people": list(decision.people),
-            "reason": reason,
-        }
+        event = OutcomeEvent(
+            action=EVENT_OF_ACTION.get(action, action),
+            place=decision.place,
+            category=decision.category,
+            people=list(decision.people),
+            reason=reason,
+        )
         if decision.category is None and len(decision.people) > 1:
             self._copy_to_other_people(media, evaluation, source, name, reason)
         destination = self.journal.transfer(
@@ -450,9 +469,9 @@ class Sorter:
                 src=source,
                 dest_dir=str(self.destination_dir(decision)),
                 name=name,
-                outcome={"file": file_fields, "event": event},
+                outcome=TransferOutcome(file_fields, event),
                 action=action,
-                op=self.config.transfer_mode if from_staging else "move",
+                op=TransferOp(self.config.transfer_mode) if from_staging else TransferOp.MOVE,
                 expected_sha256=evaluation.sha256,
                 expected_stat=evaluation.stat,
             )
@@ -471,12 +490,12 @@ class Sorter:
         decision = evaluation.decision
         with self.state.session() as session:
             done = {
-                (t.outcome.get("event") or {}).get("people", [None])[0]
+                (TransferOutcome.from_json(t.outcome).event.people or [None])[0]
                 for t in session.scalars(
                     sa.select(Transfer).where(
                         Transfer.file_id == media.id,
-                        Transfer.action == "copy",
-                        Transfer.state == "done",
+                        Transfer.action == TransferAction.COPY,
+                        Transfer.state == TransferState.DONE,
                     )
                 )
             }
@@ -489,17 +508,14 @@ class Sorter:
                     src=source,
                     dest_dir=str(self.config.library_dir / safe_folder_name(person)),
                     name=name,
-                    outcome={
-                        "file": None,
-                        "event": {
-                            "action": "copied",
-                            "place": "library",
-                            "people": [person],
-                            "reason": reason,
-                        },
-                    },
-                    action="copy",
-                    op="copy",
+                    outcome=TransferOutcome(
+                        None,
+                        OutcomeEvent(
+                            EventAction.COPIED, Place.LIBRARY, people=[person], reason=reason
+                        ),
+                    ),
+                    action=TransferAction.COPY,
+                    op=TransferOp.COPY,
                     expected_sha256=evaluation.sha256,
                     expected_stat=evaluation.stat,
                 )
@@ -512,7 +528,7 @@ class Sorter:
                 sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
             ).all()
             for row, match in zip(rows, matches, strict=False):
-                if row.confidence == CONFIRMED:
+                if row.confidence == Confidence.CONFIRMED:
                     continue  # a person named this face in review: their word stands
                 row.person, row.confidence = match.person, match.confidence
                 row.distance, row.source = match.distance, match.source
@@ -532,9 +548,9 @@ class Sorter:
                             encoding_to_bytes(face.encoding) if face.encoding is not None else None
                         ),
                         person=match.person if match else None,
-                        confidence=match.confidence if match else "unknown",
+                        confidence=match.confidence if match else Confidence.UNKNOWN,
                         distance=match.distance if match else None,
-                        source=match.source if match else "local",
+                        source=match.source if match else FaceSource.LOCAL,
                     )
                 )
 
@@ -571,9 +587,9 @@ class Sorter:
         with self.state.session() as session:
             postponed = session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.id == media.id, MediaFile.status == "claimed")
+                .where(MediaFile.id == media.id, MediaFile.status == FileStatus.CLAIMED)
                 .values(
-                    status="pending",
+                    status=FileStatus.PENDING,
                     batch_id=None,
                     last_error=why,
                     attempts=sa.case((MediaFile.attempts > 0, MediaFile.attempts - 1), else_=0),
@@ -584,7 +600,7 @@ class Sorter:
             session.add(
                 Event(
                     file_id=media.id,
-                    action="failed",
+                    action=EventAction.FAILED,
                     from_path=media.source_path,
                     actor=self.actor,
                     reason={"summary": why, "retry": "next run"},
@@ -597,8 +613,8 @@ class Sorter:
         with self.state.session() as session:
             left = session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.id == media.id, MediaFile.status != "done")
-                .values(status="left", batch_id=None, last_error=why)
+                .where(MediaFile.id == media.id, MediaFile.status != FileStatus.DONE)
+                .values(status=FileStatus.LEFT, batch_id=None, last_error=why)
             ).rowcount
             if left:
                 forget_original(session, media.id)
@@ -607,7 +623,7 @@ class Sorter:
             session.add(
                 Event(
                     file_id=media.id,
-                    action="vanished" if vanished else "changed",
+                    action=EventAction.VANISHED if vanished else EventAction.CHANGED,
                     from_path=media.source_path,
                     actor=self.actor,
                     reason={"summary": why},
@@ -618,33 +634,23 @@ class Sorter:
 # --------------------------------------------------------------------- batches
 
 
-def recover(state: State) -> int:
-    report = recover_journal(state)
-    if report.finished or report.replanned or report.vanished:
-        log.warning(
-            "recovered interrupted transfers: %d finished, %d redone, %d sources vanished",
-            report.finished,
-            report.replanned,
-            report.vanished,
-        )
-    return report.finished + report.replanned + report.vanished
-
-
 def release_stale_batches(state: State) -> int:
     """Give back the files of batches whose worker is gone."""
     released = 0
     with state.session() as session:
-        open_batches = list(session.scalars(sa.select(Batch).where(Batch.status == "open")))
+        open_batches = list(
+            session.scalars(sa.select(Batch).where(Batch.status == BatchStatus.OPEN))
+        )
         for batch in open_batches:
             if not owner_gone(batch.owner, batch.lease_until):
                 continue
             result = session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.batch_id == batch.id, MediaFile.status == "claimed")
-                .values(status="pending", batch_id=None)
+                .where(MediaFile.batch_id == batch.id, MediaFile.status == FileStatus.CLAIMED)
+                .values(status=FileStatus.PENDING, batch_id=None)
             )
             released += result.rowcount
-            batch.status = "expired"
+            batch.status = BatchStatus.EXPIRED
             batch.finished_at = utcnow()
     return released
 
@@ -664,12 +670,14 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
         batch_ids = list(
             session.scalars(
                 sa.select(Batch.id).where(
-                    Batch.run_id == run_id, Batch.status == "open", Batch.owner.is_(None)
+                    Batch.run_id == run_id, Batch.status == BatchStatus.OPEN, Batch.owner.is_(None)
                 )
             )
         )
         pending = session.scalar(
-            sa.select(sa.func.count()).select_from(MediaFile).where(MediaFile.status == "pending")
+            sa.select(sa.func.count())
+            .select_from(MediaFile)
+            .where(MediaFile.status == FileStatus.PENDING)
         )
     if not pending:
         return batch_ids
@@ -682,7 +690,7 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
         with state.session() as session:
             query = (
                 sa.select(MediaFile.id)
-                .where(MediaFile.status == "pending")
+                .where(MediaFile.status == FileStatus.PENDING)
                 .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
                 .limit(size)
                 .with_for_update(skip_locked=True)
@@ -690,13 +698,13 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
             ids = list(session.scalars(query))
             if not ids:
                 break
-            batch = Batch(run_id=run_id, status="open", lease_until=utcnow() + lease)
+            batch = Batch(run_id=run_id, status=BatchStatus.OPEN, lease_until=utcnow() + lease)
             session.add(batch)
             session.flush()
             claimed = session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.id.in_(ids), MediaFile.status == "pending")
-                .values(status="claimed", batch_id=batch.id)
+                .where(MediaFile.id.in_(ids), MediaFile.status == FileStatus.PENDING)
+                .values(status=FileStatus.CLAIMED, batch_id=batch.id)
             ).rowcount
             batch.file_count = claimed
             batch_ids.append(batch.id)
@@ -717,7 +725,7 @@ def _take_batch(state: State, batch_id: int, lease: timedelta) -> bool:
     me = owner_token()
     with state.session() as session:
         batch = session.get(Batch, batch_id, with_for_update=True)
-        if batch is None or batch.status != "open":
+        if batch is None or batch.status != BatchStatus.OPEN:
             return False
         if batch.owner not in {None, me} and not owner_gone(batch.owner, batch.lease_until):
             raise BatchTaken(f"batch {batch_id} is being processed by {batch.owner}")
@@ -731,7 +739,11 @@ def _renew(state: State, batch_id: int, lease: timedelta) -> bool:
         return (
             session.execute(
                 sa.update(Batch)
-                .where(Batch.id == batch_id, Batch.owner == owner_token(), Batch.status == "open")
+                .where(
+                    Batch.id == batch_id,
+                    Batch.owner == owner_token(),
+                    Batch.status == BatchStatus.OPEN,
+                )
                 .values(lease_until=utcnow() + lease)
             ).rowcount
             == 1
@@ -759,7 +771,7 @@ def process_batch(
         ids = list(
             session.scalars(
                 sa.select(MediaFile.id)
-                .where(MediaFile.batch_id == batch_id, MediaFile.status == "claimed")
+                .where(MediaFile.batch_id == batch_id, MediaFile.status == FileStatus.CLAIMED)
                 .order_by(MediaFile.size.desc(), MediaFile.source_path, MediaFile.id)
             )
         )
@@ -772,7 +784,9 @@ def process_batch(
             report.results.append(result)
     with state.session() as session:
         session.execute(
-            sa.update(Batch).where(Batch.id == batch_id).values(status="done", finished_at=utcnow())
+            sa.update(Batch)
+            .where(Batch.id == batch_id)
+            .values(status=BatchStatus.DONE, finished_at=utcnow())
         )
     return report
 
@@ -782,7 +796,7 @@ def _process_claimed(
 ) -> FileResult | None:
     with state.session() as session:
         media = session.get(MediaFile, file_id)
-        if media is None or media.status != "claimed" or media.batch_id != batch_id:
+        if media is None or media.status != FileStatus.CLAIMED or media.batch_id != batch_id:
             return None
         # Counted before the work starts, so a file that crashes the process is counted too.
         media.attempts += 1
@@ -801,7 +815,7 @@ def _process_claimed(
             session.add(
                 Event(
                     file_id=file_id,
-                    action="failed",
+                    action=EventAction.FAILED,
                     from_path=media.source_path,
                     actor=sorter.actor,
                     reason={
@@ -818,8 +832,8 @@ def _process_claimed(
         with state.session() as session:
             session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.id == file_id, MediaFile.status == "claimed")
-                .values(status="pending", batch_id=None, last_error=error)
+                .where(MediaFile.id == file_id, MediaFile.status == FileStatus.CLAIMED)
+                .values(status=FileStatus.PENDING, batch_id=None, last_error=error)
             )
             forget_original(session, file_id)
         return FileResult(
@@ -828,7 +842,7 @@ def _process_claimed(
 
 
 def _give_up(sorter: Sorter, media: MediaFile, why: str) -> FileResult:
-    evaluation = Evaluation(Decision.review("unreadable", "failed", why))
+    evaluation = Evaluation(Decision.review(Category.UNREADABLE, "failed", why))
     try:
         evaluation.sha256 = sha256_file(media.source_path)
     except OSError:
@@ -891,7 +905,7 @@ def run_once(
     state = State(config.database_url)
     run_id = new_run_id()
     try:
-        recovered = recover(state)
+        recovered = recover_transfers(state, lease_s=config.claim_lease_seconds).recovered
         workers = workers or config.workers
         parallel = workers > 1 and config.source is not None
         report, batch_ids = scan_and_plan(
@@ -955,7 +969,7 @@ def dry_run(config: Config) -> list[FileResult]:
                     seen.mtime_ns,
                     seen.inode,
                 )
-                if same and entry.state in {"registered", "ignored"}:
+                if same and entry.state in {IndexState.REGISTERED, IndexState.IGNORED}:
                     continue
                 if not is_stable(seen, entry, same, now, config.scan.stable_seconds):
                     results.append(FileResult(0, seen.path, None, "staging", "not stable yet"))

@@ -29,16 +29,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from facesort.config import REVIEW_CATEGORIES, Config, with_overrides
+from facesort.config import Config, with_overrides
 from facesort.errors import FacesortError
-from facesort.journal import SourceChanged
+from facesort.files.journal import SourceChanged
 from facesort.names import UnsafeNameError, person_key
 from facesort.pipeline import FileResult, Sorter
 from facesort.policy import Decision, library_folder
 from facesort.state import State
 from facesort.state.models import MediaFile
+from facesort.vocab import Category, FileStatus, Place, TransferAction
 
-RESORTABLE_CATEGORIES = tuple(c for c in REVIEW_CATEGORIES if c != "duplicates")
+RESORTABLE_CATEGORIES = tuple(c for c in Category if c != Category.DUPLICATES)
 # Decisions a person made in review (facesort.review): re-sorts leave those files alone.
 PLACED_BY_A_PERSON = {"approved"}
 
@@ -70,7 +71,7 @@ def select_files(state: State, scope: Scope) -> list[MediaFile]:
     with state.session() as session:
         rows = session.scalars(
             sa.select(MediaFile)
-            .where(MediaFile.status == "done", MediaFile.current_path.is_not(None))
+            .where(MediaFile.status == FileStatus.DONE, MediaFile.current_path.is_not(None))
             .order_by(MediaFile.id)
         ).all()
     wanted_people = {person_key(p) for p in scope.people}
@@ -78,14 +79,14 @@ def select_files(state: State, scope: Scope) -> list[MediaFile]:
     folders = [os.path.join(os.path.abspath(f), "") for f in scope.folders]
     selected = []
     for media in rows:
-        if media.category == "duplicates":
+        if media.category == Category.DUPLICATES:
             continue
-        in_library = media.place == "library"
+        in_library = media.place == Place.LIBRARY
         person = (media.people or [""])[0]
         if (
             (scope.library and in_library)
             or (in_library and person and person_key(person) in wanted_people)
-            or (media.place == "review" and media.category in wanted_review)
+            or (media.place == Place.REVIEW and media.category in wanted_review)
             or any((media.current_path or "").startswith(folder) for folder in folders)
         ):
             selected.append(media)
@@ -113,7 +114,7 @@ class PlannedMove:
 
 
 def current_folder(media: MediaFile) -> str:
-    if media.place == "library":
+    if media.place == Place.LIBRARY:
         return library_folder((media.people or ["?"])[0])
     return f"review/{media.category}"
 
@@ -160,7 +161,7 @@ def apply_resort(
     *,
     actor: str,
     group_id: str,
-    action: str = "resort",
+    action: TransferAction = TransferAction.RESORT,
 ) -> list[FileResult]:
     """Move every planned file through the journal, as one undoable group."""
     sorter = Sorter(config, state, actor=actor, group_id=group_id)
@@ -217,7 +218,7 @@ def known_people(state: State, config: Config) -> list[str]:
     with state.session() as session:
         rows = session.scalars(
             sa.select(MediaFile.people).where(
-                MediaFile.status == "done", MediaFile.place == "library"
+                MediaFile.status == FileStatus.DONE, MediaFile.place == Place.LIBRARY
             )
         ).all()
     people = {p[0] for p in rows if p}
@@ -291,7 +292,7 @@ def _known_person(state: State, config: Config, person: str | None) -> str:
 
 def _review_categories(categories: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(categories)) or RESORTABLE_CATEGORIES
-    if "duplicates" in chosen:
+    if Category.DUPLICATES in chosen:
         raise ResortRequestError(
             "review/duplicates is not re-sorted: a duplicate stays one until someone says "
             "otherwise in review; leave 'duplicates' out of the categories"
@@ -381,7 +382,7 @@ def apply_plan_csv(
             media.current_path: media
             for media in session.scalars(
                 sa.select(MediaFile).where(
-                    MediaFile.status == "done", MediaFile.current_path.in_(list(wanted))
+                    MediaFile.status == FileStatus.DONE, MediaFile.current_path.in_(list(wanted))
                 )
             )
         }

@@ -38,27 +38,39 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import forget_original, register_original
 from facesort.errors import FacesortError
-from facesort.journal import Journal, SourceChanged, TransferRequest, sha256_file, undo_group
+from facesort.files.hashing import sha256_file
+from facesort.files.journal import (
+    Journal,
+    OutcomeEvent,
+    SourceChanged,
+    TransferOutcome,
+    TransferRequest,
+)
+from facesort.files.undo import undo_group
 from facesort.names import UnsafeNameError, safe_file_name, safe_folder_name
-from facesort.pipeline import CONFIRMED, Evaluation, FileResult, Sorter
+from facesort.pipeline import Evaluation, FileResult, Sorter
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.pictures import NoPicture
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReferenceEncoding, ReviewAction, utcnow
-
-KINDS = (
-    "approve",
-    "reject",
-    "add_reference",
-    "not_duplicate",
-    "name_cluster",
-    "recheck",
-    "undo",
-    "redo",
+from facesort.vocab import (
+    Category,
+    ClusterStatus,
+    Confidence,
+    EventAction,
+    FaceSource,
+    FileStatus,
+    Kind,
+    Place,
+    ReferenceStatus,
+    ReviewKind,
+    TransferAction,
+    TransferOp,
 )
-REVIEW_SOURCE = "review"  # Face.source of a label a person gave
+
+KINDS = tuple(ReviewKind)
 
 
 class ReviewError(FacesortError):
@@ -156,10 +168,10 @@ class Reviewer:
         files = self._files(file_ids)
         problems = []
         for media in files:
-            if media.status != "done" or media.place != "review":
+            if media.status != FileStatus.DONE or media.place != Place.REVIEW:
                 where = (
                     current_folder(media)
-                    if media.place in {"library", "review"}
+                    if media.place in {Place.LIBRARY, Place.REVIEW}
                     else (media.place or "staging")
                 )
                 problems.append(f"{_label(media)} is in {where}, not in the review queue")
@@ -199,7 +211,7 @@ class Reviewer:
         reference. ``face`` (1-based) names the face for a file with several."""
         person = person_name(self.state, self.config, person)
         files = self._queue_files(file_ids)
-        duplicates = [m for m in files if m.category == "duplicates"]
+        duplicates = [m for m in files if m.category == Category.DUPLICATES]
         if duplicates:
             raise ReviewError(
                 f"{', '.join(map(_label, duplicates))} "
@@ -224,7 +236,7 @@ class Reviewer:
         group = new_group_id()
         sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
         _check_folder(sorter, person)
-        result = ActionResult(group, "approve", "")
+        result = ActionResult(group, ReviewKind.APPROVE, "")
         labels: dict[str, list[Any]] = {}
         with self._recorded_on_failure(result, person, files, {"faces": labels}):
             for media in files:
@@ -241,7 +253,9 @@ class Reviewer:
                 )
                 try:
                     result.moved.append(
-                        sorter.route(media, _unchanged(media, decision), action="approve")
+                        sorter.route(
+                            media, _unchanged(media, decision), action=TransferAction.APPROVE
+                        )
                     )
                 except SourceChanged as exc:
                     result.skipped.append(f"{_label(media)}: {exc}")
@@ -257,7 +271,7 @@ class Reviewer:
         files = self._queue_files(file_ids)
         group = new_group_id()
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = ActionResult(group, "reject", "")
+        result = ActionResult(group, ReviewKind.REJECT, "")
         with self._recorded_on_failure(result, None, files, {}):
             for media in files:
                 try:
@@ -276,23 +290,23 @@ class Reviewer:
             "unless the rejection is undone",
             "was": current_folder(media),
         }
-        fields = {"place": "trash", "category": None, "people": [], "reason": reason}
+        fields = {"place": Place.TRASH, "category": None, "people": [], "reason": reason}
         destination = journal.transfer(
             TransferRequest(
                 file_id=media.id,
                 src=source,
                 dest_dir=str(self.config.trash_path),
                 name=safe_file_name(os.path.basename(source)),
-                outcome={
-                    "file": {"status": "done", "last_error": None, **fields},
-                    "event": {"action": "rejected", **fields},
-                },
-                action="reject",
-                op="move",
+                outcome=TransferOutcome(
+                    {"status": FileStatus.DONE, "last_error": None, **fields},
+                    OutcomeEvent(EventAction.REJECTED, **fields),
+                ),
+                action=TransferAction.REJECT,
+                op=TransferOp.MOVE,
                 expected_sha256=media.sha256,
             )
         )
-        return FileResult(media.id, source, destination, "trash", reason["summary"])
+        return FileResult(media.id, source, destination, Place.TRASH, reason["summary"])
 
     def add_reference(
         self,
@@ -324,7 +338,7 @@ class Reviewer:
                     else f"{_label(media)} has no face facesort found: it cannot be a "
                     f"reference photo of {person}. Nothing was changed."
                 )
-            if whole_photo and (media.kind != "image" or len(faces) != 1):
+            if whole_photo and (media.kind != Kind.IMAGE or len(faces) != 1):
                 raise ReviewError(
                     f"{_label(media)} is not a photo with exactly one face: add a crop of the "
                     "face instead (leave out 'whole photo'). Nothing was changed."
@@ -332,7 +346,7 @@ class Reviewer:
             picked[media.id] = chosen
         group = new_group_id()
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = ActionResult(group, "add_reference", "")
+        result = ActionResult(group, ReviewKind.ADD_REFERENCE, "")
         labels: dict[str, list[Any]] = {}
         with self._recorded_on_failure(result, person, files, {"faces": labels}):
             for media in files:
@@ -348,10 +362,10 @@ class Reviewer:
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,
         like new files (they move to wherever matching decides)."""
-        files = self._queue_files(file_ids, categories=("duplicates",))
+        files = self._queue_files(file_ids, categories=(Category.DUPLICATES,))
         group = new_group_id()
         sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
-        result = ActionResult(group, "not_duplicate", "")
+        result = ActionResult(group, ReviewKind.NOT_DUPLICATE, "")
         originals = []
         with self._recorded_on_failure(result, None, files, {"originals": originals}):
             for media in files:
@@ -361,7 +375,9 @@ class Reviewer:
                     evaluation.decision, f"not a duplicate (said in review by {self.actor}); "
                 )
                 try:
-                    result.moved.append(sorter.route(media, evaluation, action="not_duplicate"))
+                    result.moved.append(
+                        sorter.route(media, evaluation, action=TransferAction.NOT_DUPLICATE)
+                    )
                 except SourceChanged as exc:
                     result.skipped.append(f"{_label(media)}: {exc}")
                     continue
@@ -384,7 +400,7 @@ class Reviewer:
         person = person_name(self.state, self.config, person)
         with self.state.session() as session:
             cluster = session.get(FaceCluster, cluster_id)
-            if cluster is None or cluster.status != "active":
+            if cluster is None or cluster.status != ClusterStatus.ACTIVE:
                 state = "does not exist" if cluster is None else f"is {cluster.status}"
                 raise ReviewError(
                     f"Cluster {cluster_id} {state}: the review page's 'Unknown people' "
@@ -396,7 +412,7 @@ class Reviewer:
         group = new_group_id()
         sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
         _check_folder(sorter, person)
-        result = ActionResult(group, "name_cluster", "")
+        result = ActionResult(group, ReviewKind.NAME_CLUSTER, "")
         by_id = {media.id: media for _, media in members}
         labels: dict[str, list[Any]] = {}
         files = list(by_id.values())
@@ -409,12 +425,12 @@ class Reviewer:
             labels.update(self._confirm([face for face, _ in members], person))
             sorter._references = None  # match with the references just added
             for media in by_id.values():
-                if media.place != "review" or media.category == "duplicates":
+                if media.place != Place.REVIEW or media.category == Category.DUPLICATES:
                     continue
                 faces = file_faces(self.state, media.id)
                 try:
                     if faces and all(
-                        f.confidence == CONFIRMED and f.person == person for f in faces
+                        f.confidence == Confidence.CONFIRMED and f.person == person for f in faces
                     ):
                         decision = Decision(
                             category=None,
@@ -424,19 +440,21 @@ class Reviewer:
                             people=(person,),
                             details={"approved_by": self.actor, "was": current_folder(media)},
                         )
-                        moved = sorter.route(media, _unchanged(media, decision), action="approve")
+                        moved = sorter.route(
+                            media, _unchanged(media, decision), action=TransferAction.APPROVE
+                        )
                     else:
                         evaluation = sorter.reevaluate(media)
                         if evaluation.decision.category is not None:
                             continue  # still not sure; stays in the queue
-                        moved = sorter.route(media, evaluation, action="recheck")
+                        moved = sorter.route(media, evaluation, action=TransferAction.RECHECK)
                     result.moved.append(moved)
                 except SourceChanged as exc:
                     result.skipped.append(f"{_label(media)}: {exc}")
         with self.state.session() as session:
             cluster = session.get(FaceCluster, cluster_id)
             previous = {"status": cluster.status, "person": cluster.person}
-            cluster.status, cluster.person = "named", person
+            cluster.status, cluster.person = ClusterStatus.NAMED, person
         result.summary = (
             f"cluster {cluster_id} named {person}: {len(result.references)} reference photos "
             f"added, {_count(result.moved)} moved to the library"
@@ -463,20 +481,31 @@ class Reviewer:
                 )
             kind, file_ids = action.kind, action.file_ids or []
             base = action
-            while base is not None and base.kind in {"undo", "redo"} and base.undo_of:
+            while (
+                base is not None
+                and base.kind in {ReviewKind.UNDO, ReviewKind.REDO}
+                and base.undo_of
+            ):
                 base = session.scalar(
                     sa.select(ReviewAction).where(ReviewAction.group_id == base.undo_of)
                 )
             base_kind = base.kind if base is not None else kind
             base_group = base.group_id if base is not None else group_id
             base_details = dict(base.details or {}) if base is not None else {}
-        report = undo_group(self.state, group_id, self.actor)
-        redo = kind == "undo"
+        report = undo_group(
+            self.state, group_id, self.actor, lease_s=self.config.claim_lease_seconds
+        )
+        redo = kind == ReviewKind.UNDO
         result = ActionResult(
-            report.group_id, "redo" if redo else "undo", "", skipped=list(report.skipped or [])
+            report.group_id,
+            ReviewKind.REDO if redo else ReviewKind.UNDO,
+            "",
+            skipped=list(report.skipped or []),
         )
         if redo:
-            journal = Journal(self.state, self.actor, report.group_id)
+            journal = Journal(
+                self.state, self.actor, report.group_id, lease_s=self.config.claim_lease_seconds
+            )
             self._apply_effects(base_details, journal, result)
         else:
             _revert_effects(self.state, base_details)
@@ -510,7 +539,7 @@ class Reviewer:
             groups = list(
                 session.scalars(
                     sa.select(ReviewAction.group_id)
-                    .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != "undo")
+                    .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != ReviewKind.UNDO)
                     .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
                     .limit(count)
                 )
@@ -530,7 +559,11 @@ class Reviewer:
                 if row is None:
                     continue
                 previous[str(row.id)] = [row.person, row.confidence, row.source]
-                row.person, row.confidence, row.source = person, CONFIRMED, REVIEW_SOURCE
+                row.person, row.confidence, row.source = (
+                    person,
+                    Confidence.CONFIRMED,
+                    FaceSource.REVIEW,
+                )
         return previous
 
     def _add_face_reference(
@@ -567,7 +600,7 @@ class Reviewer:
                     session.merge(
                         ReferenceEncoding(
                             sha256=sha,
-                            status="face",
+                            status=ReferenceStatus.FACE,
                             encoding=face.encoding,
                             box=None,
                             face_count=1,
@@ -603,16 +636,14 @@ class Reviewer:
                 src=source,
                 dest_dir=str(self.config.references_dir / person),
                 name=safe_file_name(name or os.path.basename(source)),
-                outcome={
-                    "file": None,
-                    "event": {
-                        "action": "reference_added",
-                        "people": [person],
-                        "reason": {"summary": summary},
-                    },
-                },
-                action="add_reference",
-                op="copy",
+                outcome=TransferOutcome(
+                    None,
+                    OutcomeEvent(
+                        EventAction.REFERENCE_ADDED, people=[person], reason={"summary": summary}
+                    ),
+                ),
+                action=TransferAction.ADD_REFERENCE,
+                op=TransferOp.COPY,
                 expected_sha256=sha256 or media.sha256,
             )
         )
@@ -629,12 +660,16 @@ class Reviewer:
                 for face_id in details.get("faces") or {}:
                     row = session.get(FaceRow, int(face_id))
                     if row is not None:
-                        row.person, row.confidence, row.source = person, CONFIRMED, REVIEW_SOURCE
+                        row.person, row.confidence, row.source = (
+                            person,
+                            Confidence.CONFIRMED,
+                            FaceSource.REVIEW,
+                        )
             cluster = details.get("cluster")
             if cluster:
                 row = session.get(FaceCluster, cluster["id"])
                 if row is not None:
-                    row.status, row.person = "named", person
+                    row.status, row.person = ClusterStatus.NAMED, person
             originals = details.get("originals") or []
             if originals:
                 self.state.lock_for_dedupe(session)
