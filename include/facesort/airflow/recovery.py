@@ -9,11 +9,11 @@ from facesort.state import State
 
 
 def recover_interrupted(run: TaskRun) -> dict[str, int]:
-    from facesort.journal import recover
+    from facesort.files.recovery import recover_transfers
 
     config = load_config(run.config_path)
     with State(config.database_url) as state:
-        report = recover(state)
+        report = recover_transfers(state, lease_s=config.claim_lease_seconds)
     return {
         "finished": report.finished,
         "redone": report.replanned,

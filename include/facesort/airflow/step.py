@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import task
+from airflow.sdk import get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from facesort.errors import FacesortError
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,6 @@ def facesort_task(step: Callable[..., Any] | None = None, /, **task_kwargs: Any)
 
         @functools.wraps(func)
         def run_step(*args: Any, **kwargs: Any) -> Any:
-            from airflow.sdk import get_current_context
-            from airflow.sdk.exceptions import AirflowFailException
-
-            from facesort.errors import FacesortError
-
             run = TaskRun.from_context(get_current_context())
             try:
                 return func(run, *args, **kwargs)
