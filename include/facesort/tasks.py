@@ -48,7 +48,7 @@ def recover_interrupted(config_path: str | None = None) -> dict[str, int]:
 
 def scan_and_claim(run_id: str, actor: str, config_path: str | None = None) -> dict[str, Any]:
     """Scan staging, claim pending files into batches; returns the batch ids and counts."""
-    from facesort.pipeline import scan_and_plan
+    from facesort.sorting.batches import scan_and_plan
 
     config, state = open_state(config_path)
     try:
@@ -67,7 +67,7 @@ def scan_and_claim(run_id: str, actor: str, config_path: str | None = None) -> d
 
 def sort_batch(batch_id: int, run_id: str, actor: str, config_path: str | None = None) -> dict:
     """Sort one claimed batch; returns how many files went to each folder."""
-    from facesort.pipeline import process_batch
+    from facesort.sorting.batches import process_batch
 
     config, state = open_state(config_path)
     try:

@@ -48,10 +48,11 @@ from facesort.files.journal import (
 )
 from facesort.files.undo import undo_group
 from facesort.names import UnsafeNameError, safe_file_name, safe_folder_name
-from facesort.pipeline import Evaluation, FileResult, Sorter
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.pictures import NoPicture
+from facesort.sorting.evaluate import Evaluator
+from facesort.sorting.route import FileResult, Router
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReferenceEncoding, ReviewAction, utcnow
@@ -234,8 +235,8 @@ class Reviewer:
                     "Nothing was changed."
                 )
         group = new_group_id()
-        sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
-        _check_folder(sorter, person)
+        router = Router(self.config, self.state, actor=self.actor, group_id=group)
+        _check_folder(router, person)
         result = ActionResult(group, ReviewKind.APPROVE, "")
         labels: dict[str, list[Any]] = {}
         with self._recorded_on_failure(result, person, files, {"faces": labels}):
@@ -243,7 +244,7 @@ class Reviewer:
                 picked = chosen[media.id]
                 if add_reference and picked is not None:
                     # Cut out the face before the file moves, from where its record says.
-                    self._add_face_reference(sorter.journal, media, picked, person, result)
+                    self._add_face_reference(router.journal, media, picked, person, result)
                 decision = Decision(
                     category=None,
                     rule="approved",
@@ -253,9 +254,7 @@ class Reviewer:
                 )
                 try:
                     result.moved.append(
-                        sorter.route(
-                            media, _unchanged(media, decision), action=TransferAction.APPROVE
-                        )
+                        router.route_decision(media, decision, action=TransferAction.APPROVE)
                     )
                 except SourceChanged as exc:
                     result.skipped.append(f"{_label(media)}: {exc}")
@@ -364,19 +363,22 @@ class Reviewer:
         like new files (they move to wherever matching decides)."""
         files = self._queue_files(file_ids, categories=(Category.DUPLICATES,))
         group = new_group_id()
-        sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
+        evaluator = Evaluator(self.config, self.state)
+        router = Router(self.config, self.state, actor=self.actor, group_id=group)
         result = ActionResult(group, ReviewKind.NOT_DUPLICATE, "")
         originals = []
         with self._recorded_on_failure(result, None, files, {"originals": originals}):
             for media in files:
                 # Decode, detect and match like a new file; duplicates are not compared again.
-                evaluation = sorter.reevaluate(media, redetect=True)
-                evaluation.decision = _with_note(
+                evaluation = evaluator.reevaluate(media, redetect=True)
+                decision = _with_note(
                     evaluation.decision, f"not a duplicate (said in review by {self.actor}); "
                 )
                 try:
                     result.moved.append(
-                        sorter.route(media, evaluation, action=TransferAction.NOT_DUPLICATE)
+                        router.route_decision(
+                            media, decision, action=TransferAction.NOT_DUPLICATE, found=evaluation
+                        )
                     )
                 except SourceChanged as exc:
                     result.skipped.append(f"{_label(media)}: {exc}")
@@ -410,8 +412,9 @@ class Reviewer:
         if not members:
             raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
         group = new_group_id()
-        sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
-        _check_folder(sorter, person)
+        evaluator = Evaluator(self.config, self.state)
+        router = Router(self.config, self.state, actor=self.actor, group_id=group)
+        _check_folder(router, person)
         result = ActionResult(group, ReviewKind.NAME_CLUSTER, "")
         by_id = {media.id: media for _, media in members}
         labels: dict[str, list[Any]] = {}
@@ -419,11 +422,11 @@ class Reviewer:
         with self._recorded_on_failure(result, person, files, {"faces": labels}):
             for face, media in spread_sample(members, self.config.review.cluster_reference_faces):
                 try:
-                    self._add_face_reference(sorter.journal, media, face, person, result)
+                    self._add_face_reference(router.journal, media, face, person, result)
                 except (OSError, ValueError, NoPicture) as exc:
                     result.skipped.append(f"{_label(media)}: face not added as a reference ({exc})")
             labels.update(self._confirm([face for face, _ in members], person))
-            sorter._references = None  # match with the references just added
+            evaluator.forget_references()  # match with the references just added
             for media in by_id.values():
                 if media.place != Place.REVIEW or media.category == Category.DUPLICATES:
                     continue
@@ -440,14 +443,19 @@ class Reviewer:
                             people=(person,),
                             details={"approved_by": self.actor, "was": current_folder(media)},
                         )
-                        moved = sorter.route(
-                            media, _unchanged(media, decision), action=TransferAction.APPROVE
+                        moved = router.route_decision(
+                            media, decision, action=TransferAction.APPROVE
                         )
                     else:
-                        evaluation = sorter.reevaluate(media)
+                        evaluation = evaluator.reevaluate(media)
                         if evaluation.decision.category is not None:
                             continue  # still not sure; stays in the queue
-                        moved = sorter.route(media, evaluation, action=TransferAction.RECHECK)
+                        moved = router.route_decision(
+                            media,
+                            evaluation.decision,
+                            action=TransferAction.RECHECK,
+                            found=evaluation,
+                        )
                     result.moved.append(moved)
                 except SourceChanged as exc:
                     result.skipped.append(f"{_label(media)}: {exc}")
@@ -768,26 +776,11 @@ def record_action(
         )
 
 
-def _check_folder(sorter: Sorter, person: str) -> None:
+def _check_folder(router: Router, person: str) -> None:
     """Refuse a name routing would not give a folder of its own (before anything moves)."""
-    guarded = sorter.guard_names(
-        Decision(category=None, rule="approved", summary="", people=(person,))
-    )
-    if guarded.category is not None:
-        raise ReviewError(f"{guarded.summary}. Nothing was changed.")
-
-
-def _unchanged(media: MediaFile, decision: Decision) -> Evaluation:
-    """An evaluation that changes only the decision: hashes, size and the stored faces
-    (rows, clusters, labels) stay as they are."""
-    return Evaluation(
-        decision,
-        sha256=media.sha256,
-        phash=media.phash,
-        width=media.width,
-        height=media.height,
-        detected=False,
-    )
+    problem = router.folder_problem(person)
+    if problem is not None:
+        raise ReviewError(f"{problem[1]}. Nothing was changed.")
 
 
 def _with_note(decision: Decision, note: str) -> Decision:
