@@ -22,8 +22,9 @@ from review_helpers import (
 )
 
 from facesort.references import ReferenceLoader
-from facesort.review.actions import Reviewer, ReviewError
+from facesort.review.actions import Reviewer
 from facesort.review.clustering import recluster, stable_ids
+from facesort.review.results import ReviewError
 from facesort.sample import stage_files
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import Router

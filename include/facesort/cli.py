@@ -295,7 +295,8 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                     f"{'/'.join(g.actions)}: {g.files} file(s)  by {', '.join(g.actors)}{note}"
                 )
             return 0
-        from facesort.review.actions import Reviewer, is_review_group
+        from facesort.review.actions import Reviewer
+        from facesort.review.record import is_review_group
 
         if is_review_group(state, args.group):
             # A review action: undo it with what it changed besides moves (face labels,
