@@ -141,7 +141,7 @@ def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
     from facesort.airflow import TaskRun
     from facesort.airflow.immich import poll_readiness, queue_scan
     from facesort.airflow.sensors import ImmichReadySensor
-    from facesort.pipeline import scan_and_plan
+    from facesort.sorting.batches import scan_and_plan
     from facesort.state import State
 
     sensor = ImmichReadySensor(

@@ -60,7 +60,7 @@ def _add_pending(url: str, count: int) -> None:
 
 def _claim_worker(url: str, batch_size: int, start, results) -> None:
     from facesort.config import parse_config
-    from facesort.pipeline import plan_batches
+    from facesort.sorting.batches import plan_batches
 
     config = parse_config(
         {"staging_dirs": ["/s"], "library_dir": "/l", "review_dir": "/r",
@@ -126,7 +126,7 @@ def test_concurrent_copies_of_one_picture_keep_exactly_one(url):
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_the_pipeline_runs_on_postgresql(make_workspace, pg_url):
-    from facesort.pipeline import run_once
+    from facesort.sorting.run import run_once
 
     ws = make_workspace(stage=("incoming",), extras=True, settings={"state_url": pg_url})
     summary = run_once(ws.config(), workers=2)
@@ -150,7 +150,7 @@ def test_a_batch_owned_by_a_live_worker_is_not_taken(make_workspace, photos):
 
     import psutil
 
-    from facesort.pipeline import BatchTaken, process_batch, scan_and_plan
+    from facesort.sorting.batches import BatchTaken, process_batch, scan_and_plan
     from facesort.state.models import Batch
 
     ws = make_workspace(stage=(), extras=False)

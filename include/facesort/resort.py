@@ -33,8 +33,9 @@ from facesort.config import Config, with_overrides
 from facesort.errors import FacesortError
 from facesort.files.journal import SourceChanged
 from facesort.names import UnsafeNameError, person_key
-from facesort.pipeline import FileResult, Sorter
 from facesort.policy import Decision, library_folder
+from facesort.sorting.evaluate import Evaluator
+from facesort.sorting.route import FileResult, Router
 from facesort.state import State
 from facesort.state.models import MediaFile
 from facesort.vocab import Category, FileStatus, Place, TransferAction
@@ -125,18 +126,18 @@ def plan_resort(
     scope: Scope,
     *,
     redetect: bool = False,
-    sorter: Sorter | None = None,
+    evaluator: Evaluator | None = None,
     files: Iterable[MediaFile] | None = None,
 ) -> list[PlannedMove]:
     """The files in ``scope`` whose destination would change now, and where to."""
-    sorter = sorter or Sorter(config, state, actor="resort plan", dry_run=True)
+    evaluator = evaluator or Evaluator(config, state, readonly=True)
     plan = []
     for media in files if files is not None else select_files(state, scope):
         if not media.current_path or not os.path.lexists(media.current_path):
             continue  # moved by hand; nothing to re-sort
         if (media.reason or {}).get("rule") in PLACED_BY_A_PERSON:
             continue  # a person decided where it goes; new thresholds do not overrule them
-        evaluation = sorter.reevaluate(media, redetect=redetect)
+        evaluation = evaluator.reevaluate(media, redetect=redetect)
         before = current_folder(media)
         if evaluation.decision.folder != before:
             plan.append(PlannedMove(media, evaluation.decision, before, evaluation))
@@ -164,13 +165,15 @@ def apply_resort(
     action: TransferAction = TransferAction.RESORT,
 ) -> list[FileResult]:
     """Move every planned file through the journal, as one undoable group."""
-    sorter = Sorter(config, state, actor=actor, group_id=group_id)
+    evaluator = Evaluator(config, state)
+    router = Router(config, state, actor=actor, group_id=group_id)
     results = []
     for move in plan:
-        evaluation = move.evaluation or sorter.reevaluate(move.media)
-        evaluation.decision = move.decision
+        evaluation = move.evaluation or evaluator.reevaluate(move.media)
         try:
-            results.append(sorter.route(move.media, evaluation, action=action))
+            results.append(
+                router.route_decision(move.media, move.decision, action=action, found=evaluation)
+            )
         except SourceChanged as exc:
             # Moved or deleted by hand since the plan: left where it is, the rest goes on.
             source = move.media.current_path or move.media.source_path
@@ -386,7 +389,7 @@ def apply_plan_csv(
                 )
             )
         }
-    sorter = Sorter(config, state, actor=f"{actor} (check)", dry_run=True)
+    evaluator = Evaluator(config, state, readonly=True)
     plan, skipped = [], []
     for file, row in wanted.items():
         media = found.get(file)
@@ -394,7 +397,12 @@ def apply_plan_csv(
             skipped.append(f"{file}: no longer in {row['from']}; left alone")
             continue
         (move,) = plan_resort(
-            state, config, request.scope, redetect=request.redetect, sorter=sorter, files=[media]
+            state,
+            config,
+            request.scope,
+            redetect=request.redetect,
+            evaluator=evaluator,
+            files=[media],
         ) or [None]
         if move is None or move.to_folder != row["to"]:
             now = move.to_folder if move else row["from"]

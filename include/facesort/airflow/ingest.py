@@ -19,7 +19,7 @@ from facesort.state import State
 
 def scan_staging(run: TaskRun) -> list[int]:
     """Register the stable new files in staging and claim them into batches; the batch ids."""
-    from facesort.pipeline import scan_and_plan
+    from facesort.sorting.batches import scan_and_plan
 
     config = load_config(run.config_path)
     with State(config.database_url) as state:
@@ -36,7 +36,7 @@ def scan_staging(run: TaskRun) -> list[int]:
 
 def sort_batch(run: TaskRun, batch_id: int) -> dict[str, Any]:
     """Sort one claimed batch; how many files went to each folder."""
-    from facesort.pipeline import process_batch
+    from facesort.sorting.batches import process_batch
 
     run.label_map_index(f"batch {batch_id}")
     config = load_config(run.config_path)

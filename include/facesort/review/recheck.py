@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from facesort.config import Config
 from facesort.resort import Scope, apply_resort, plan_resort
-from facesort.review.actions import ActionResult, record_action
+from facesort.review.record import record_action
+from facesort.review.results import ActionResult
 from facesort.state import State
 from facesort.vocab import Category, ReviewKind, TransferAction
 

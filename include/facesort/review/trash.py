@@ -35,15 +35,6 @@ class PurgeReport:
         return {"deleted": len(self.deleted), "waiting": self.waiting, "problems": self.problems}
 
 
-def trash_count(state: State) -> int:
-    with state.session() as session:
-        return session.scalar(
-            sa.select(sa.func.count())
-            .select_from(MediaFile)
-            .where(MediaFile.status == FileStatus.DONE, MediaFile.place == Place.TRASH)
-        )
-
-
 def purge_trash(
     state: State,
     config: Config,
