@@ -33,8 +33,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import dag
 
 from facesort.airflow import (
     CPU_POOL,
@@ -42,11 +41,14 @@ from facesort.airflow import (
     LIBRARY,
     REVIEW_QUEUE,
     TAGS,
-    current_run_actor,
-    fail_fast_on_user_errors,
+    TaskRun,
+    facesort_task,
+    immich,
+    ingest,
+    recovery,
 )
 from facesort.airflow.sensors import ImmichReadySensor
-from facesort.config import immich_wait_from_env, ingest_schedule_from_env
+from facesort.airflow.settings import immich_wait_from_env, ingest_schedule_from_env
 
 IMMICH_WAIT = immich_wait_from_env()
 
@@ -63,39 +65,17 @@ IMMICH_WAIT = immich_wait_from_env()
     doc_md=__doc__,
 )
 def facesort_ingest():
-    @task
-    @fail_fast_on_user_errors
-    def recover_interrupted() -> dict:
-        from facesort.tasks import recover_interrupted
+    @facesort_task
+    def recover_interrupted(run: TaskRun) -> dict:
+        return recovery.recover_interrupted(run)
 
-        return recover_interrupted()
+    @facesort_task
+    def scan_staging(run: TaskRun) -> list[int]:
+        return ingest.scan_staging(run)
 
-    @task
-    @fail_fast_on_user_errors
-    def scan_staging() -> list[int]:
-        from facesort.tasks import scan_and_claim
-
-        run_id, actor = current_run_actor()
-        result = scan_and_claim(run_id, actor)
-        print(
-            f"{result['registered']} new files, {result['known']} already handled, "
-            f"{result['waiting']} not stable yet, {result['ignored']} not media; "
-            f"{len(result['batches'])} batches"
-        )
-        for note in result["notes"]:
-            print(f"note: {note}")
-        return result["batches"]
-
-    @task
-    @fail_fast_on_user_errors
-    def immich_scan(batches: list[int]) -> dict:
-        from facesort.airflow.hooks import resolve_endpoint
-        from facesort.tasks import immich_prepare
-
-        run_id, _ = current_run_actor()
-        result = immich_prepare(run_id, resolve=resolve_endpoint)
-        print(f"Immich: {result['status']} {result['message'] or ''}".rstrip())
-        return result
+    @facesort_task
+    def immich_scan(run: TaskRun, batches: list[int]) -> dict:
+        return immich.queue_scan(run)
 
     wait_for_immich = ImmichReadySensor(
         task_id="wait_for_immich",
@@ -104,89 +84,37 @@ def facesort_ingest():
         max_wait_seconds=IMMICH_WAIT.max_wait_seconds,
     )
 
-    @task(trigger_rule="none_failed")
-    @fail_fast_on_user_errors
-    def learn_from_immich() -> dict:
-        from facesort.airflow.hooks import resolve_endpoint
-        from facesort.tasks import immich_learn_people
+    @facesort_task(trigger_rule="none_failed")
+    def learn_from_immich(run: TaskRun) -> dict:
+        return immich.learn_references(run)
 
-        run_id, _ = current_run_actor()
-        result = immich_learn_people(run_id, resolve=resolve_endpoint)
-        print(f"people from Immich: {result}")
-        return {k: len(v) if isinstance(v, list) else v for k, v in result.items()}
+    @facesort_task(trigger_rule="none_failed")
+    def read_immich_names(run: TaskRun) -> dict:
+        return immich.store_names(run)
 
-    @task(trigger_rule="none_failed")
-    @fail_fast_on_user_errors
-    def read_immich_names() -> dict:
-        from facesort.airflow.hooks import resolve_endpoint
-        from facesort.tasks import immich_read_names
-
-        run_id, _ = current_run_actor()
-        counts = immich_read_names(run_id, resolve=resolve_endpoint)
-        for status, count in sorted(counts.items()):
-            print(f"immich {status}: {count}")
-        return counts
-
-    @task(
+    @facesort_task(
         pool=CPU_POOL,
-        map_index_template="{{ batch_label }}",
+        map_index_template="{{ map_label }}",
         execution_timeout=timedelta(hours=2),
     )
-    @fail_fast_on_user_errors
-    def sort_batch(batch_id: int) -> dict:
-        from facesort.tasks import sort_batch
+    def sort_batch(run: TaskRun, batch_id: int) -> dict:
+        return ingest.sort_batch(run, batch_id)
 
-        get_current_context()["batch_label"] = f"batch {batch_id}"  # type: ignore[typeddict-unknown-key]
-        run_id, actor = current_run_actor()
-        result = sort_batch(batch_id, run_id, actor)
-        for folder, count in sorted(result["counts"].items()):
-            print(f"{folder}: {count}")
-        return result
+    @facesort_task(trigger_rule="none_failed", outlets=[LIBRARY])
+    def summarize(run: TaskRun) -> dict:
+        return ingest.where_files_went(run)
 
-    @task(trigger_rule="none_failed", outlets=[LIBRARY])
-    @fail_fast_on_user_errors
-    def summarize() -> dict:
-        from facesort.tasks import run_summary
+    @facesort_task(trigger_rule="none_failed")
+    def immich_rescan(run: TaskRun, summary: dict) -> str:
+        return immich.queue_rescan(run)
 
-        _, actor = current_run_actor()
-        summary = run_summary(actor)
-        for folder, count in sorted(summary["folders"].items()):
-            print(f"{folder}: {count}")
-        return summary
+    @facesort_task(trigger_rule="all_done")
+    def check_immich(run: TaskRun) -> dict:
+        return immich.check_outcome(run)
 
-    @task(trigger_rule="none_failed")
-    @fail_fast_on_user_errors
-    def immich_rescan(summary: dict) -> str:
-        from facesort.airflow.hooks import resolve_endpoint
-        from facesort.tasks import immich_rescan
-
-        run_id, actor = current_run_actor()
-        done = immich_rescan(run_id, actor, resolve=resolve_endpoint)
-        print(f"Immich rescan: {done}")
-        return done
-
-    @task(trigger_rule="all_done")
-    @fail_fast_on_user_errors
-    def check_immich() -> dict:
-        import logging
-
-        from facesort.tasks import immich_outcome
-
-        run_id, _ = current_run_actor()
-        outcome = immich_outcome(run_id)
-        print(f"Immich: {outcome}")
-        if outcome["status"] == "error":
-            # Every file was sorted locally, so the run succeeds; this task is marked
-            # skipped (it stands out in the grid) and says what to fix.
-            logging.getLogger("facesort").warning("Immich was not used: %s", outcome["message"])
-            raise AirflowSkipException(f"Immich was not used: {outcome['message']}")
-        return outcome
-
-    @task(outlets=[REVIEW_QUEUE])
-    def announce_review_queue(summary: dict) -> int:
-        if not summary["to_review"]:
-            raise AirflowSkipException("no new files in the review queue")
-        return summary["to_review"]
+    @facesort_task(outlets=[REVIEW_QUEUE])
+    def announce_review_queue(run: TaskRun, summary: dict) -> int:
+        return ingest.files_queued_for_review(summary)
 
     recovered = recover_interrupted()
     batches = scan_staging()

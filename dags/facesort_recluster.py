@@ -26,18 +26,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import dag, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import dag
 
 from facesort.airflow import (
     CPU_POOL,
     DEFAULT_ARGS,
     LIBRARY,
     TAGS,
-    current_run_actor,
-    fail_fast_on_user_errors,
+    TaskRun,
+    facesort_task,
+    recluster,
+    recovery,
 )
-from facesort.config import recluster_schedule_from_env
+from facesort.airflow.settings import recluster_schedule_from_env
 
 
 @dag(
@@ -52,55 +53,25 @@ from facesort.config import recluster_schedule_from_env
     doc_md=__doc__,
 )
 def facesort_recluster():
-    @task
-    @fail_fast_on_user_errors
-    def recover_interrupted() -> dict:
-        from facesort.tasks import recover_interrupted
+    @facesort_task
+    def recover_interrupted(run: TaskRun) -> dict:
+        return recovery.recover_interrupted(run)
 
-        return recover_interrupted()
+    @facesort_task(pool=CPU_POOL, execution_timeout=timedelta(hours=2))
+    def recheck_review_queue(run: TaskRun) -> dict:
+        return recluster.recheck_review_queue(run)
 
-    @task(pool=CPU_POOL, execution_timeout=timedelta(hours=2))
-    @fail_fast_on_user_errors
-    def recheck_review_queue() -> dict:
-        from facesort.tasks import recheck_review_queue
+    @facesort_task(pool=CPU_POOL, execution_timeout=timedelta(hours=1))
+    def recluster_unknown_faces(run: TaskRun) -> dict:
+        return recluster.recluster_unknown_faces(run)
 
-        run_id, actor = current_run_actor()
-        # One journal group per run: a retry adds to it, and one undo reverts the re-check.
-        result = recheck_review_queue(actor, group_id=f"recheck-{run_id}")
-        print(f"re-check: {result['moved']} files now a sure match, moved to the library")
-        for folder, count in sorted(result["folders"].items()):
-            print(f"{folder}: {count}")
-        return result
+    @facesort_task
+    def purge_trash(run: TaskRun) -> dict:
+        return recluster.purge_trash(run)
 
-    @task(pool=CPU_POOL, execution_timeout=timedelta(hours=1))
-    @fail_fast_on_user_errors
-    def recluster_unknown_faces() -> dict:
-        from facesort.tasks import recluster_unknown_faces
-
-        report = recluster_unknown_faces()
-        print(
-            f"{report['faces']} unknown faces: {report['clusters']} clusters "
-            f"({report['kept']} kept, {report['new']} new, {report['dissolved']} dissolved)"
-        )
-        return report
-
-    @task
-    @fail_fast_on_user_errors
-    def purge_trash() -> dict:
-        from facesort.tasks import purge_trash
-
-        _, actor = current_run_actor()
-        report = purge_trash(actor)
-        print(f"trash: {report['deleted']} files deleted, {report['waiting']} kept")
-        for problem in report["problems"]:
-            print(f"left alone: {problem}")
-        return report
-
-    @task(outlets=[LIBRARY])
-    def announce_library(recheck: dict) -> int:
-        if not recheck["moved"]:
-            raise AirflowSkipException("the re-check moved no file to the library")
-        return recheck["moved"]
+    @facesort_task(outlets=[LIBRARY])
+    def announce_library(run: TaskRun, recheck: dict) -> int:
+        return recluster.files_moved_to_library(recheck)
 
     recovered = recover_interrupted()
     recheck = recheck_review_queue()

@@ -26,20 +26,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import Param, dag
 
 from facesort.airflow import (
     DEFAULT_ARGS,
     LIBRARY,
     REVIEW_QUEUE,
     TAGS,
-    current_run_actor,
-    fail_fast_on_user_errors,
+    TaskRun,
+    facesort_task,
+    resort,
 )
-from facesort.config import REVIEW_CATEGORIES
+from facesort.vocab import Category
 
-RESORTABLE = [c for c in REVIEW_CATEGORIES if c != "duplicates"]
+RESORTABLE = [c.value for c in Category if c is not Category.DUPLICATES]
 SCOPE = "What to re-sort"
 THRESHOLDS = "Thresholds for this re-sort (empty: the config's)"
 
@@ -130,37 +130,13 @@ def _distance(title: str, description: str) -> Param:
     doc_md=__doc__,
 )
 def facesort_resort():
-    @task
-    @fail_fast_on_user_errors
-    def plan() -> dict:
-        from facesort.tasks import resort_plan
+    @facesort_task
+    def plan(run: TaskRun) -> dict:
+        return resort.plan(run)
 
-        context = get_current_context()
-        result = resort_plan(dict(context["params"]), context["run_id"])
-        print(f"re-sort of {result['request']}: {result['planned']} file(s) would move")
-        for folders, count in result["moves"].items():
-            print(f"{folders}: {count}")
-        print(f"plan: {result['plan_csv']}")
-        return result
-
-    @task(outlets=[LIBRARY, REVIEW_QUEUE])
-    @fail_fast_on_user_errors
-    def apply(planned: dict) -> dict:
-        from facesort.tasks import resort_apply
-
-        if planned["dry_run"]:
-            raise AirflowSkipException(f"dry run: nothing moved; the plan is {planned['plan_csv']}")
-        if not planned["planned"]:
-            raise AirflowSkipException("nothing to move")
-        run_id, actor = current_run_actor()
-        params = dict(get_current_context()["params"])
-        result = resort_apply(params, planned["plan_csv"], run_id, actor)
-        for folder, count in sorted(result["folders"].items()):
-            print(f"{folder}: {count}")
-        for line in result["skipped"]:
-            print(f"left alone: {line}")
-        print(f"moved {result['moved']} file(s); undo with: facesort undo {run_id}")
-        return result
+    @facesort_task(outlets=[LIBRARY, REVIEW_QUEUE])
+    def apply(run: TaskRun, planned: dict) -> dict:
+        return resort.apply(run, planned)
 
     apply(plan())
 

@@ -36,11 +36,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk import CronTriggerTimetable, Param, dag
 
-from facesort.airflow import DEFAULT_ARGS, REVIEW_REPORT, TAGS, fail_fast_on_user_errors
-from facesort.config import report_schedule_from_env
+from facesort.airflow import (
+    DEFAULT_ARGS,
+    REVIEW_REPORT,
+    TAGS,
+    TaskRun,
+    facesort_task,
+    review_report,
+)
+from facesort.airflow.settings import report_schedule_from_env
 
 CRON, TIMEZONE = report_schedule_from_env()
 
@@ -70,33 +76,13 @@ CRON, TIMEZONE = report_schedule_from_env()
     doc_md=__doc__,
 )
 def facesort_review_report():
-    @task(outlets=[REVIEW_REPORT])
-    @fail_fast_on_user_errors
-    def write_report() -> dict:
-        from facesort.tasks import weekly_report
+    @facesort_task(outlets=[REVIEW_REPORT])
+    def write_report(run: TaskRun) -> dict:
+        return review_report.write_report(run)
 
-        context = get_current_context()
-        interval_end = context.get("data_interval_end") or context["dag_run"].run_after
-        made = weekly_report(interval_end, week=context["params"].get("week"))
-        s = made["summary"]
-        print(
-            f"week {made['week']}: {s['queue_size']} waiting ({s['queue_change']:+d}), "
-            f"{s['entered_queue']} in, {s['left_queue']} out, auto-sort rate "
-            f"{s['auto_sort_rate']}, {s['duplicates_caught']} duplicates; page {made['page']}"
-        )
-        return made
-
-    @task
-    @fail_fast_on_user_errors
-    def email_report(made: dict) -> list[str]:
-        from facesort.airflow.email import send_report_email
-        from facesort.config import load_config
-
-        sent_to = send_report_email(load_config(), made)
-        if not sent_to:
-            raise AirflowSkipException("report.email_to is empty: no email")
-        print(f"mailed the report of {made['week']} to {', '.join(sent_to)}")
-        return sent_to
+    @facesort_task
+    def email_report(run: TaskRun, made: dict) -> list[str]:
+        return review_report.email_report(run, made)
 
     email_report(write_report())
 

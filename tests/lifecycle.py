@@ -106,20 +106,29 @@ class Space:
         assert done.returncode == 0, done.stdout + done.stderr
         return done
 
-    def task(self, call: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
-        """A facesort Airflow task function in a fresh process, as an Airflow worker
-        runs it (and runs it again on a retry); ``call`` is a Python expression on the
-        ``tasks`` module, whose JSON-able result is printed."""
+    def task(
+        self,
+        module: str,
+        call: str,
+        *,
+        dag_id: str,
+        run_id: str,
+        params: dict | None = None,
+        crash_at: str | None = None,
+    ) -> subprocess.CompletedProcess:
+        """A step of a facesort DAG in a fresh process, as an Airflow worker runs it (and
+        runs it again on a retry). ``call`` is a Python expression on ``step`` (the
+        module ``facesort.airflow.<module>``) and ``run`` (the TaskRun of ``dag_id`` /
+        ``run_id``); its JSON-able result is printed as the last line."""
         code = (
-            "import json, sys\n"
-            "try:\n"
-            "    import facesort.tasks as tasks\n"
-            "except ImportError:\n"
-            "    import facesort.airflow.tasks as tasks\n"
+            "import json\n"
+            "from facesort.airflow.step import TaskRun\n"
+            f"import facesort.airflow.{module} as step\n"
+            f"run = TaskRun(dag_id={dag_id!r}, run_id={run_id!r}, params={params or {}!r},"
+            f" config_path={str(self.config_path)!r})\n"
             f"print(json.dumps({call}))\n"
         )
-        env = {"FACESORT_CONFIG": str(self.config_path)}
-        return _run([sys.executable, "-c", code], crash_at, env)
+        return _run([sys.executable, "-c", code], crash_at, None)
 
     def state(self):
         from facesort.state import State

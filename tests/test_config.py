@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from facesort.airflow.settings import ingest_schedule_from_env
 from facesort.config import (
     DEFAULT_INGEST_SCHEDULE,
-    ingest_schedule_from_env,
     load_config,
     with_overrides,
 )

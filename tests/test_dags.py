@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import configure_immich
 
 from facesort.config import DEFAULT_INGEST_SCHEDULE
 
@@ -73,6 +74,9 @@ def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch
     assert run.state == "success", states
     assert states[("sort_batch", 0)] == "success"
     assert states[("announce_review_queue", -1)] == "success"
+    # The Grid names each mapped sort_batch by its batch.
+    (sorted_batch,) = [ti for ti in run.get_task_instances() if ti.task_id == "sort_batch"]
+    assert sorted_batch.rendered_map_index == "batch 1"
     files = ws.files()
     assert files["obama1.jpg"] == "library/obama"
     assert files["johnsnow_test1.jpg"] == "library/kit_harington"
@@ -94,3 +98,30 @@ def test_a_bad_config_fails_at_once_without_retries(dagbag, tmp_path, monkeypatc
     assert run.state == "failed"
     (recover,) = [ti for ti in run.get_task_instances() if ti.task_id == "recover_interrupted"]
     assert recover.state == "failed" and recover.try_number == 1
+
+
+def test_immich_hook_reads_the_connections_the_config_names(make_workspace, monkeypatch):
+    from facesort.airflow.hooks import ImmichHook, endpoint_with_connections
+
+    hook = ImmichHook()
+    # Like Airflow's own hooks: conn_name_attr names the attribute holding the id.
+    assert getattr(hook, hook.conn_name_attr) == hook.default_conn_name == "immich_api"
+    assert getattr(hook, hook.db_conn_name_attr) == hook.default_db_conn_name == "immich_db"
+
+    ws = make_workspace(extras=False)
+    configure_immich(ws, "http://immich.invalid:2283", api_conn_id="my_immich")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MY_IMMICH",
+        json.dumps({"conn_type": "http", "host": "photos.lan", "port": 2300, "password": "k"}),
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_IMMICH_DB",
+        json.dumps({"conn_type": "postgres", "host": "db.lan", "login": "reader"}),
+    )
+    config = ws.config()
+    assert ImmichHook.from_config(config).api_conn_id == "my_immich"
+    endpoint = endpoint_with_connections(config)
+    assert endpoint.base_url == "http://photos.lan:2300" and endpoint.api_key == "k"
+    assert endpoint.api_source == "the Airflow connection my_immich (password)"
+    assert endpoint.db_url == "postgresql+psycopg2://reader@db.lan:5432/immich"
+    assert endpoint.db_source == "the Airflow connection immich_db"

@@ -188,7 +188,7 @@ def test_the_facesort_config_loads_with_the_containers_environment(project, monk
     config = load_config(REPO / "deploy" / "facesort.yaml")
     assert config.immich.enabled and config.immich.url == "http://immich-proxy:2283"
     # The DAGs read their schedules at parse time from the environment, not the YAML.
-    from facesort.config import ingest_schedule_from_env, report_schedule_from_env
+    from facesort.airflow.settings import ingest_schedule_from_env, report_schedule_from_env
 
     assert ingest_schedule_from_env() == "*/10 * * * *"
     assert report_schedule_from_env() == ("0 6 * * 1", "UTC")

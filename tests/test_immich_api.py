@@ -138,10 +138,11 @@ def test_search_pages_through_substring_matches_and_keeps_exact_paths(setup, mon
 
 @pytest.mark.airflow
 def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
+    from facesort.airflow import TaskRun
+    from facesort.airflow.immich import poll_readiness, queue_scan
     from facesort.airflow.sensors import ImmichReadySensor
-    from facesort.pipeline import scan_and_plan
+    from facesort.sorting.batches import scan_and_plan
     from facesort.state import State
-    from facesort.tasks import immich_poll, immich_prepare
 
     sensor = ImmichReadySensor(
         task_id="wait", deferrable=False, poll_seconds=0.05, max_wait_seconds=20
@@ -153,11 +154,12 @@ def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
         scan_and_plan(state, ws.config(), "run-1", actor="test")
     finally:
         state.dispose()
-    assert immich_prepare("run-1", config_path=str(ws.config_path))["status"] == "ok"
+    run = TaskRun(dag_id="facesort_ingest", run_id="run-1", config_path=str(ws.config_path))
+    assert queue_scan(run)["status"] == "ok"
     # Each poke is a fresh call, as in reschedule mode: the quiet streak is in the DB.
     outcomes = []
     for _ in range(40):
-        status = immich_poll("run-1", config_path=str(ws.config_path))
+        status = poll_readiness(run)
         outcomes.append(status["detail"])
         if status["finished"]:
             break

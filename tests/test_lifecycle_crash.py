@@ -225,8 +225,7 @@ def test_references_add_killed_and_retried(tmp_path, photos, crash_at):
 
 # --------------------------------------------------------------------- Airflow tasks
 
-RUN_ID = "scheduled__lifecycle"
-ACTOR = f"airflow/facesort_ingest/{RUN_ID}"
+INGEST = {"dag_id": "facesort_ingest", "run_id": "scheduled__lifecycle"}
 
 
 @pytest.mark.xfail(strict=True, reason=GATE)
@@ -235,11 +234,10 @@ def test_sort_batch_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
     staged = {**QUEUED, "kit.jpg": "incoming/johnsnow_test1.jpg"}
     space = make_space(tmp_path / "ws", photos, staged, people=("obama",))
     expected = space.contents()
-    claimed = task_result(space.task(f"tasks.scan_and_claim({RUN_ID!r}, {ACTOR!r})"))
-    (batch,) = claimed["batches"]
-    call = f"tasks.sort_batch({batch}, {RUN_ID!r}, {ACTOR!r})"
-    assert space.task(call, crash_at=crash_at).returncode == -9
-    task_result(space.task(call))  # Airflow's retry of the task
+    (batch,) = task_result(space.task("ingest", "step.scan_staging(run)", **INGEST))
+    call = f"step.sort_batch(run, {batch})"
+    assert space.task("ingest", call, crash_at=crash_at, **INGEST).returncode == -9
+    task_result(space.task("ingest", call, **INGEST))  # Airflow's retry of the task
     assert _where(space, "obama1.jpg") == "library/obama"
     assert _where(space, "kit.jpg") == "review/unidentified"
     _finish(space, expected)
@@ -252,16 +250,19 @@ def test_resort_apply_task_killed_and_retried_by_airflow(tmp_path, photos, crash
     space = _queue(tmp_path, photos)
     expected = space.contents()
     _obama_known_again(space, photos)
-    params = {"scope": "review", "dry_run": False}
-    group = "resort-lifecycle"
-    plan = task_result(space.task(f"tasks.resort_plan({params!r}, {group!r})"))
-    call = f"tasks.resort_apply({params!r}, {plan['plan_csv']!r}, {group!r}, 'airflow/resort')"
-    assert space.task(call, crash_at=crash_at).returncode == -9
-    applied = task_result(space.task(call))
-    assert applied["group_id"] == group
+    resort = {
+        "dag_id": "facesort_resort",
+        "run_id": "manual__lifecycle",
+        "params": {"scope": "review", "dry_run": False},
+    }
+    planned = task_result(space.task("resort", "step.plan(run)", **resort))
+    call = f"step.apply(run, {planned!r})"
+    assert space.task("resort", call, crash_at=crash_at, **resort).returncode == -9
+    applied = task_result(space.task("resort", call, **resort))
+    assert applied["group_id"] == "manual__lifecycle"
     _finish(space, expected)
     assert _where(space, "obama1.jpg") == "library/obama"
-    assert space.facesort("undo", group).returncode == 0
+    assert space.facesort("undo", "manual__lifecycle").returncode == 0
     assert _where(space, "obama1.jpg") == "review/unidentified"
     assert_lifecycle_holds(space, expected)
 
@@ -272,9 +273,10 @@ def test_recheck_task_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
     space = _queue(tmp_path, photos)
     expected = space.contents()
     _obama_known_again(space, photos)
-    call = "tasks.recheck_review_queue('airflow/facesort_recluster/x', 'review-recheck-x')"
-    assert space.task(call, crash_at=crash_at).returncode == -9
-    task_result(space.task(call))
+    recluster = {"dag_id": "facesort_recluster", "run_id": "scheduled__lifecycle"}
+    call = "step.recheck_review_queue(run)"
+    assert space.task("recluster", call, crash_at=crash_at, **recluster).returncode == -9
+    task_result(space.task("recluster", call, **recluster))
     _finish(space, expected)
     assert _where(space, "obama1.jpg") == "library/obama"
     _undo_last_review_action(space)

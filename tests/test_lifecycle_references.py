@@ -85,9 +85,9 @@ def test_sort_batch_fails_with_the_message_and_the_files_wait(space, photos):
     """Under Airflow: the sort_batch task fails with the message; its files are given
     back, unsorted and uncounted, for the next run."""
     shutil.copytree(photos / "known" / "obama", space.references / "Obama")
-    claimed = space.task("tasks.scan_and_claim('lifecycle-run', 'airflow/test/lifecycle-run')")
-    (batch,) = task_result(claimed)["batches"]
-    failed = space.task(f"tasks.sort_batch({batch}, 'lifecycle-run', 'airflow/test/lifecycle-run')")
+    ingest = {"dag_id": "facesort_ingest", "run_id": "lifecycle-run"}
+    (batch,) = task_result(space.task("ingest", "step.scan_staging(run)", **ingest))
+    failed = space.task("ingest", f"step.sort_batch(run, {batch})", **ingest)
     assert failed.returncode != 0
     assert "would share the library folder" in failed.stderr
     _assert_nothing_sorted_or_counted(space)

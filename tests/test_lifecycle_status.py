@@ -52,10 +52,10 @@ def test_files_put_back_by_undo_are_sorted_by_the_next_run(space):
 def test_a_staging_folder_that_drops_away_mid_run_is_sorted_when_it_is_back(space):
     """A network share drops after the scan claimed its files and comes back later."""
     expected = space.contents()
-    run_id, actor = "scheduled__share", "airflow/facesort_ingest/scheduled__share"
-    (batch,) = task_result(space.task(f"tasks.scan_and_claim({run_id!r}, {actor!r})"))["batches"]
+    ingest = {"dag_id": "facesort_ingest", "run_id": "scheduled__share"}
+    (batch,) = task_result(space.task("ingest", "step.scan_staging(run)", **ingest))
     space.staging.rename(space.root / "share-offline")
-    task_result(space.task(f"tasks.sort_batch({batch}, {run_id!r}, {actor!r})"))
+    task_result(space.task("ingest", f"step.sort_batch(run, {batch})", **ingest))
     assert {m.status for m in records(space)} == {"left"}
     (space.root / "share-offline").rename(space.staging)
     space.run()

@@ -133,7 +133,7 @@ def test_report_email_without_its_connection_fails_with_the_fix(tmp_path, monkey
 @pytest.fixture
 def sorted_workspace(make_workspace, photos, monkeypatch):
     """A few real photos sorted by the pipeline; lin-manuel-miranda waits as unidentified."""
-    from facesort.pipeline import run_once
+    from facesort.sorting.run import run_once
 
     ws = make_workspace(stage=(), extras=False)
     for name in ("lin-manuel-miranda.png", "obama1.jpg", "alex_lacamoire1.jpg", "two_people.jpg"):
@@ -210,9 +210,10 @@ def test_resort_form_refuses_bad_values(airflow_db, conf, message):
 
 
 def test_resort_requests_that_cannot_work_are_refused_by_name(sorted_workspace):
+    from facesort.airflow import TaskRun
+    from facesort.airflow.resort import plan
     from facesort.errors import ConfigError
     from facesort.resort import ResortRequestError
-    from facesort.tasks import resort_plan
 
     cases = [
         ({"scope": "person"}, ResortRequestError, r"scope 'person' needs the person's name"),
@@ -227,7 +228,7 @@ def test_resort_requests_that_cannot_work_are_refused_by_name(sorted_workspace):
     ]  # fmt: skip
     for params, error, message in cases:
         with pytest.raises(error, match=message):
-            resort_plan(params, "test-group")
+            plan(TaskRun(dag_id="facesort_resort", run_id="test-group", params=params))
     assert not (sorted_workspace.root / "reports" / "resorts").exists()
 
 

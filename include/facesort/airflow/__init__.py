@@ -1,16 +1,42 @@
-"""Airflow glue shared by facesort's DAGs: assets, pool, retries, error handling.
+"""facesort under Airflow: everything that imports Airflow or serves a DAG.
 
-This subpackage imports Airflow; the rest of :mod:`facesort` never does.
+The rest of :mod:`facesort` never imports Airflow; the DAG files in ``dags/`` only wire
+these pieces together, each task body one call into a step module.
+
+- this module: what the DAGs share (assets, the CPU pool, retries, tags);
+- :mod:`~facesort.airflow.step`: the ``facesort_task`` decorator and ``TaskRun`` (run id,
+  actor, trigger form) that every task body gets;
+- :mod:`~facesort.airflow.settings`: the settings read cheaply at DAG-parse time
+  (schedules, the Immich sensor's mode);
+- steps, one module per DAG: :mod:`~facesort.airflow.ingest` and
+  :mod:`~facesort.airflow.immich` (facesort_ingest), :mod:`~facesort.airflow.recluster`,
+  :mod:`~facesort.airflow.resort`, :mod:`~facesort.airflow.review_report`, and
+  :mod:`~facesort.airflow.recovery` (the first task of the DAGs that move files);
+- Immich: :mod:`~facesort.airflow.hooks` (``ImmichHook``: the connections ``immich_api``
+  and ``immich_db``), :mod:`~facesort.airflow.sensors` (the deferrable wait) and
+  :mod:`~facesort.airflow.triggers` (its trigger);
+- :mod:`~facesort.airflow.email`: the weekly report by email through an SMTP connection.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from airflow.sdk import Asset
+
+from facesort.airflow.step import TaskRun, facesort_task
+
+__all__ = [
+    "CPU_POOL",
+    "DEFAULT_ARGS",
+    "LIBRARY",
+    "REVIEW_QUEUE",
+    "REVIEW_REPORT",
+    "TAGS",
+    "TaskRun",
+    "facesort_task",
+]
 
 # Downstream DAGs (reports, re-clustering) can be scheduled on these.
 REVIEW_QUEUE = Asset(name="facesort_review_queue", uri="facesort://review-queue")
@@ -31,33 +57,3 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 TAGS = ["facesort"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fail_fast_on_user_errors(func: F) -> F:
-    """A bad config or a missing folder will not fix itself: fail without retrying."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from facesort.errors import FacesortError
-
-        try:
-            return func(*args, **kwargs)
-        except FacesortError as exc:
-            raise AirflowFailException(str(exc)) from exc
-
-    return wrapper  # type: ignore[return-value]
-
-
-def current_run_actor() -> tuple[str, str]:
-    """(run id, actor) of the running task: the actor names the DAG run in the audit trail."""
-    from airflow.sdk import get_current_context
-
-    from facesort.tasks import airflow_actor
-
-    context = get_current_context()
-    run_id = context["run_id"]
-    return run_id, airflow_actor(context["dag"].dag_id, run_id)

@@ -5,17 +5,19 @@
 - ``immich_db`` (type Postgres, optional): a read-only role on Immich's database.
 
 A connection that does not exist is simply not used; the ids come from
-``immich.api_conn_id`` / ``immich.db_conn_id``.
+``immich.api_conn_id`` / ``immich.db_conn_id`` (defaults: those two).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 
 from facesort.config import Config
-from facesort.immich.endpoint import ImmichEndpoint, endpoint_from_config
+
+if TYPE_CHECKING:
+    from facesort.immich.endpoint import ImmichEndpoint
 
 DEFAULT_PORT = 2283
 
@@ -50,27 +52,40 @@ def _db_url(conn: Any) -> str | None:
 
 
 class ImmichHook(BaseHook):
-    """Resolves where Immich is for a task (``endpoint``) or a trigger (``aendpoint``)."""
+    """Where Immich is for a task (:meth:`endpoint`) or a trigger (:meth:`aendpoint`): the
+    config's ``immich`` settings with these connections laid over them."""
 
-    conn_name_attr = "immich_conn_id"
+    conn_name_attr = "api_conn_id"
     default_conn_name = "immich_api"
+    db_conn_name_attr = "db_conn_id"
+    default_db_conn_name = "immich_db"
     conn_type = "http"
     hook_name = "Immich"
 
-    def __init__(self, config: Config):
+    def __init__(
+        self,
+        api_conn_id: str = default_conn_name,
+        db_conn_id: str = default_db_conn_name,
+    ):
         super().__init__()
-        self.config = config
+        self.api_conn_id = api_conn_id
+        self.db_conn_id = db_conn_id
+
+    @classmethod
+    def from_config(cls, config: Config) -> ImmichHook:
+        """The hook on the connections the config names (``immich.api_conn_id`` /
+        ``immich.db_conn_id``)."""
+        return cls(api_conn_id=config.immich.api_conn_id, db_conn_id=config.immich.db_conn_id)
 
     def _overrides(self, api: Any, db: Any) -> dict[str, Any]:
-        settings = self.config.immich
         values: dict[str, Any] = {}
         if api is not None and _api_url(api):
             values["url"] = _api_url(api)
             values["api_key"] = api.password or None
-            values["api_source"] = f"the Airflow connection {settings.api_conn_id} (password)"
+            values["api_source"] = f"the Airflow connection {self.api_conn_id} (password)"
         if db is not None and _db_url(db):
             values["db_url"] = _db_url(db)
-            values["db_source"] = f"the Airflow connection {settings.db_conn_id}"
+            values["db_source"] = f"the Airflow connection {self.db_conn_id}"
         return values
 
     @staticmethod
@@ -91,22 +106,23 @@ class ImmichHook(BaseHook):
         except AirflowNotFoundException:
             return None
 
-    def endpoint(self, config: Config | None = None) -> ImmichEndpoint | None:
-        config = config or self.config
+    def endpoint(self, config: Config) -> ImmichEndpoint | None:
+        from facesort.immich.endpoint import endpoint_from_config
+
         if not config.immich.enabled:
             return None
-        api = self._get(config.immich.api_conn_id)
-        db = self._get(config.immich.db_conn_id)
+        api, db = self._get(self.api_conn_id), self._get(self.db_conn_id)
         return endpoint_from_config(config, **self._overrides(api, db))
 
-    async def aendpoint(self) -> ImmichEndpoint | None:
-        if not self.config.immich.enabled:
+    async def aendpoint(self, config: Config) -> ImmichEndpoint | None:
+        from facesort.immich.endpoint import endpoint_from_config
+
+        if not config.immich.enabled:
             return None
-        api = await self._aget(self.config.immich.api_conn_id)
-        db = await self._aget(self.config.immich.db_conn_id)
-        return endpoint_from_config(self.config, **self._overrides(api, db))
+        api, db = await self._aget(self.api_conn_id), await self._aget(self.db_conn_id)
+        return endpoint_from_config(config, **self._overrides(api, db))
 
 
-def resolve_endpoint(config: Config) -> ImmichEndpoint | None:
-    """For facesort.tasks: the endpoint with Airflow's connections taken into account."""
-    return ImmichHook(config).endpoint()
+def endpoint_with_connections(config: Config) -> ImmichEndpoint | None:
+    """The config's Immich endpoint with its Airflow connections laid over it."""
+    return ImmichHook.from_config(config).endpoint(config)

@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from facesort.airflow.step import TaskRun
 from facesort.airflow.triggers import ImmichReadyTrigger
 
 
@@ -44,14 +45,10 @@ class ImmichReadySensor(BaseSensorOperator):
         self.poll_seconds = poll_seconds
 
     @staticmethod
-    def _run_id(context: Any) -> str:
-        return context["run_id"]
+    def _poll(context: Any) -> dict[str, Any]:
+        from facesort.airflow.immich import poll_readiness
 
-    def _poll(self, context: Any) -> dict[str, Any]:
-        from facesort.airflow.hooks import resolve_endpoint
-        from facesort.tasks import immich_poll
-
-        return immich_poll(self._run_id(context), resolve=resolve_endpoint)
+        return poll_readiness(TaskRun.from_context(context))
 
     def poke(self, context: Any) -> PokeReturnValue:
         status = self._poll(context)
@@ -70,7 +67,7 @@ class ImmichReadySensor(BaseSensorOperator):
         self.log.info("Immich is busy (%s): deferring to the triggerer", status["detail"])
         self.defer(
             trigger=ImmichReadyTrigger(
-                run_id=self._run_id(context),
+                run_id=context["run_id"],
                 config_path=str(config_path_from_env()),
                 poll_seconds=self.poll_seconds,
             ),

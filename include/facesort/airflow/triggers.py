@@ -42,21 +42,20 @@ class ImmichReadyTrigger(BaseTrigger):
         from facesort.immich.steps import ReadinessPoll
         from facesort.state import State
 
-        state = None
         try:
             config = await asyncio.to_thread(load_config, self.config_path)
-            endpoint = await ImmichHook(config).aendpoint()
-            state = await asyncio.to_thread(State, config.database_url)
-            poller = ReadinessPoll(state, endpoint, self.run_id)
-            polls = 0
-            while True:
-                status = await asyncio.to_thread(poller.poll)
-                polls += 1
-                if status.finished:
-                    yield TriggerEvent({**status.as_dict(), "trigger_polls": polls})
-                    return
-                self.log.info("waiting for Immich: %s", status.detail)
-                await asyncio.sleep(self.poll_seconds)
+            endpoint = await ImmichHook.from_config(config).aendpoint(config)
+            with await asyncio.to_thread(State, config.database_url) as state:
+                poller = ReadinessPoll(state, endpoint, self.run_id)
+                polls = 0
+                while True:
+                    status = await asyncio.to_thread(poller.poll)
+                    polls += 1
+                    if status.finished:
+                        yield TriggerEvent({**status.as_dict(), "trigger_polls": polls})
+                        return
+                    self.log.info("waiting for Immich: %s", status.detail)
+                    await asyncio.sleep(self.poll_seconds)
         except Exception as exc:
             # Whatever went wrong reaches the task as an outcome, never a lost run: the
             # files are then matched locally.
@@ -68,6 +67,3 @@ class ImmichReadyTrigger(BaseTrigger):
                     "detail": f"{type(exc).__name__}: {exc}",
                 }
             )
-        finally:
-            if state is not None:
-                state.dispose()

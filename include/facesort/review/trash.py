@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.dedupe import forget_original
-from facesort.journal import sha256_file
+from facesort.files.hashing import sha256_file
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, utcnow
+from facesort.vocab import EventAction, FileStatus, Place
 
 
 @dataclass
@@ -32,15 +33,6 @@ class PurgeReport:
 
     def as_dict(self) -> dict:
         return {"deleted": len(self.deleted), "waiting": self.waiting, "problems": self.problems}
-
-
-def trash_count(state: State) -> int:
-    with state.session() as session:
-        return session.scalar(
-            sa.select(sa.func.count())
-            .select_from(MediaFile)
-            .where(MediaFile.status == "done", MediaFile.place == "trash")
-        )
 
 
 def purge_trash(
@@ -57,7 +49,7 @@ def purge_trash(
     with state.session() as session:
         rows = session.scalars(
             sa.select(MediaFile)
-            .where(MediaFile.status == "done", MediaFile.place == "trash")
+            .where(MediaFile.status == FileStatus.DONE, MediaFile.place == Place.TRASH)
             .order_by(MediaFile.id)
         ).all()
     for media in rows:
@@ -81,16 +73,16 @@ def purge_trash(
         with state.session() as session:
             session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.id == media.id, MediaFile.place == "trash")
-                .values(place="deleted", current_path=None, decided_at=utcnow())
+                .where(MediaFile.id == media.id, MediaFile.place == Place.TRASH)
+                .values(place=Place.DELETED, current_path=None, decided_at=utcnow())
             )
             forget_original(session, media.id)
             session.add(
                 Event(
                     file_id=media.id,
-                    action="purged",
+                    action=EventAction.PURGED,
                     from_path=path,
-                    place="deleted",
+                    place=Place.DELETED,
                     actor=actor,
                     reason={
                         "summary": f"deleted from the trash {days} days after it was rejected"

@@ -1,0 +1,121 @@
+"""The Immich steps of facesort_ingest, and the poll of its sensor.
+
+Where Immich is comes from :func:`facesort.airflow.hooks.endpoint_with_connections`:
+the connections ``immich_api`` / ``immich_db`` win over the YAML. Immich being down or
+misconfigured never raises here: the run's Immich status records it, the files are
+matched locally, and :func:`check_outcome` reports it at the end of the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowSkipException
+
+from facesort.airflow.hooks import endpoint_with_connections
+from facesort.airflow.step import TaskRun
+from facesort.config import Config, load_config
+from facesort.state import State
+
+log = logging.getLogger("facesort")
+
+
+def _endpoint(state: State, config: Config, run_id: str):
+    """(endpoint or None, the run's Immich record when its settings are wrong)."""
+    from facesort.immich import steps
+
+    return steps.resolve_endpoint(state, config, run_id, endpoint_with_connections)
+
+
+def queue_scan(run: TaskRun) -> dict[str, Any]:
+    """Probe Immich and queue the scan of the libraries covering staging."""
+    from facesort.immich import steps
+
+    config = load_config(run.config_path)
+    with State(config.database_url) as state:
+        endpoint, failed = _endpoint(state, config, run.run_id)
+        if failed is None:
+            steps.prepare_run(state, config, endpoint, run.run_id)
+        outcome = steps.run_summary(state, run.run_id)
+    print(f"Immich: {outcome['status']} {outcome['message'] or ''}".rstrip())
+    return outcome
+
+
+def poll_readiness(run: TaskRun) -> dict[str, Any]:
+    """One look at whether the run's face data is final (a sensor's poke)."""
+    from facesort.immich import steps
+
+    config = load_config(run.config_path)
+    with State(config.database_url) as state:
+        endpoint, _ = _endpoint(state, config, run.run_id)
+        return steps.ReadinessPoll(state, endpoint, run.run_id).poll().as_dict()
+
+
+def learn_references(run: TaskRun) -> dict[str, Any]:
+    """Save the feature face of each person named in Immich as a reference photo."""
+    from facesort.immich import steps
+
+    config = load_config(run.config_path)
+    with State(config.database_url) as state:
+        immich_run = steps.get_run(state, run.run_id)
+        endpoint, _ = _endpoint(state, config, run.run_id)
+    if endpoint is None or immich_run is None or immich_run.status != steps.OK:
+        learnt: dict[str, Any] = {"skipped": "Immich is not usable in this run"}
+    elif not endpoint.settings.sync_references:
+        learnt = {"skipped": "immich.sync_references is off"}
+    else:
+        learnt = steps.learn_people(config, endpoint)
+    print(f"people from Immich: {learnt}")
+    return {key: len(v) if isinstance(v, list) else v for key, v in learnt.items()}
+
+
+def store_names(run: TaskRun) -> dict[str, int]:
+    """Who Immich says is in each of the run's files, stored for sort_batch; counts."""
+    from facesort.immich import steps
+
+    config = load_config(run.config_path)
+    with State(config.database_url) as state:
+        endpoint, _ = _endpoint(state, config, run.run_id)
+        counts = steps.read_names(state, endpoint, run.run_id)
+    for status, count in sorted(counts.items()):
+        print(f"immich {status}: {count}")
+    return counts
+
+
+def queue_rescan(run: TaskRun) -> str:
+    """After routing: queue the scans again so Immich sees the files at their new place."""
+    import sqlalchemy as sa
+
+    from facesort.immich import steps
+    from facesort.state.models import Event
+    from facesort.vocab import EventAction
+
+    config = load_config(run.config_path)
+    with State(config.database_url) as state:
+        with state.session() as session:
+            moved = session.scalar(
+                sa.select(sa.func.count())
+                .select_from(Event)
+                .where(Event.actor == run.actor, Event.action == EventAction.ROUTED)
+            )
+        endpoint, _ = _endpoint(state, config, run.run_id)
+        done = steps.rescan_after_routing(state, config, endpoint, run.run_id, moved or 0)
+    print(f"Immich rescan: {done}")
+    return done
+
+
+def check_outcome(run: TaskRun) -> dict[str, Any]:
+    """Immich's part in the run (status, message, wait, files by status). When its
+    settings were wrong, the task is skipped with the fix: every file was sorted locally,
+    so the run succeeds, and a skipped task stands out in the grid."""
+    from facesort.immich import steps
+
+    config = load_config(run.config_path)
+    with State(config.database_url) as state:
+        outcome = steps.run_summary(state, run.run_id)
+    print(f"Immich: {outcome}")
+    if outcome["status"] == steps.ERROR:
+        log.warning("Immich was not used: %s", outcome["message"])
+        raise AirflowSkipException(f"Immich was not used: {outcome['message']}")
+    return outcome
