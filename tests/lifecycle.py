@@ -153,6 +153,13 @@ class Space:
         return Counter(digest(p) for p in self.files())
 
 
+def run_python(
+    code: str, *args: str, env: dict[str, str] | None = None, crash_at: str | None = None
+) -> subprocess.CompletedProcess:
+    """``python -c CODE ARGS`` with this repository's package (killed at ``crash_at``)."""
+    return _run([sys.executable, "-c", code, *args], crash_at, env)
+
+
 def _run(command: list[str], crash_at: str | None, extra_env: dict[str, str] | None):
     env = {k: v for k, v in os.environ.items() if k != "FACESORT_CRASH_AT"}
     include = str(Path(__file__).resolve().parent.parent / "include")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from lifecycle import (
@@ -30,12 +31,12 @@ from lifecycle import (
     make_space,
     no_numbered_names,
     records,
+    run_python,
     task_result,
 )
 
 pytestmark = pytest.mark.slow
 
-GATE = "issue 12: commands other than `run` do not recover in-flight transfers first"
 # obama has no reference photos at first: his photo waits in review/unidentified.
 QUEUED = {"obama1.jpg": "incoming/obama1.jpg"}
 OTHER_POINTS = MOVE_POINTS[:1] + MOVE_POINTS[2:]
@@ -73,7 +74,6 @@ def _undo_last_review_action(space) -> None:
 # --------------------------------------------------------------------- review actions
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_review_approve_killed_and_retried(tmp_path, photos, crash_at):
     space = _queue(tmp_path, photos)
@@ -87,7 +87,6 @@ def test_review_approve_killed_and_retried(tmp_path, photos, crash_at):
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_review_reject_killed_and_retried(tmp_path, photos, crash_at):
     space = _queue(tmp_path, photos)
@@ -100,7 +99,6 @@ def test_review_reject_killed_and_retried(tmp_path, photos, crash_at):
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_review_undo_killed_and_retried(tmp_path, photos, crash_at):
     space = _queue(tmp_path, photos)
@@ -115,7 +113,6 @@ def test_review_undo_killed_and_retried(tmp_path, photos, crash_at):
     assert again.returncode == 2 and "no review action to undo" in again.stderr
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_review_not_duplicate_killed_and_retried(tmp_path, photos, crash_at):
     staged = {**QUEUED, "obama1 again.jpg": "incoming/obama1.jpg"}
@@ -131,7 +128,6 @@ def test_review_not_duplicate_killed_and_retried(tmp_path, photos, crash_at):
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize(
     "crash_at", crash_points("journal.linked#2", "journal.linked#1", "journal.done#3")
 )
@@ -153,7 +149,6 @@ def test_review_name_cluster_killed_and_retried(tmp_path, photos, crash_at):
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: a review action is recorded after its moves")
 def test_approve_with_reference_killed_before_it_is_recorded_is_what_undo_undoes(tmp_path, photos):
     """Item 2: killed after the reference copy and the move, before the action row: the
     next `review undo --last 1` must undo this approval, not the action before it."""
@@ -176,7 +171,6 @@ def test_approve_with_reference_killed_before_it_is_recorded_is_what_undo_undoes
 # --------------------------------------------------------------------- undo, re-sort
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_facesort_undo_of_a_run_killed_and_retried(tmp_path, photos, crash_at):
     staged = {**QUEUED, "kit.jpg": "incoming/johnsnow_test1.jpg"}
@@ -196,7 +190,6 @@ def _obama_known_again(space, photos) -> None:
     shutil.copytree(photos / "known" / "obama", space.references / "obama")
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_resort_apply_killed_and_retried(tmp_path, photos, crash_at):
     space = _queue(tmp_path, photos)
@@ -228,7 +221,6 @@ def test_references_add_killed_and_retried(tmp_path, photos, crash_at):
 INGEST = {"dag_id": "facesort_ingest", "run_id": "scheduled__lifecycle"}
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_sort_batch_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
     staged = {**QUEUED, "kit.jpg": "incoming/johnsnow_test1.jpg"}
@@ -244,7 +236,6 @@ def test_sort_batch_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
     assert "review/duplicates" not in space.where().values()
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_resort_apply_task_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
     space = _queue(tmp_path, photos)
@@ -267,7 +258,6 @@ def test_resort_apply_task_killed_and_retried_by_airflow(tmp_path, photos, crash
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason=GATE)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
 def test_recheck_task_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
     space = _queue(tmp_path, photos)
@@ -311,3 +301,28 @@ def test_references_add_on_a_full_disk_leaves_no_partial_photo(tmp_path, photos)
     assert failed.returncode == 2, failed.stdout + failed.stderr
     assert "Traceback" not in failed.stderr and "Nothing was added" in failed.stderr
     assert sorted(p.name for p in (space.references / "obama").iterdir()) == before
+
+
+@pytest.mark.airflow
+def test_ingest_dag_with_its_worker_killed_while_linking(tmp_path, photos, airflow_db):
+    """dag.test() runs the tasks in its own process: killed with a file under both names
+    (a worker OOM-killed mid-move), then the DAG runs again: every file once."""
+    staged = {**QUEUED, "kit.jpg": "incoming/johnsnow_test1.jpg"}
+    space = make_space(tmp_path / "ws", photos, staged, people=("obama",))
+    expected = space.contents()
+    code = (
+        "import sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        "run = DagBag(sys.argv[1]).get_dag('facesort_ingest').test()\n"
+        "print('dag run', run.state)\n"
+    )
+    dags = str(Path(__file__).resolve().parent.parent / "dags")
+    env = {"FACESORT_CONFIG": str(space.config_path)}
+    killed = run_python(code, dags, env=env, crash_at="journal.linked#1")
+    assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-3000:]
+    again = run_python(code, dags, env=env)
+    assert "dag run success" in again.stdout, again.stdout[-2000:] + again.stderr[-3000:]
+    assert _where(space, "obama1.jpg") == "library/obama"
+    assert _where(space, "kit.jpg") == "review/unidentified"
+    assert_lifecycle_holds(space, expected)
+    no_numbered_names(space)

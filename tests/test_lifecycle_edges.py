@@ -101,7 +101,6 @@ def test_postgresql_going_away_mid_run_is_one_message_and_nothing_is_lost(
     assert not any(space.staging.iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: TransferFailed from approve is a traceback")
 def test_approving_into_a_library_that_refuses_the_file_is_one_message(tmp_path, photos):
     space = make_space(tmp_path / "ws", photos, {"obama1.jpg": "incoming/obama1.jpg"}, people=())
     space.run()
@@ -120,7 +119,6 @@ def test_approving_into_a_library_that_refuses_the_file_is_one_message(tmp_path,
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: untaken batches of a dead run wait 900 s")
 def test_the_batches_of_a_killed_run_are_taken_at_once(tmp_path, photos):
     space = make_space(
         tmp_path / "ws", photos, STAGED, people=("obama",), settings={"batch_size": 1}
@@ -134,7 +132,6 @@ def test_the_batches_of_a_killed_run_are_taken_at_once(tmp_path, photos):
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: a lost state re-files library photos")
 def test_after_the_state_is_lost_the_library_is_indexed_before_sorting(tmp_path, photos):
     space = make_space(tmp_path / "ws", photos, {"obama1.jpg": "incoming/obama1.jpg"})
     space.run()

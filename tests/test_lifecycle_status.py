@@ -29,7 +29,6 @@ def space(tmp_path, photos):
     return make_space(tmp_path / "ws", photos, STAGED, people=("obama",))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: undone files stay claimed under a done batch")
 def test_files_put_back_by_undo_are_sorted_by_the_next_run(space):
     expected = space.contents()
     first = space.run()
@@ -48,7 +47,6 @@ def test_files_put_back_by_undo_are_sorted_by_the_next_run(space):
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: files of a vanished folder are `left` for good")
 def test_a_staging_folder_that_drops_away_mid_run_is_sorted_when_it_is_back(space):
     """A network share drops after the scan claimed its files and comes back later."""
     expected = space.contents()
@@ -63,7 +61,6 @@ def test_a_staging_folder_that_drops_away_mid_run_is_sorted_when_it_is_back(spac
     assert_lifecycle_holds(space, expected)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: an unreadable photo is ignored for good")
 def test_a_photo_unreadable_at_first_is_sorted_once_it_can_be_read(space):
     expected = space.contents()
     locked = space.staging / "obama1.jpg"

@@ -133,7 +133,8 @@ def test_rescan_neither_opens_nor_hashes_handled_files(setup, monkeypatch):
     monkeypatch.setattr("facesort.scan.sniff", forbidden)
     monkeypatch.setattr("facesort.files.hashing.sha256_file", forbidden)
     second = scan_staging(state, config, "test")
-    assert (second.known, second.registered) == (count, 0)
+    # Registered, not sorted yet: the record's status says so, not a second look.
+    assert (second.unsorted, second.known, second.registered) == (count, 0, 0)
 
 
 def test_a_changed_file_is_taken_again(setup):

@@ -59,7 +59,9 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     if not args.json:
         scan = summary.scan
         print(
-            f"Run {summary.run_id}: {scan.registered} new, {scan.known} already handled, "
+            f"Run {summary.run_id}: {scan.registered} new, "
+            + (f"{scan.unsorted} still to sort, " if scan.unsorted else "")
+            + f"{scan.known} already handled, "
             f"{scan.waiting} not stable yet, {scan.ignored} not media"
             + (f", {summary.recovered} interrupted moves recovered" if summary.recovered else "")
         )
@@ -211,10 +213,13 @@ def cmd_recover(config: Config, args: argparse.Namespace) -> int:
 def cmd_resort(config: Config, args: argparse.Namespace) -> int:
     from facesort.resort import (
         apply_resort,
+        finish_resort_intent,
         plan_path,
         plan_resort,
+        record_resort_intent,
         resort_request,
         summarize_plan,
+        unfinished_resort,
         write_plan_csv,
     )
     from facesort.sorting.run import new_run_id
@@ -236,6 +241,13 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
         )  # fmt: skip
         effective = request.config(config)
         group_id = new_run_id("resort")
+        if not request.dry_run:
+            from facesort.files.recovery import recover_transfers
+
+            recover_transfers(state, lease_s=config.claim_lease_seconds)  # plan on the truth
+            unfinished = unfinished_resort(config, request)
+            if unfinished is not None:
+                return _continue_resort(state, config, request, unfinished, args)
         plan = plan_resort(state, effective, request.scope, redetect=request.redetect)
         csv_path = write_plan_csv(
             plan, Path(args.plan) if args.plan else plan_path(config, group_id)
@@ -252,7 +264,9 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
         if request.dry_run:
             print("Dry run: nothing was moved. Run again with --apply to move these files.")
             return 0
+        intent = record_resort_intent(csv_path, group_id, request)
         results = apply_resort(state, effective, plan, actor="facesort resort", group_id=group_id)
+        finish_resort_intent(intent)
         moved = [r for r in results if r.destination is not None]
         if args.json:
             print(json.dumps({"plan": str(csv_path), "group": group_id,
@@ -267,6 +281,37 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
         return 0
     finally:
         state.dispose()
+
+
+def _continue_resort(state, config: Config, request, unfinished, args) -> int:
+    """`resort --apply` again after it was killed: the same plan, in the same group."""
+    import sqlalchemy as sa
+
+    from facesort.resort import apply_plan_csv, finish_resort_intent
+    from facesort.state.models import Transfer
+    from facesort.vocab import TransferState
+
+    group_id, csv_path, intent = unfinished
+    applied = apply_plan_csv(
+        state, config, request, csv_path, actor="facesort resort", group_id=group_id
+    )
+    finish_resort_intent(intent)
+    with state.session() as session:
+        moved = session.scalar(
+            sa.select(sa.func.count(sa.distinct(Transfer.file_id))).where(
+                Transfer.group_id == group_id, Transfer.state == TransferState.DONE
+            )
+        )
+    if args.json:
+        results = [r.as_dict() for r in applied.results]
+        body = {"plan": str(csv_path), "group": group_id, "continued": True, "results": results}
+        print(json.dumps(body, indent=2))
+        return 0
+    print(f"Continuing the interrupted re-sort {group_id} (plan: {csv_path}).")
+    _print_results(applied.moved, as_json=False)
+    print(f"Moved {moved} file(s) in all as group {group_id}.")
+    print(f"Undo it with: facesort undo {group_id}")
+    return 0
 
 
 def cmd_undo(config: Config, args: argparse.Namespace) -> int:
@@ -321,9 +366,15 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
         skipped = report.skipped or []
         if args.json:
             print(json.dumps({"undo_group": report.group_id, "reverted": report.reverted,
-                              "skipped": skipped}, indent=2))  # fmt: skip
+                              "to_staging": report.to_staging, "skipped": skipped},
+                             indent=2))  # fmt: skip
             return 0
         print(f"Reverted {report.reverted} move(s) of {args.group}.")
+        if report.to_staging:
+            print(
+                f"{report.to_staging} file(s) are back in staging and waiting to be sorted: "
+                "the next run sorts them again, with the settings and references of then."
+            )
         for line in skipped:
             print(f"  skipped: {line}")
         if report.reverted:
@@ -483,12 +534,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     from sqlalchemy.exc import DatabaseError
 
+    from facesort.files.journal import TransferFailed
+
     config = None
     try:
         config = load_config(args.config)
         return args.handler(config, args)
     except FacesortError as exc:
         print(f"facesort: {exc}", file=sys.stderr)
+        return 2
+    except TransferFailed as exc:
+        # A full or read-only destination: the file is where it was, the action so far
+        # recorded (undoable), and running the same command again continues it.
+        print(
+            f"facesort: {exc}. That file was not moved: free space there (or fix the "
+            "folder's permissions), then run the same command again to continue.",
+            file=sys.stderr,
+        )
         return 2
     except DatabaseError as exc:
         # The state database went away mid-command (a PostgreSQL restart) or is damaged.

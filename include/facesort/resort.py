@@ -164,7 +164,11 @@ def apply_resort(
     group_id: str,
     action: TransferAction = TransferAction.RESORT,
 ) -> list[FileResult]:
-    """Move every planned file through the journal, as one undoable group."""
+    """Move every planned file through the journal, as one undoable group (after
+    finishing what a killed process left in flight)."""
+    from facesort.files.recovery import recover_transfers
+
+    recover_transfers(state, lease_s=config.claim_lease_seconds)
     evaluator = Evaluator(config, state)
     router = Router(config, state, actor=actor, group_id=group_id)
     results = []
@@ -340,6 +344,73 @@ def plan_path(config: Config, group_id: str) -> Path:
     return config.reports_path / "resorts" / f"{safe}.csv"
 
 
+# ------------------------------------------------------------ the intent of --apply
+#
+# `facesort resort --apply` writes, beside its plan CSV and before its first move, a
+# small intent file (group, request, owner). Killed, and run again with the same
+# request, it continues that plan in that group (so one `facesort undo GROUP` reverts
+# the re-sort) instead of planning again in a new one.
+
+
+def _intent_path(plan_csv: Path) -> Path:
+    return plan_csv.with_suffix(".intent.json")
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    import json
+    import os
+
+    tmp = path.with_name(f".{path.name}.part")
+    with tmp.open("w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def record_resort_intent(plan_csv: Path, group_id: str, request: ResortRequest) -> Path:
+    from facesort.files.owners import owner_token
+
+    path = _intent_path(plan_csv)
+    _write_json(
+        path,
+        {"group_id": group_id, "plan": str(plan_csv), "request": repr(request),
+         "owner": owner_token(), "state": "open"},
+    )  # fmt: skip
+    return path
+
+
+def finish_resort_intent(path: Path) -> None:
+    import json
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    _write_json(path, {**data, "state": "done", "owner": None})
+
+
+def unfinished_resort(config: Config, request: ResortRequest) -> tuple[str, Path, Path] | None:
+    """(group, plan CSV, intent file) of the same re-sort left unfinished by a process
+    that is gone; refuses while a live process is applying it."""
+    import json
+
+    from facesort.files.owners import owner_gone
+
+    folder = config.reports_path / "resorts"
+    for path in sorted(folder.glob("*.intent.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if data.get("state") != "open" or data.get("request") != repr(request):
+            continue
+        if not owner_gone(data.get("owner"), None):
+            raise ResortRequestError(
+                f"This re-sort ({data['group_id']}) is being applied right now by another "
+                "facesort process: wait for it to finish."
+            )
+        return data["group_id"], Path(data["plan"]), path
+    return None
+
+
 def summarize_plan(plan: list[PlannedMove]) -> dict[str, int]:
     """``from -> to`` -> number of files."""
     counts = Counter(f"{m.from_folder} -> {m.to_folder}" for m in plan)
@@ -376,7 +447,12 @@ def apply_plan_csv(
     group_id: str,
 ) -> AppliedPlan:
     """Apply a plan written earlier: each planned file is evaluated again and moved only
-    when it still goes where the plan says (nothing else moves)."""
+    when it still goes where the plan says (nothing else moves). A retry after a kill
+    first finishes the killed try's transfers; the files those moved are then no longer
+    where the plan found them and are left alone."""
+    from facesort.files.recovery import recover_transfers
+
+    recover_transfers(state, lease_s=config.claim_lease_seconds)
     config = request.config(config)
     rows = read_plan_csv(path)
     wanted = {row["file"]: row for row in rows}

@@ -52,7 +52,9 @@ INDEX_COLUMNS = (
     FileIndexEntry.state,
     FileIndexEntry.file_id,
     FileIndexEntry.first_seen_at,
+    FileIndexEntry.note,
 )
+UNREADABLE_NOTE = "cannot be read"
 
 
 @dataclass
@@ -61,10 +63,12 @@ class ScanReport:
     waiting: int = 0  # seen, not stable yet
     known: int = 0  # handled before and unchanged: skipped without hashing
     ignored: int = 0  # not photos or videos, symbolic links
+    unsorted: int = 0  # registered before, not sorted yet (or back in staging): sorted now
     notes: list[str] = field(default_factory=list)
 
     def merge(self, other: ScanReport) -> None:
         self.registered += other.registered
+        self.unsorted += other.unsorted
         self.waiting += other.waiting
         self.known += other.known
         self.ignored += other.ignored
@@ -144,7 +148,7 @@ def classify(seen: Seen) -> tuple[str | None, str | None, str | None]:
     try:
         media = sniff(seen.path)
     except OSError as exc:
-        return None, None, f"cannot be read ({exc.strerror}): left in place"
+        return None, None, f"{UNREADABLE_NOTE} ({exc.strerror}): left in place"
     if media is not None:
         return media.kind, media.extension, None
     extension = os.path.splitext(os.fsencode(seen.path))[1].decode("ascii", "replace").lower()
@@ -173,16 +177,22 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
     with state.session() as session:
         # Plain rows, not ORM objects: a folder can hold 100,000 files seen before, and
         # building an object per row would take most of a rescan's time.
-        known = {
-            e.path: e
-            for e in session.execute(sa.select(*INDEX_COLUMNS).where(FileIndexEntry.root == root))
-        }
+        # The status of each registered file too: the record, not the index, says whether
+        # a file was handled (one put back by an undo, or left when its folder dropped
+        # away, is sorted again).
+        query = (
+            sa.select(*INDEX_COLUMNS, MediaFile.status.label("file_status"))
+            .outerjoin(MediaFile, MediaFile.id == FileIndexEntry.file_id)
+            .where(FileIndexEntry.root == root)
+        )
+        known = {e.path: e for e in session.execute(query)}
     now = time.time()
     seen_paths: set[str] = set()
     inserts: list[dict] = []
     updates: list[dict] = []
     registrations: list[tuple[Seen, FileIndexEntry | None, str, str, str | None]] = []
     ignores: list[tuple[Seen, FileIndexEntry | None, str]] = []
+    comeback: list[int] = []
     for seen in walk(root, settings, report.notes):
         seen_paths.add(seen.path)
         entry = known.get(seen.path)
@@ -191,9 +201,18 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
             seen.mtime_ns,
             seen.inode,
         )
-        if same and entry.state in {REGISTERED, IGNORED}:
-            report.known += 1
+        if same and entry.state == REGISTERED:
+            if entry.file_status == FileStatus.LEFT:
+                comeback.append(entry.file_id)  # it is back: sort it after all
+                report.unsorted += 1
+            elif entry.file_status == FileStatus.PENDING:
+                report.unsorted += 1
+            else:
+                report.known += 1
             continue
+        if same and entry.state == IGNORED and not (entry.note or "").startswith(UNREADABLE_NOTE):
+            report.known += 1
+            continue  # an unreadable file is looked at again: it may be readable now
         if not is_stable(seen, entry, same, now, settings.stable_seconds):
             report.waiting += 1
             values = {"size": seen.size, "mtime_ns": seen.mtime_ns, "inode": seen.inode}
@@ -230,9 +249,17 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
                     note=None,
                 )
             )
+        if comeback:
+            session.execute(
+                sa.update(MediaFile)
+                .where(MediaFile.id.in_(comeback), MediaFile.status == FileStatus.LEFT)
+                .values(status=FileStatus.PENDING, batch_id=None)
+            )
         for seen, entry, note in ignores:
             report.ignored += 1
             log.info("left in staging: %s (%s)", seen.path, note)
+            if note.startswith(UNREADABLE_NOTE):
+                report.notes.append(f"{seen.path} {note}; looked at again by the next run")
             _upsert_index(session, root, seen, entry, IGNORED, None, note, stamp)
         for seen, entry, kind, file_type, note in registrations:
             media = MediaFile(

@@ -99,6 +99,14 @@ class TransferOp(StrEnum):
     COPY = "copy"
 
 
+class ActionState(StrEnum):
+    """``review_action.state``: open (recorded before its first move; being done, or
+    killed and to be continued by a retry) -> done."""
+
+    OPEN = "open"
+    DONE = "done"
+
+
 class TransferState(StrEnum):
     """``transfer.state``: planned -> done | abandoned (destination name taken,
     re-planned) | failed."""

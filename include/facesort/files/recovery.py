@@ -91,6 +91,7 @@ def _recover_one(journal: Journal, row: Transfer) -> str:
             if has_tmp:
                 os.unlink(tmp)
             journal.finalize(row.id, recovered=True)
+            _drop_temporary_source(row)
             return "finished"
     if has_tmp:
         os.unlink(tmp)  # an unfinished copy
@@ -127,7 +128,18 @@ def _recover_one(journal: Journal, row: Transfer) -> str:
             expected_sha256=expected,
         )
     )
+    _drop_temporary_source(row)
     return "replanned"
+
+
+def _drop_temporary_source(row: Transfer) -> None:
+    """A copy made from a hidden temporary file (a face crop made in review) leaves that
+    file behind when its process is killed: it is facesort's own, and no longer needed."""
+    if row.op == TransferOp.COPY and os.path.basename(row.src).startswith(".facesort-"):
+        try:
+            os.unlink(row.src)
+        except FileNotFoundError:
+            pass
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -26,7 +26,7 @@ from facesort.files.journal import (
 )
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, Transfer
-from facesort.vocab import EventAction, TransferAction, TransferOp, TransferState
+from facesort.vocab import EventAction, FileStatus, TransferAction, TransferOp, TransferState
 
 
 @dataclass
@@ -34,13 +34,16 @@ class UndoReport:
     group_id: str  # the group of the undo itself (undo it to redo)
     reverted: int = 0
     skipped: list[str] | None = None
+    to_staging: int = 0  # files back in staging, pending again
 
 
 class UnknownGroup(FacesortError):
     """No transfer was ever made in the named group."""
 
 
-def undo_group(state: State, group_id: str, actor: str, *, lease_s: int) -> UndoReport:
+def undo_group(
+    state: State, group_id: str, actor: str, *, lease_s: int, undo_id: str | None = None
+) -> UndoReport:
     """Revert every transfer of ``group_id``, newest first, through the journal.
 
     Each file moves back to where it was and its record is restored. A file that moved
@@ -48,8 +51,17 @@ def undo_group(state: State, group_id: str, actor: str, *, lease_s: int) -> Undo
     copy`` without a record change) are removed only when their content is still the
     copied content; nothing else is ever deleted. The undo is a group of its own, so
     it can be undone too. ``lease_s``: ``claim_lease_seconds``.
+
+    It recovers first (transfers a killed process left in flight are finished or rolled
+    back), and a file already back where the group took it from counts as reverted: an
+    undo that was killed and is run again finishes the job instead of moving files
+    twice. ``undo_id`` names the undo's group (a retried review undo keeps its own).
+    A file put back into staging is pending again: the next run sorts it.
     """
-    undo_id = f"undo-{uuid.uuid4().hex[:12]}"
+    from facesort.files.recovery import recover_transfers
+
+    recover_transfers(state, lease_s=lease_s)
+    undo_id = undo_id or f"undo-{uuid.uuid4().hex[:12]}"
     report = UndoReport(group_id=undo_id, skipped=[])
     journal = Journal(state, actor=actor, group_id=undo_id, lease_s=lease_s)
     with state.session() as session:
@@ -62,8 +74,7 @@ def undo_group(state: State, group_id: str, actor: str, *, lease_s: int) -> Undo
         )
     for row in rows:
         outcome = TransferOutcome.from_json(row.outcome)
-        previous = dict(outcome.previous or {})
-        previous.pop("current_path", None)
+        previous = _as_before(outcome.previous)
         if row.op == TransferOp.COPY and (
             outcome.file is None or content_is(row.src, outcome.sha256)
         ):
@@ -84,6 +95,12 @@ def undo_group(state: State, group_id: str, actor: str, *, lease_s: int) -> Undo
             current = session.scalar(
                 sa.select(MediaFile.current_path).where(MediaFile.id == row.file_id)
             )
+        if current == row.src and os.path.lexists(row.src) and not os.path.lexists(row.dst):
+            report.reverted += 1  # back already: an earlier try of this undo moved it
+            if previous.get("status") == FileStatus.PENDING:
+                report.to_staging += 1
+                _forget_sorting(state, row.file_id)
+            continue
         if current != row.dst or not os.path.lexists(row.dst):
             report.skipped.append(f"{row.dst}: moved again since; left where it is")
             continue
@@ -107,7 +124,30 @@ def undo_group(state: State, group_id: str, actor: str, *, lease_s: int) -> Undo
             )
         )
         report.reverted += 1
+        if previous.get("status") == FileStatus.PENDING:
+            report.to_staging += 1
+            _forget_sorting(state, row.file_id)
     return report
+
+
+def _as_before(previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The record fields an undo restores. A file that goes back to staging is pending
+    (not the ``claimed`` it was while being sorted): the next run sorts it again, with
+    the settings and references of that time."""
+    fields = dict(previous or {})
+    fields.pop("current_path", None)
+    if fields.get("status") in {FileStatus.CLAIMED, FileStatus.PENDING}:
+        fields.update(status=FileStatus.PENDING, batch_id=None, attempts=0)
+    return fields
+
+
+def _forget_sorting(state: State, file_id: int) -> None:
+    """A file back in staging is no longer an original: sorting it again must not find
+    it a duplicate of itself."""
+    from facesort.dedupe import forget_original
+
+    with state.session() as session:
+        forget_original(session, file_id)
 
 
 def undo_named_group(state: State, group_id: str, actor: str, *, lease_s: int) -> UndoReport:

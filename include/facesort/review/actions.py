@@ -41,6 +41,14 @@ from facesort.files.journal import (
 from facesort.names import UnsafeNameError, safe_file_name, safe_folder_name
 from facesort.policy import Decision
 from facesort.resort import current_folder
+from facesort.review.intent import (
+    Intent,
+    begin,
+    done_so_far,
+    find_retry,
+    note_details,
+    recover_first,
+)
 from facesort.review.pictures import NoPicture
 from facesort.review.record import (
     confirm_faces,
@@ -55,14 +63,13 @@ from facesort.review.results import (
     ReviewError,
     count_files,
     file_label,
-    new_group_id,
     summary_of,
 )
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import FileResult, Router
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
-from facesort.state.models import FaceCluster, MediaFile
+from facesort.state.models import FaceCluster, MediaFile, ReviewAction
 from facesort.vocab import (
     Category,
     ClusterStatus,
@@ -116,8 +123,10 @@ class Reviewer:
         """Move files to ``library/<person>/``; label the face; optionally add it as a
         reference. ``face`` (1-based) names the face for a file with several."""
         person = person_name(self.state, self.config, person)
-        files = _queue_files(self.state, file_ids)
-        duplicates = [m for m in files if m.category == Category.DUPLICATES]
+        files, retry, prior = self._gate(ReviewKind.APPROVE, person, file_ids)
+        duplicates = [
+            m for m in files if m.category == Category.DUPLICATES and m.id not in prior.moved
+        ]
         if duplicates:
             raise ReviewError(
                 f"{', '.join(map(file_label, duplicates))} "
@@ -139,15 +148,18 @@ class Reviewer:
                     else f"{file_label(media)} has no face to add as a reference of {person}. "
                     "Nothing was changed."
                 )
-        group = new_group_id()
-        router = Router(self.config, self.state, actor=self.actor, group_id=group)
+        router = Router(self.config, self.state, actor=self.actor, group_id=None)
         _check_folder(router, person)
-        result = ActionResult(group, ReviewKind.APPROVE, "")
+        intent = self._begin(ReviewKind.APPROVE, person, files, retry)
+        group = router.journal.group_id = intent.group_id
+        result = _continued(ActionResult(group, ReviewKind.APPROVE, ""), intent)
         labels: dict[str, list[Any]] = {}
         with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for media in files:
+                if media.id in intent.moved:
+                    continue  # moved by the try that was killed
                 picked = chosen[media.id]
-                if add_reference and picked is not None:
+                if add_reference and picked is not None and media.id not in intent.references:
                     # Cut out the face before the file moves, from where its record says.
                     self.photos.add_face(router.journal, media, picked, person, result)
                 decision = Decision(
@@ -165,19 +177,22 @@ class Reviewer:
                     result.skipped.append(f"{file_label(media)}: {exc}")
                     continue
                 if picked is not None:
-                    labels.update(confirm_faces(self.state, [picked], person))
+                    labels.update(confirm_faces(self.state, [picked], person, group))
         result.summary = summary_of(f"approved as {person}", result)
         return record_result(self.state, self.actor, result, person, files, {"faces": labels})
 
     def reject(self, file_ids: Iterable[int]) -> ActionResult:
         """Move files to the trash folder; the nightly run deletes them after
         ``review.trash_days`` days (an undo brings them back until then)."""
-        files = _queue_files(self.state, file_ids)
-        group = new_group_id()
+        files, retry, _ = self._gate(ReviewKind.REJECT, None, file_ids)
+        intent = self._begin(ReviewKind.REJECT, None, files, retry)
+        group = intent.group_id
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = ActionResult(group, ReviewKind.REJECT, "")
+        result = _continued(ActionResult(group, ReviewKind.REJECT, ""), intent)
         with recorded_on_failure(self.state, self.actor, result, None, files, {}):
             for media in files:
+                if media.id in intent.moved:
+                    continue  # moved by the try that was killed
                 try:
                     result.moved.append(self._to_trash(journal, media))
                 except SourceChanged as exc:
@@ -225,7 +240,7 @@ class Reviewer:
         ``face`` (1-based) names the face of a single file with several. The files stay
         where they are."""
         person = person_name(self.state, self.config, person)
-        files = _files(self.state, file_ids)
+        files, retry, _ = self._gate(ReviewKind.ADD_REFERENCE, person, file_ids, queue=False)
         if face is not None and len(files) > 1:
             raise ReviewError("A face number can only be given for one file at a time.")
         picked: dict[int, FaceRow] = {}
@@ -248,17 +263,19 @@ class Reviewer:
                     "face instead (leave out 'whole photo'). Nothing was changed."
                 )
             picked[media.id] = chosen
-        group = new_group_id()
+        intent = self._begin(ReviewKind.ADD_REFERENCE, person, files, retry)
+        group = intent.group_id
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = ActionResult(group, ReviewKind.ADD_REFERENCE, "")
+        result = _continued(ActionResult(group, ReviewKind.ADD_REFERENCE, ""), intent)
         labels: dict[str, list[Any]] = {}
         with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for media in files:
-                if whole_photo:
-                    self.photos.copy(journal, media, media.current_path, person, result)
-                else:
-                    self.photos.add_face(journal, media, picked[media.id], person, result)
-                labels.update(confirm_faces(self.state, [picked[media.id]], person))
+                if media.id not in intent.references:
+                    if whole_photo:
+                        self.photos.copy(journal, media, media.current_path, person, result)
+                    else:
+                        self.photos.add_face(journal, media, picked[media.id], person, result)
+                labels.update(confirm_faces(self.state, [picked[media.id]], person, group))
         count = len(result.references)
         result.summary = f"added {count} reference photo{'s' if count != 1 else ''} of {person}"
         return record_result(self.state, self.actor, result, person, files, {"faces": labels})
@@ -266,16 +283,21 @@ class Reviewer:
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,
         like new files (they move to wherever matching decides)."""
-        files = _queue_files(self.state, file_ids, categories=(Category.DUPLICATES,))
-        group = new_group_id()
+        files, retry, _ = self._gate(
+            ReviewKind.NOT_DUPLICATE, None, file_ids, categories=(Category.DUPLICATES,)
+        )
+        intent = self._begin(ReviewKind.NOT_DUPLICATE, None, files, retry)
+        group = intent.group_id
         evaluator = Evaluator(self.config, self.state)
         router = Router(self.config, self.state, actor=self.actor, group_id=group)
-        result = ActionResult(group, ReviewKind.NOT_DUPLICATE, "")
-        originals = []
+        result = _continued(ActionResult(group, ReviewKind.NOT_DUPLICATE, ""), intent)
+        originals = list(intent.details.get("originals") or [])
         with recorded_on_failure(
             self.state, self.actor, result, None, files, {"originals": originals}
         ):
             for media in files:
+                if media.id in intent.moved:
+                    continue  # moved by the try that was killed
                 # Decode, detect and match like a new file; duplicates are not compared again.
                 evaluation = evaluator.reevaluate(media, redetect=True)
                 decision = _with_note(
@@ -294,6 +316,7 @@ class Reviewer:
                 with self.state.session() as session:
                     self.state.lock_for_dedupe(session)
                     register_original(session, media.id, media.sha256, phash)
+                    note_details(session, group, originals=[[media.id, media.sha256, phash]])
                 originals.append([media.id, media.sha256, phash])
         result.summary = summary_of("are not duplicates: sorted by their faces", result)
         return record_result(self.state, self.actor, result, None, files, {"originals": originals})
@@ -307,6 +330,7 @@ class Reviewer:
         from facesort.review.clustering import cluster_members, spread_sample
 
         person = person_name(self.state, self.config, person)
+        recover_first(self.state, self.config)
         with self.state.session() as session:
             cluster = session.get(FaceCluster, cluster_id)
             if cluster is None or cluster.status != ClusterStatus.ACTIVE:
@@ -318,25 +342,32 @@ class Reviewer:
         members = cluster_members(self.state, cluster_id)
         if not members:
             raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
-        group = new_group_id()
         evaluator = Evaluator(self.config, self.state)
-        router = Router(self.config, self.state, actor=self.actor, group_id=group)
+        router = Router(self.config, self.state, actor=self.actor, group_id=None)
         _check_folder(router, person)
-        result = ActionResult(group, ReviewKind.NAME_CLUSTER, "")
         by_id = {media.id: media for _, media in members}
-        labels: dict[str, list[Any]] = {}
         files = list(by_id.values())
+        retry = find_retry(self.state, ReviewKind.NAME_CLUSTER, person, list(by_id))
+        intent = self._begin(ReviewKind.NAME_CLUSTER, person, files, retry)
+        group = router.journal.group_id = intent.group_id
+        result = _continued(ActionResult(group, ReviewKind.NAME_CLUSTER, ""), intent)
+        labels: dict[str, list[Any]] = {}
         with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for face, media in spread_sample(members, self.config.review.cluster_reference_faces):
+                if media.id in intent.references:
+                    continue  # made by the try that was killed
                 try:
                     self.photos.add_face(router.journal, media, face, person, result)
                 except (OSError, ValueError, NoPicture) as exc:
                     result.skipped.append(
                         f"{file_label(media)}: face not added as a reference ({exc})"
                     )
-            labels.update(confirm_faces(self.state, [face for face, _ in members], person))
+            faces_of_cluster = [face for face, _ in members]
+            labels.update(confirm_faces(self.state, faces_of_cluster, person, group))
             evaluator.forget_references()  # match with the references just added
             for media in by_id.values():
+                if media.id in intent.moved:
+                    continue  # moved by the try that was killed
                 if media.place != Place.REVIEW or media.category == Category.DUPLICATES:
                     continue
                 faces = file_faces(self.state, media.id)
@@ -372,12 +403,40 @@ class Reviewer:
             cluster = session.get(FaceCluster, cluster_id)
             previous = {"status": cluster.status, "person": cluster.person}
             cluster.status, cluster.person = ClusterStatus.NAMED, person
+            note_details(session, group, cluster={"id": cluster_id, "previous": previous})
         result.summary = (
             f"cluster {cluster_id} named {person}: {len(result.references)} reference photos "
             f"added, {count_files(result.moved)} moved to the library"
         )
         details = {"faces": labels, "cluster": {"id": cluster_id, "previous": previous}}
         return record_result(self.state, self.actor, result, person, files, details)
+
+    def _gate(
+        self,
+        kind: str,
+        person: str | None,
+        file_ids: Iterable[int],
+        *,
+        categories: Sequence[str] | None = None,
+        queue: bool = True,
+    ) -> tuple[list[MediaFile], ReviewAction | None, Intent]:
+        """Recover first, then the files of the action: checked to be in the queue,
+        except those an earlier, killed try of the same action already moved."""
+        ids = list(dict.fromkeys(int(i) for i in file_ids))
+        recover_first(self.state, self.config)
+        retry = find_retry(self.state, kind, person, ids)
+        prior = done_so_far(self.state, retry)
+        todo = [i for i in ids if i not in prior.moved]
+        if queue and todo:
+            _queue_files(self.state, todo, categories)
+        return _files(self.state, ids), retry, prior
+
+    def _begin(
+        self, kind: str, person: str | None, files: list[MediaFile], retry: ReviewAction | None
+    ) -> Intent:
+        """Record the action before its first move (or take over the killed try)."""
+        ids = [m.id for m in files]
+        return begin(self.state, self.config, self.actor, kind, person, ids, retry=retry)
 
     def undo(self, group_id: str) -> ActionResult:
         """Revert one review action. Undoing an undo does the action again (a *redo*);
@@ -447,6 +506,15 @@ def _check_folder(router: Router, person: str) -> None:
     problem = router.folder_problem(person)
     if problem is not None:
         raise ReviewError(f"{problem[1]}. Nothing was changed.")
+
+
+def _continued(result: ActionResult, intent: Intent) -> ActionResult:
+    """The result of an action, with what its killed try already did."""
+    result.moved.extend(intent.moved.values())
+    for file_id, photos in intent.references.items():
+        result.references.extend(photos)
+        result.reference_sources.extend([file_id, None] for _ in photos)
+    return result
 
 
 def _with_note(decision: Decision, note: str) -> Decision:

@@ -12,9 +12,10 @@ to look at. All moves of one re-check are one journal group (a review action of 
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from facesort.config import Config
 from facesort.resort import Scope, apply_resort, plan_resort
-from facesort.review.record import record_action
 from facesort.review.results import ActionResult
 from facesort.state import State
 from facesort.vocab import Category, ReviewKind, TransferAction
@@ -23,12 +24,28 @@ RECHECKED_CATEGORIES = (Category.UNIDENTIFIED, Category.LOW_CONFIDENCE)
 
 
 def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) -> ActionResult:
-    """Move the queued files that are now a sure match to the library."""
+    """Move the queued files that are now a sure match to the library.
+
+    Through the review gate (:mod:`facesort.review.intent`): in-flight transfers are
+    recovered first, the action is recorded before its first move, and a retry with the
+    same ``group_id`` (Airflow's retry of the nightly task) continues it."""
+    from facesort.review.intent import abandon, begin, find_retry, recover_first
+    from facesort.review.record import record_result
+
+    recover_first(state, config)
+    retry = find_retry(state, ReviewKind.RECHECK, None, None, group_id=group_id)
     plan = plan_resort(state, config, Scope(review=RECHECKED_CATEGORIES))
     into_library = [move for move in plan if move.decision.category is None]
     result = ActionResult(group_id, ReviewKind.RECHECK, "")
+    if not into_library and retry is None:
+        result.summary = _summary(0)
+        return result
+    intent = begin(
+        state, config, actor, ReviewKind.RECHECK, None, None, retry=retry, group_id=group_id
+    )
+    result.moved = list(intent.moved.values())
     if into_library:
-        result.moved = apply_resort(
+        result.moved += apply_resort(
             state,
             config,
             into_library,
@@ -36,11 +53,16 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
             group_id=group_id,
             action=TransferAction.RECHECK,
         )
-    count = len(result.moved)
-    result.summary = (
+    result.summary = _summary(len(result.moved))
+    if not result.moved:
+        abandon(state, group_id)
+        return result
+    moved = [SimpleNamespace(id=r.file_id) for r in result.moved]
+    return record_result(state, actor, result, None, moved, {})
+
+
+def _summary(count: int) -> str:
+    return (
         f"re-check: {count} file{'s' if count != 1 else ''} of review/unidentified and "
         "review/low_confidence now a sure match, moved to the library"
     )
-    if result.moved:
-        record_action(state, result, actor, [r.file_id for r in result.moved])
-    return result

@@ -18,14 +18,16 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import forget_original, register_original
 from facesort.files.journal import Journal, SourceChanged
+from facesort.files.owners import owner_gone
 from facesort.files.undo import undo_group
+from facesort.review.intent import abandon, begin, find_retry, note_details, recover_first
 from facesort.review.pictures import NoPicture
 from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction, utcnow
-from facesort.vocab import ClusterStatus, Confidence, FaceSource, ReviewKind
+from facesort.vocab import ActionState, ClusterStatus, Confidence, FaceSource, ReviewKind
 
 
 def record_result(
@@ -36,7 +38,10 @@ def record_result(
     files: list[MediaFile],
     details: dict[str, Any],
 ) -> ActionResult:
+    """The action is done: its record (written open before the first move, see
+    :mod:`facesort.review.intent`) gets its summary and what it changed."""
     if not result.moved and not result.references:
+        abandon(state, result.group_id)
         raise ReviewError(
             "Nothing was done: " + "; ".join(result.skipped or ["no file could be changed"])
         )
@@ -45,18 +50,24 @@ def record_result(
     if person and details:
         details = {**details, "person": person}
     with state.session() as session:
-        session.add(
-            ReviewAction(
-                group_id=result.group_id,
-                kind=result.kind,
-                actor=actor,
-                at=utcnow(),
-                person=person,
-                file_ids=[m.id for m in files],
-                summary=result.summary,
-                details=details or None,
-            )
+        action = session.scalar(
+            sa.select(ReviewAction).where(ReviewAction.group_id == result.group_id)
         )
+        if action is None:
+            action = ReviewAction(group_id=result.group_id, kind=result.kind, actor=actor)
+            session.add(action)
+        recorded = dict(action.details or {})
+        for key, value in details.items():
+            if isinstance(value, dict) and isinstance(recorded.get(key), dict):
+                # What an earlier, killed try recorded is what was there before.
+                value = {**value, **recorded[key]}
+            recorded[key] = value
+        action.at = utcnow()
+        action.person = person
+        action.file_ids = [m.id for m in files]
+        action.summary = result.summary
+        action.details = recorded or None
+        action.state, action.owner, action.lease_until = ActionState.DONE, None, None
     return result
 
 
@@ -80,24 +91,9 @@ def recorded_on_failure(
                 f"{len(result.references)} reference photo(s): {exc}"
             )
             record_result(state, actor, result, person, files, details)
+        else:
+            abandon(state, result.group_id)  # it did nothing: no record
         raise
-
-
-def record_action(
-    state: State, result: ActionResult, actor: str, file_ids: list[int], person: str | None = None
-) -> None:
-    """Record an action done outside :class:`Reviewer` (the nightly re-check)."""
-    with state.session() as session:
-        session.add(
-            ReviewAction(
-                group_id=result.group_id,
-                kind=result.kind,
-                actor=actor,
-                person=person,
-                file_ids=file_ids,
-                summary=result.summary,
-            )
-        )
 
 
 def is_review_group(state: State, group_id: str) -> bool:
@@ -109,8 +105,11 @@ def is_review_group(state: State, group_id: str) -> bool:
         )
 
 
-def confirm_faces(state: State, faces: list[FaceRow], person: str) -> dict[str, list[Any]]:
-    """Label faces with the person; returns their previous labels (for undo)."""
+def confirm_faces(
+    state: State, faces: list[FaceRow], person: str, group_id: str | None = None
+) -> dict[str, list[Any]]:
+    """Label faces with the person; returns their previous labels (for undo), which are
+    also added to the action ``group_id``'s record in the same transaction."""
     previous: dict[str, list[Any]] = {}
     with state.session() as session:
         for face in faces:
@@ -123,6 +122,8 @@ def confirm_faces(state: State, faces: list[FaceRow], person: str) -> dict[str, 
                 Confidence.CONFIRMED,
                 FaceSource.REVIEW,
             )
+        if group_id is not None:
+            note_details(session, group_id, faces=previous, person=person)
     return previous
 
 
@@ -213,14 +214,18 @@ def undo_action(
         base_kind = base.kind if base is not None else kind
         base_group = base.group_id if base is not None else group_id
         base_details = dict(base.details or {}) if base is not None else {}
-    report = undo_group(state, group_id, actor, lease_s=config.claim_lease_seconds)
+    recover_first(state, config)
     redo = kind == ReviewKind.UNDO
-    result = ActionResult(
-        report.group_id,
-        ReviewKind.REDO if redo else ReviewKind.UNDO,
-        "",
-        skipped=list(report.skipped or []),
+    undo_kind = ReviewKind.REDO if redo else ReviewKind.UNDO
+    retry = find_retry(state, undo_kind, None, None, undo_of=group_id)
+    intent = begin(
+        state, config, actor, undo_kind, None, file_ids, retry=retry, group_id=None,
+        undo_of=group_id,
+    )  # fmt: skip
+    report = undo_group(
+        state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=intent.group_id
     )
+    result = ActionResult(report.group_id, undo_kind, "", skipped=list(report.skipped or []))
     if redo:
         journal = Journal(state, actor, report.group_id, lease_s=config.claim_lease_seconds)
         apply_effects(state, photos, base_details, journal, result)
@@ -235,16 +240,17 @@ def undo_action(
         session.execute(
             sa.update(ReviewAction)
             .where(ReviewAction.group_id == group_id)
-            .values(undone_by=report.group_id)
+            .values(undone_by=report.group_id, state=ActionState.DONE, owner=None)
         )
-        session.add(
-            ReviewAction(
-                group_id=report.group_id,
-                kind=result.kind,
-                actor=actor,
-                file_ids=file_ids,
+        session.execute(
+            sa.update(ReviewAction)
+            .where(ReviewAction.group_id == report.group_id)
+            .values(
                 summary=result.summary,
-                undo_of=group_id,
+                at=utcnow(),
+                state=ActionState.DONE,
+                owner=None,
+                lease_until=None,
             )
         )
     return result
@@ -254,14 +260,23 @@ def last_actions(state: State, count: int = 1) -> list[str]:
     """The ``count`` most recent review actions (or redos) not undone yet, newest first.
     Undos themselves are skipped: undoing twice undoes two actions."""
     with state.session() as session:
-        groups = list(
-            session.scalars(
-                sa.select(ReviewAction.group_id)
-                .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != ReviewKind.UNDO)
-                .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
-                .limit(count)
+        rows = session.execute(
+            sa.select(
+                ReviewAction.group_id,
+                ReviewAction.state,
+                ReviewAction.owner,
+                ReviewAction.lease_until,
             )
-        )
+            .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != ReviewKind.UNDO)
+            .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
+        ).all()
+    # An open action whose process is gone was killed halfway: it is an action like any
+    # other (its record says what it did). One still being done is not undone under it.
+    groups = [
+        group
+        for group, action_state, owner, lease_until in rows
+        if action_state != ActionState.OPEN or owner_gone(owner, lease_until)
+    ][:count]
     if not groups:
         raise ReviewError("There is no review action to undo.")
     return groups

@@ -43,7 +43,13 @@ def purge_trash(
     now: datetime | None = None,
     dry_run: bool = False,
 ) -> PurgeReport:
-    """Delete the files rejected at least ``review.trash_days`` days before ``now``."""
+    """Delete the files rejected at least ``review.trash_days`` days before ``now``
+    (after finishing what a killed process left in flight: no file under two names is
+    deleted under one of them)."""
+    if not dry_run:
+        from facesort.files.recovery import recover_transfers
+
+        recover_transfers(state, lease_s=config.claim_lease_seconds)
     cutoff = (now or utcnow()) - timedelta(days=config.review.trash_days)
     report = PurgeReport()
     with state.session() as session:

@@ -21,6 +21,7 @@ from facesort.dedupe import forget_original
 from facesort.files.hashing import sha256_file
 from facesort.files.journal import SourceChanged, TransferFailed
 from facesort.files.owners import lease_end, owner_gone, owner_token
+from facesort.files.recovery import recover_transfers
 from facesort.immich.resolve import StoredImmichNames
 from facesort.policy import Decision
 from facesort.references import ReferencesError
@@ -122,7 +123,11 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
 
 
 def scan_and_plan(state: State, config: Config, run_id: str, *, actor: str, min_batches: int = 1):
-    """Scan staging and claim the pending files into batches: (scan report, batch ids)."""
+    """Scan staging and claim the pending files into batches: (scan report, batch ids).
+    With an empty state, the library is indexed first (see sorting.library_index)."""
+    from facesort.sorting.library_index import index_library_if_new
+
+    index_library_if_new(state, config)
     report = scan_staging(state, config, actor)
     return report, plan_batches(state, config, run_id, min_batches=min_batches)
 
@@ -142,6 +147,12 @@ def _take_batch(state: State, batch_id: int, lease_s: int) -> bool:
         batch.owner = me
         batch.lease_until = lease_end(lease_s)
     return True
+
+
+def take_batches(state: State, batch_ids: list[int], lease_s: int) -> None:
+    """Own batches this process will sort one after the other (``facesort run``)."""
+    for batch_id in batch_ids:
+        _take_batch(state, batch_id, lease_s)
 
 
 def _renew(state: State, batch_id: int, lease_s: int) -> bool:
@@ -172,6 +183,9 @@ def process_batch(
     """Sort the files still claimed by one batch (safe to call again after a crash)."""
     report = BatchReport(batch_id)
     lease_s = config.claim_lease_seconds
+    # The gate: a retried task first finishes (or rolls back) what its killed try left
+    # in flight, so no file of the batch is sorted again while it is under two names.
+    recover_transfers(state, lease_s=lease_s)
     if not _take_batch(state, batch_id, lease_s):
         return report
     sorter = sorter or Sorter(

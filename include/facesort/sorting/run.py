@@ -24,7 +24,7 @@ from facesort.files.recovery import recover_transfers
 from facesort.immich.resolve import StoredImmichNames
 from facesort.names import display_file_name, safe_file_name
 from facesort.scan import ScanReport
-from facesort.sorting.batches import process_batch, scan_and_plan
+from facesort.sorting.batches import process_batch, scan_and_plan, take_batches
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import FileResult, Router
 from facesort.sorting.sorter import Sorter
@@ -96,6 +96,9 @@ def run_once(
             sorter = Sorter(
                 config, state, actor=actor, group_id=run_id, immich=StoredImmichNames(state)
             )
+            # This process owns all its batches from now: if it is killed, the next run
+            # sees a dead owner and takes them at once (not after claim_lease_seconds).
+            take_batches(state, batch_ids, config.claim_lease_seconds)
             for batch_id in batch_ids:
                 batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
                 results.extend(batch.results)

@@ -34,7 +34,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from facesort.vocab import BatchStatus, ClusterStatus, FaceSource, FileStatus, TransferState
+from facesort.vocab import (
+    ActionState,
+    BatchStatus,
+    ClusterStatus,
+    FaceSource,
+    FileStatus,
+    TransferState,
+)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -350,3 +357,8 @@ class ReviewAction(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     undo_of: Mapped[str | None] = mapped_column(sa.String(250))  # for undo and redo
     undone_by: Mapped[str | None] = mapped_column(sa.String(250))
+    # vocab.ActionState: the row is written (open) before the action moves anything, so
+    # a killed action is known, undoable, and continued when the same action is retried.
+    state: Mapped[str] = mapped_column(sa.String(16), default=ActionState.DONE, index=True)
+    owner: Mapped[str | None] = mapped_column(sa.String(250))  # while open: who does it
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
