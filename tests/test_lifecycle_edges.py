@@ -126,6 +126,8 @@ def test_the_batches_of_a_killed_run_are_taken_at_once(tmp_path, photos):
     expected = space.contents()
     killed = space.facesort("run", "--workers", "1", crash_at="sort.decided#1")
     assert killed.returncode == -9
+    # Nothing is "being sorted" once its process is dead.
+    assert status_json(space)["staging"] == {"waiting to be sorted": 2}
     space.run()
     assert status_json(space)["staging"] == {}
     assert {m.status for m in records(space)} == {"done"}

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.state import State
-from facesort.state.models import Event, MediaFile
+from facesort.state.models import Batch, Event, MediaFile
 from facesort.vocab import Category, FileStatus, Place
 
 
@@ -21,11 +21,23 @@ def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
     review: dict[str, int] = dict.fromkeys(Category, 0)
     staging: Counter[str] = Counter()
     trash = deleted = 0
+    from facesort.files.owners import owner_gone
+
     with state.session() as session:
         rows = session.execute(
-            sa.select(MediaFile.status, MediaFile.place, MediaFile.category, MediaFile.people)
+            sa.select(
+                MediaFile.status,
+                MediaFile.place,
+                MediaFile.category,
+                MediaFile.people,
+                Batch.owner,
+                Batch.lease_until,
+            ).outerjoin(Batch, Batch.id == MediaFile.batch_id)
         ).all()
-    for status, place, category, people in rows:
+    for status, place, category, people, owner, lease_until in rows:
+        if status == FileStatus.CLAIMED and owner is not None and owner_gone(owner, lease_until):
+            # Its worker is gone: nobody is sorting it; the next run takes it again.
+            status = FileStatus.PENDING
         if status == FileStatus.DONE and place == Place.LIBRARY:
             library[(people or ["?"])[0]] += 1
         elif status == FileStatus.DONE and place == Place.REVIEW:
