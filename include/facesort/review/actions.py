@@ -71,6 +71,7 @@ from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction
 from facesort.vocab import (
+    ActionState,
     Category,
     ClusterStatus,
     Confidence,
@@ -339,7 +340,10 @@ class Reviewer:
                     f"Cluster {cluster_id} {state}: the review page's 'Unknown people' "
                     "(or `facesort review clusters`) lists the clusters that can be named."
                 )
-        members = cluster_members(self.state, cluster_id)
+        retry = _naming_in_flight(self.state, cluster_id, person)
+        members = cluster_members(
+            self.state, cluster_id, of_files=retry.file_ids if retry is not None else None
+        )
         if not members:
             raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
         evaluator = Evaluator(self.config, self.state)
@@ -347,8 +351,10 @@ class Reviewer:
         _check_folder(router, person)
         by_id = {media.id: media for _, media in members}
         files = list(by_id.values())
-        retry = find_retry(self.state, ReviewKind.NAME_CLUSTER, person, list(by_id))
         intent = self._begin(ReviewKind.NAME_CLUSTER, person, files, retry)
+        if retry is None:
+            with self.state.session() as session:
+                note_details(session, intent.group_id, cluster_id=cluster_id)
         group = router.journal.group_id = intent.group_id
         result = _continued(ActionResult(group, ReviewKind.NAME_CLUSTER, ""), intent)
         labels: dict[str, list[Any]] = {}
@@ -506,6 +512,25 @@ def _check_folder(router: Router, person: str) -> None:
     problem = router.folder_problem(person)
     if problem is not None:
         raise ReviewError(f"{problem[1]}. Nothing was changed.")
+
+
+def _naming_in_flight(state: State, cluster_id: int, person: str) -> ReviewAction | None:
+    """The naming of this cluster as ``person`` that a killed process left open."""
+    with state.session() as session:
+        candidates = [
+            row
+            for row in session.scalars(
+                sa.select(ReviewAction).where(
+                    ReviewAction.kind == ReviewKind.NAME_CLUSTER,
+                    ReviewAction.state == ActionState.OPEN,
+                    ReviewAction.person == person,
+                )
+            )
+            if (row.details or {}).get("cluster_id") == cluster_id
+        ]
+    for row in candidates:
+        return find_retry(state, ReviewKind.NAME_CLUSTER, person, row.file_ids)
+    return None
 
 
 def _continued(result: ActionResult, intent: Intent) -> ActionResult:

@@ -289,15 +289,23 @@ def recluster(state: State, config: Config) -> ClusterReport:
     return report
 
 
-def cluster_members(state: State, cluster_id: int) -> list[tuple[FaceRow, MediaFile]]:
-    """The unknown faces of a cluster whose files are on disk, in face id order."""
+def cluster_members(
+    state: State, cluster_id: int, *, of_files: list[int] | None = None
+) -> list[tuple[FaceRow, MediaFile]]:
+    """The unknown faces of a cluster whose files are on disk, in face id order. With
+    ``of_files``: its faces in those files, named or not (a naming that was killed
+    halfway and is run again has labelled some already)."""
+    if of_files is None:
+        which = FaceRow.confidence.in_(UNKNOWN_CONFIDENCES)
+    else:
+        which = FaceRow.file_id.in_(of_files)
     with state.session() as session:
         rows = session.execute(
             sa.select(FaceRow, MediaFile)
             .join(MediaFile, MediaFile.id == FaceRow.file_id)
             .where(
                 FaceRow.cluster_id == cluster_id,
-                FaceRow.confidence.in_(UNKNOWN_CONFIDENCES),
+                which,
                 MediaFile.status == FileStatus.DONE,
                 MediaFile.place.in_((Place.LIBRARY, Place.REVIEW)),
             )
