@@ -44,19 +44,7 @@ def record_result(
         details = {**details, "references": result.reference_sources}
     if person and details:
         details = {**details, "person": person}
-    with state.session() as session:
-        session.add(
-            ReviewAction(
-                group_id=result.group_id,
-                kind=result.kind,
-                actor=actor,
-                at=utcnow(),
-                person=person,
-                file_ids=[m.id for m in files],
-                summary=result.summary,
-                details=details or None,
-            )
-        )
+    record_action(state, result, actor, [m.id for m in files], person, details)
     return result
 
 
@@ -84,18 +72,26 @@ def recorded_on_failure(
 
 
 def record_action(
-    state: State, result: ActionResult, actor: str, file_ids: list[int], person: str | None = None
+    state: State,
+    result: ActionResult,
+    actor: str,
+    file_ids: list[int],
+    person: str | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
-    """Record an action done outside :class:`Reviewer` (the nightly re-check)."""
+    """Record an action (done by :class:`~facesort.review.actions.Reviewer`, or outside
+    it: the nightly re-check) with what else it changed (``details``), for undo."""
     with state.session() as session:
         session.add(
             ReviewAction(
                 group_id=result.group_id,
                 kind=result.kind,
                 actor=actor,
+                at=utcnow(),
                 person=person,
                 file_ids=file_ids,
                 summary=result.summary,
+                details=details or None,
             )
         )
 
