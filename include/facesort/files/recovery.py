@@ -107,10 +107,7 @@ def _recover_one(journal: Journal, row: Transfer) -> str:
             )
             session.add(
                 Event(
-                    file_id=row.file_id,
-                    action=EventAction.VANISHED,
-                    from_path=src,
-                    actor=row.actor,
+                    file_id=row.file_id, action=EventAction.VANISHED, from_path=src, actor=row.actor
                 )
             )
         return "vanished"

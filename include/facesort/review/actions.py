@@ -33,12 +33,9 @@ from facesort.config import Config
 from facesort.dedupe import register_original
 from facesort.files.journal import (
     Journal,
-    OutcomeEvent,
     SourceChanged,
-    TransferOutcome,
-    TransferRequest,
 )
-from facesort.names import UnsafeNameError, safe_file_name, safe_folder_name
+from facesort.names import UnsafeNameError, safe_folder_name
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.intent import (
@@ -65,6 +62,7 @@ from facesort.review.results import (
     file_label,
     summary_of,
 )
+from facesort.review.trash import move_to_trash
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import FileResult, Router
 from facesort.state import State
@@ -75,13 +73,11 @@ from facesort.vocab import (
     Category,
     ClusterStatus,
     Confidence,
-    EventAction,
     FileStatus,
     Kind,
     Place,
     ReviewKind,
     TransferAction,
-    TransferOp,
 )
 
 KINDS = tuple(ReviewKind)
@@ -135,20 +131,7 @@ class Reviewer:
                 "facesort kept: choose 'not a duplicate' to sort it, or reject it. "
                 "Nothing was changed."
             )
-        if face is not None and len(files) > 1:
-            raise ReviewError("A face number can only be given for one file at a time.")
-        chosen: dict[int, FaceRow | None] = {}
-        for media in files:
-            faces = file_faces(self.state, media.id)
-            chosen[media.id] = _pick_face(media, faces, face, "approve")
-            if add_reference and chosen[media.id] is None:
-                raise ReviewError(
-                    f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
-                    "(face number) to add it as a reference. Nothing was changed."
-                    if faces
-                    else f"{file_label(media)} has no face to add as a reference of {person}. "
-                    "Nothing was changed."
-                )
+        chosen = _faces_to_approve(self.state, files, face, person, add_reference)
         router = Router(self.config, self.state, actor=self.actor, group_id=None)
         _check_folder(router, person)
         intent = self._begin(ReviewKind.APPROVE, person, files, retry)
@@ -195,38 +178,11 @@ class Reviewer:
                 if media.id in intent.moved:
                     continue  # moved by the try that was killed
                 try:
-                    result.moved.append(self._to_trash(journal, media))
+                    result.moved.append(move_to_trash(self.config, journal, media, self.actor))
                 except SourceChanged as exc:
                     result.skipped.append(f"{file_label(media)}: {exc}")
         result.summary = summary_of("rejected (moved to the trash)", result)
         return record_result(self.state, self.actor, result, None, files, {})
-
-    def _to_trash(self, journal: Journal, media: MediaFile) -> FileResult:
-        source = media.current_path or ""
-        days = self.config.review.trash_days
-        reason = {
-            "rule": "rejected",
-            "summary": f"rejected in review by {self.actor}; deleted after {days} days "
-            "unless the rejection is undone",
-            "was": current_folder(media),
-        }
-        fields = {"place": Place.TRASH, "category": None, "people": [], "reason": reason}
-        destination = journal.transfer(
-            TransferRequest(
-                file_id=media.id,
-                src=source,
-                dest_dir=str(self.config.trash_path),
-                name=safe_file_name(os.path.basename(source)),
-                outcome=TransferOutcome(
-                    {"status": FileStatus.DONE, "last_error": None, **fields},
-                    OutcomeEvent(EventAction.REJECTED, **fields),
-                ),
-                action=TransferAction.REJECT,
-                op=TransferOp.MOVE,
-                expected_sha256=media.sha256,
-            )
-        )
-        return FileResult(media.id, source, destination, Place.TRASH, reason["summary"])
 
     def add_reference(
         self,
@@ -242,28 +198,7 @@ class Reviewer:
         where they are."""
         person = person_name(self.state, self.config, person)
         files, retry, _ = self._gate(ReviewKind.ADD_REFERENCE, person, file_ids, queue=False)
-        if face is not None and len(files) > 1:
-            raise ReviewError("A face number can only be given for one file at a time.")
-        picked: dict[int, FaceRow] = {}
-        for media in files:
-            if not media.current_path or not os.path.isfile(media.current_path):
-                raise ReviewError(f"{file_label(media)} is not on disk any more: nothing to add.")
-            faces = file_faces(self.state, media.id)
-            chosen = _pick_face(media, faces, face, "add as a reference")
-            if chosen is None:
-                raise ReviewError(
-                    f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
-                    "(face number). Nothing was changed."
-                    if faces
-                    else f"{file_label(media)} has no face facesort found: it cannot be a "
-                    f"reference photo of {person}. Nothing was changed."
-                )
-            if whole_photo and (media.kind != Kind.IMAGE or len(faces) != 1):
-                raise ReviewError(
-                    f"{file_label(media)} is not a photo with exactly one face: add a crop of the "
-                    "face instead (leave out 'whole photo'). Nothing was changed."
-                )
-            picked[media.id] = chosen
+        picked = _faces_to_add(self.state, files, face, person, whole_photo)
         intent = self._begin(ReviewKind.ADD_REFERENCE, person, files, retry)
         group = intent.group_id
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
@@ -332,14 +267,7 @@ class Reviewer:
 
         person = person_name(self.state, self.config, person)
         recover_first(self.state, self.config)
-        with self.state.session() as session:
-            cluster = session.get(FaceCluster, cluster_id)
-            if cluster is None or cluster.status != ClusterStatus.ACTIVE:
-                state = "does not exist" if cluster is None else f"is {cluster.status}"
-                raise ReviewError(
-                    f"Cluster {cluster_id} {state}: the review page's 'Unknown people' "
-                    "(or `facesort review clusters`) lists the clusters that can be named."
-                )
+        _check_active(self.state, cluster_id)
         retry = _naming_in_flight(self.state, cluster_id, person)
         members = cluster_members(
             self.state, cluster_id, of_files=retry.file_ids if retry is not None else None
@@ -371,40 +299,19 @@ class Reviewer:
             faces_of_cluster = [face for face, _ in members]
             labels.update(confirm_faces(self.state, faces_of_cluster, person, group))
             evaluator.forget_references()  # match with the references just added
+            named = f"named {person} in review by {self.actor} (cluster {cluster_id})"
             for media in by_id.values():
                 if media.id in intent.moved:
                     continue  # moved by the try that was killed
                 if media.place != Place.REVIEW or media.category == Category.DUPLICATES:
                     continue
-                faces = file_faces(self.state, media.id)
                 try:
-                    if faces and all(
-                        f.confidence == Confidence.CONFIRMED and f.person == person for f in faces
-                    ):
-                        decision = Decision(
-                            category=None,
-                            rule="approved",
-                            summary=f"named {person} in review by {self.actor} "
-                            f"(cluster {cluster_id})",
-                            people=(person,),
-                            details={"approved_by": self.actor, "was": current_folder(media)},
-                        )
-                        moved = router.route_decision(
-                            media, decision, action=TransferAction.APPROVE
-                        )
-                    else:
-                        evaluation = evaluator.reevaluate(media)
-                        if evaluation.decision.category is not None:
-                            continue  # still not sure; stays in the queue
-                        moved = router.route_decision(
-                            media,
-                            evaluation.decision,
-                            action=TransferAction.RECHECK,
-                            found=evaluation,
-                        )
-                    result.moved.append(moved)
+                    moved = _sort_now_known(evaluator, router, media, person, named)
                 except SourceChanged as exc:
                     result.skipped.append(f"{file_label(media)}: {exc}")
+                    continue
+                if moved is not None:
+                    result.moved.append(moved)
         with self.state.session() as session:
             cluster = session.get(FaceCluster, cluster_id)
             previous = {"status": cluster.status, "person": cluster.person}
@@ -546,3 +453,88 @@ def _with_note(decision: Decision, note: str) -> Decision:
     from dataclasses import replace
 
     return replace(decision, summary=note + decision.summary)
+
+
+def _faces_to_approve(
+    state: State, files: list[MediaFile], face: int | None, person: str, add_reference: bool
+) -> dict[int, FaceRow | None]:
+    """The face of each file to label with ``person`` (None: no single face to label)."""
+    if face is not None and len(files) > 1:
+        raise ReviewError("A face number can only be given for one file at a time.")
+    chosen: dict[int, FaceRow | None] = {}
+    for media in files:
+        faces = file_faces(state, media.id)
+        chosen[media.id] = _pick_face(media, faces, face, "approve")
+        if add_reference and chosen[media.id] is None:
+            raise ReviewError(
+                f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
+                "(face number) to add it as a reference. Nothing was changed."
+                if faces
+                else f"{file_label(media)} has no face to add as a reference of {person}. "
+                "Nothing was changed."
+            )
+    return chosen
+
+
+def _faces_to_add(
+    state: State, files: list[MediaFile], face: int | None, person: str, whole_photo: bool
+) -> dict[int, FaceRow]:
+    """The face of each file that becomes a reference photo of ``person``."""
+    if face is not None and len(files) > 1:
+        raise ReviewError("A face number can only be given for one file at a time.")
+    picked: dict[int, FaceRow] = {}
+    for media in files:
+        if not media.current_path or not os.path.isfile(media.current_path):
+            raise ReviewError(f"{file_label(media)} is not on disk any more: nothing to add.")
+        faces = file_faces(state, media.id)
+        chosen = _pick_face(media, faces, face, "add as a reference")
+        if chosen is None:
+            raise ReviewError(
+                f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
+                "(face number). Nothing was changed."
+                if faces
+                else f"{file_label(media)} has no face facesort found: it cannot be a "
+                f"reference photo of {person}. Nothing was changed."
+            )
+        if whole_photo and (media.kind != Kind.IMAGE or len(faces) != 1):
+            raise ReviewError(
+                f"{file_label(media)} is not a photo with exactly one face: add a crop of the "
+                "face instead (leave out 'whole photo'). Nothing was changed."
+            )
+        picked[media.id] = chosen
+    return picked
+
+
+def _check_active(state: State, cluster_id: int) -> None:
+    with state.session() as session:
+        cluster = session.get(FaceCluster, cluster_id)
+        if cluster is None or cluster.status != ClusterStatus.ACTIVE:
+            what = "does not exist" if cluster is None else f"is {cluster.status}"
+            raise ReviewError(
+                f"Cluster {cluster_id} {what}: the review page's 'Unknown people' "
+                "(or `facesort review clusters`) lists the clusters that can be named."
+            )
+
+
+def _sort_now_known(
+    evaluator: Evaluator, router: Router, media: MediaFile, person: str, summary: str
+) -> FileResult | None:
+    """A queued file of a cluster just named ``person``: to their library folder when all
+    its faces are now theirs, else matched again and moved when now a sure match; None
+    when it stays in the queue."""
+    faces = file_faces(router.state, media.id)
+    if faces and all(f.confidence == Confidence.CONFIRMED and f.person == person for f in faces):
+        decision = Decision(
+            category=None,
+            rule="approved",
+            summary=summary,
+            people=(person,),
+            details={"approved_by": router.actor, "was": current_folder(media)},
+        )
+        return router.route_decision(media, decision, action=TransferAction.APPROVE)
+    evaluation = evaluator.reevaluate(media)
+    if evaluation.decision.category is not None:
+        return None  # still not sure; stays in the queue
+    return router.route_decision(
+        media, evaluation.decision, action=TransferAction.RECHECK, found=evaluation
+    )

@@ -12,8 +12,6 @@ to look at. All moves of one re-check are one journal group (a review action of 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from facesort.config import Config
 from facesort.resort import Scope, apply_resort, plan_resort
 from facesort.review.results import ActionResult
@@ -30,7 +28,7 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
     recovered first, the action is recorded before its first move, and a retry with the
     same ``group_id`` (Airflow's retry of the nightly task) continues it."""
     from facesort.review.intent import abandon, begin, find_retry, recover_first
-    from facesort.review.record import record_result
+    from facesort.review.record import record_action
 
     recover_first(state, config)
     retry = find_retry(state, ReviewKind.RECHECK, None, None, group_id=group_id)
@@ -57,8 +55,8 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
     if not result.moved:
         abandon(state, group_id)
         return result
-    moved = [SimpleNamespace(id=r.file_id) for r in result.moved]
-    return record_result(state, actor, result, None, moved, {})
+    record_action(state, result, actor, [r.file_id for r in result.moved])
+    return result
 
 
 def _summary(count: int) -> str:

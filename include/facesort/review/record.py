@@ -49,25 +49,7 @@ def record_result(
         details = {**details, "references": result.reference_sources}
     if person and details:
         details = {**details, "person": person}
-    with state.session() as session:
-        action = session.scalar(
-            sa.select(ReviewAction).where(ReviewAction.group_id == result.group_id)
-        )
-        if action is None:
-            action = ReviewAction(group_id=result.group_id, kind=result.kind, actor=actor)
-            session.add(action)
-        recorded = dict(action.details or {})
-        for key, value in details.items():
-            if isinstance(value, dict) and isinstance(recorded.get(key), dict):
-                # What an earlier, killed try recorded is what was there before.
-                value = {**value, **recorded[key]}
-            recorded[key] = value
-        action.at = utcnow()
-        action.person = person
-        action.file_ids = [m.id for m in files]
-        action.summary = result.summary
-        action.details = recorded or None
-        action.state, action.owner, action.lease_until = ActionState.DONE, None, None
+    record_action(state, result, actor, [m.id for m in files], person, details)
     return result
 
 
@@ -94,6 +76,39 @@ def recorded_on_failure(
         else:
             abandon(state, result.group_id)  # it did nothing: no record
         raise
+
+
+def record_action(
+    state: State,
+    result: ActionResult,
+    actor: str,
+    file_ids: list[int],
+    person: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record an action (done by :class:`~facesort.review.actions.Reviewer`, or outside
+    it: the nightly re-check) as done, with what else it changed (``details``), for undo.
+    Its row was written open before its first move (:mod:`facesort.review.intent`);
+    what that row already holds, an earlier killed try recorded: it is what was there
+    before, and is kept."""
+    with state.session() as session:
+        action = session.scalar(
+            sa.select(ReviewAction).where(ReviewAction.group_id == result.group_id)
+        )
+        if action is None:
+            action = ReviewAction(group_id=result.group_id, kind=result.kind, actor=actor)
+            session.add(action)
+        recorded = dict(action.details or {})
+        for key, value in (details or {}).items():
+            if isinstance(value, dict) and isinstance(recorded.get(key), dict):
+                value = {**value, **recorded[key]}
+            recorded[key] = value
+        action.at = utcnow()
+        action.person = person
+        action.file_ids = file_ids
+        action.summary = result.summary
+        action.details = recorded or None
+        action.state, action.owner, action.lease_until = ActionState.DONE, None, None
 
 
 def is_review_group(state: State, group_id: str) -> bool:

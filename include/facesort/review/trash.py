@@ -20,9 +20,13 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.dedupe import forget_original
 from facesort.files.hashing import sha256_file
+from facesort.files.journal import Journal, OutcomeEvent, TransferOutcome, TransferRequest
+from facesort.names import safe_file_name
+from facesort.resort import current_folder
+from facesort.sorting.route import FileResult
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, utcnow
-from facesort.vocab import EventAction, FileStatus, Place
+from facesort.vocab import EventAction, FileStatus, Place, TransferAction, TransferOp
 
 
 @dataclass
@@ -33,6 +37,35 @@ class PurgeReport:
 
     def as_dict(self) -> dict:
         return {"deleted": len(self.deleted), "waiting": self.waiting, "problems": self.problems}
+
+
+def move_to_trash(config: Config, journal: Journal, media: MediaFile, actor: str) -> FileResult:
+    """Reject a file: move it (journaled, undoable) to the trash folder."""
+    source = media.current_path or ""
+    days = config.review.trash_days
+    reason = {
+        "rule": "rejected",
+        "summary": f"rejected in review by {actor}; deleted after {days} days "
+        "unless the rejection is undone",
+        "was": current_folder(media),
+    }
+    fields = {"place": Place.TRASH, "category": None, "people": [], "reason": reason}
+    destination = journal.transfer(
+        TransferRequest(
+            file_id=media.id,
+            src=source,
+            dest_dir=str(config.trash_path),
+            name=safe_file_name(os.path.basename(source)),
+            outcome=TransferOutcome(
+                {"status": FileStatus.DONE, "last_error": None, **fields},
+                OutcomeEvent(EventAction.REJECTED, **fields),
+            ),
+            action=TransferAction.REJECT,
+            op=TransferOp.MOVE,
+            expected_sha256=media.sha256,
+        )
+    )
+    return FileResult(media.id, source, destination, Place.TRASH, reason["summary"])
 
 
 def purge_trash(
