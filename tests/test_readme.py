@@ -37,6 +37,7 @@ def marked_blocks(text: str) -> list[tuple[str, str | None, str]]:
     return blocks
 
 
+@pytest.mark.slow
 def test_marked_readme_blocks_run_as_written(tmp_path, photos):
     blocks = marked_blocks((REPO / "README.md").read_text())
     assert [kind for kind, _, _ in blocks] == ["file", "run", "run"]
