@@ -5,6 +5,8 @@
 #               where each file went
 #   make test   install, lint, and run the whole test suite
 #   make bench  install, run every benchmark in bench/ and print the results table
+#   make ui     install, then start the Airflow UI (airflow standalone) on the sample
+#               workspace, or on FACESORT_CONFIG=FILE, at UI_PORT (8080)
 #
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,14 +26,31 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_LOCAL) \
 	AIRFLOW__CORE__LOAD_EXAMPLES=False \
 	FACESORT_CONFIG=$(DEMO)/facesort.yaml
 
+# `make ui`: the config the DAGs and the review page use (default: the sample workspace,
+# built when missing), and the api-server's port. Either may come from the environment.
+FACESORT_CONFIG ?=
+UI_CONFIG := $(abspath $(or $(FACESORT_CONFIG),$(DEMO)/facesort.yaml))
+UI_PORT ?= 8080
+# Task processes the local executor keeps (Airflow's default, 32, is for a server).
+UI_PARALLELISM ?= 4
+# airflow standalone starts its components as `airflow ...`, found on PATH.
+UI_ENV := PATH=$(BIN):$$PATH AIRFLOW_HOME=$(AIRFLOW_LOCAL) \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
+	AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins \
+	AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__API__PORT=$(UI_PORT) AIRFLOW__API__BASE_URL=http://localhost:$(UI_PORT) \
+	AIRFLOW__CORE__PARALLELISM=$(UI_PARALLELISM) \
+	FACESORT_CONFIG=$(UI_CONFIG)
+
 # Debian packages: ffmpeg/ffprobe for videos; chromium for the review page's browser tests.
 APT_PACKAGES := ffmpeg chromium
 
-.PHONY: help install system-deps run show-pass test crash-test lint format clean bench
+.PHONY: help install system-deps run show-pass ui test crash-test lint format clean bench
 
 help:
 	@echo "make run    sort the bundled sample photos through the facesort_ingest DAG"
 	@echo "make test   lint and run all tests"
+	@echo "make ui     the Airflow UI on the sample workspace (or FACESORT_CONFIG=FILE), port UI_PORT=8080"
 	@echo "make lint   ruff check + format check"
 	@echo "make bench  run the benchmarks (bench/README.md; PostgreSQL at 127.0.0.1:5432 for one)"
 	@echo "make crash-test  kill facesort run at 60 random points, every other moving command at each of its points, and check nothing is lost"
@@ -87,6 +106,28 @@ run: install
 show-pass:
 	@grep -E "[0-9]+ new files,|(library|review|staging)/[^ ]*: [0-9]+$$" $(LOG) \
 	  | sed -E 's/^.*\] //; s/^[^a-z0-9]*((library|review|staging)\/)/\1/' | sort -u | sed 's/^/   /' || true
+
+# The Airflow UI: api-server, scheduler, DAG processor and triggerer in one command.
+# Ctrl-C is passed to standalone alone, which stops each component with one SIGTERM: a
+# component that also gets the terminal's SIGINT can hang in its signal handlers. (set -m
+# gives standalone its own process group, without SIGINT ignored as in a background job.)
+ui: install
+	@mkdir -p $(AIRFLOW_LOCAL)
+	@if [ "$(UI_CONFIG)" = "$(DEMO)/facesort.yaml" ] && [ ! -f "$(UI_CONFIG)" ]; then \
+	  $(BIN)/python -m facesort.sample $(DEMO) --photos $(PHOTOS) >/dev/null; \
+	  echo "Sample workspace: $(DEMO)"; fi
+	@test -f "$(UI_CONFIG)" || { echo "facesort config $(UI_CONFIG) does not exist: give one with FACESORT_CONFIG=FILE" >&2; exit 2; }
+	@$(UI_ENV) $(BIN)/airflow db migrate >$(AIRFLOW_LOCAL)/migrate.log 2>&1 \
+	  || { tail -30 $(AIRFLOW_LOCAL)/migrate.log; exit 1; }
+	@$(UI_ENV) $(BIN)/airflow pools set facesort_cpu 2 "facesort face detection" >/dev/null 2>&1
+	@echo "facesort config: $(UI_CONFIG)"
+	@echo "Airflow UI: http://localhost:$(UI_PORT)  (review page: http://localhost:$(UI_PORT)/facesort/review/)"
+	@echo "Login: admin, password in $(AIRFLOW_LOCAL)/simple_auth_manager_passwords.json.generated"
+	@echo "(printed below the first time). Ctrl-C stops everything."
+	@set -m; export $(UI_ENV); \
+	  $(BIN)/airflow standalone & pid=$$!; \
+	  trap 'kill -INT $$pid 2>/dev/null || true' INT TERM; \
+	  while kill -0 $$pid 2>/dev/null; do wait $$pid || true; done
 
 lint: install
 	$(BIN)/ruff check .

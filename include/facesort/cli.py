@@ -50,6 +50,9 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from facesort.sorting.run import preview_run, run_once
 
     if args.dry_run:
+        from facesort.scan import check_staging_dirs
+
+        check_staging_dirs(config)  # as in a real run: a missing folder is an error
         results = preview_run(config)
         if not args.json:
             print(f"Dry run: {len(results)} files; nothing was moved or recorded.")
@@ -424,10 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="facesort",
         description="Sort downloaded photos and videos by the people in them.",
     )
-    parser.add_argument(
-        "--config", help=f"path of the YAML config (default: ${CONFIG_ENV})", default=None
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    _add_common_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="one full pass: recover, scan, sort")
@@ -514,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="migrate to the newest schema")
     db_commands.add_parser("current", help="show the schema version")
     db.set_defaults(handler=cmd_db)
+    _accept_common_options_everywhere(parser)
     return parser
 
 
@@ -524,6 +525,38 @@ def _hide_password(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+def _add_common_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument(
+        "--config", help=f"path of the YAML config (default: ${CONFIG_ENV})", default=default
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=False if default is None else default,
+        help="log what facesort does",
+    )
+
+
+def _accept_common_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """``--config`` and ``-v`` after any subcommand too (``facesort run --config FILE``).
+
+    On subcommands their default is SUPPRESS, so a value given before the subcommand is not
+    overwritten by the subcommand's default. argparse has no public way to list
+    subcommands, hence ``_actions``."""
+    seen: set[int] = set()
+    stack = [parser]
+    while stack:
+        for action in stack.pop()._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                continue
+            for sub in action.choices.values():
+                if id(sub) not in seen:  # aliases map to the same parser
+                    seen.add(id(sub))
+                    _add_common_options(sub, default=argparse.SUPPRESS)
+                    stack.append(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -537,9 +570,20 @@ def main(argv: list[str] | None = None) -> int:
     from facesort.files.journal import TransferFailed
 
     config = None
+    # -v is facesort's detail; the schema migrations' chatter only when something is wrong.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
-        return args.handler(config, args)
+        code = args.handler(config, args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
+    except BrokenPipeError:
+        # The reader went away (`facesort status --files | head`): stop quietly. Python's
+        # own flush at exit would fail again, so stdout goes to devnull (as the signal
+        # module's documentation recommends).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except FacesortError as exc:
         print(f"facesort: {exc}", file=sys.stderr)
         return 2
