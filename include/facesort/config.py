@@ -135,6 +135,14 @@ class MatchingSettings(_Section):
         description="onnxruntime threads per process; facesort's parallelism is its worker "
         "processes (workers, Airflow's pool), so one thread each keeps a core per process.",
     )
+    background_face_ratio: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="In a photo of one sure match, an unknown face at most this fraction "
+        "of that face's height (or cut by the border) is a stranger in the background and "
+        "the photo goes to the person; 0: only faces cut by the border.",
+    )
     model_cache_dir: Path | None = Field(
         None,
         description="Folder for the ONNX copy of the face encoder, built once from "
