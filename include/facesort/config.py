@@ -135,6 +135,11 @@ class MatchingSettings(_Section):
         description="onnxruntime threads per process; facesort's parallelism is its worker "
         "processes (workers, Airflow's pool), so one thread each keeps a core per process.",
     )
+    quick_detect: bool = Field(
+        False,
+        description="Look for faces without upsampling first and upsample only where a "
+        "face too small for that could change the outcome (see docs/matching.md).",
+    )
     background_face_ratio: float = Field(
         0.5,
         ge=0,

@@ -163,6 +163,24 @@ def _resized(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return np.asarray(small), factor
 
 
+# The smallest face dlib's HOG detector finds without upsampling: its window is 80x80.
+HOG_WINDOW_PX = 80
+
+
+def _detect(small: np.ndarray, settings: MatchingSettings) -> list[tuple[int, int, int, int]]:
+    """Boxes on the detection copy. With ``quick_detect``, a pass without upsampling
+    comes first (a quarter of the pixels); the upsampled pass follows only where a face
+    too small for the quick pass could change the outcome: when it found no face, or
+    when a face just under its smallest (80 px) would not be much smaller than the
+    largest face it found (``background_face_ratio``, the policy's strangers rule)."""
+    if settings.quick_detect and settings.upsample > 0 and settings.detector == "hog":
+        quick = face_locations(small, 0, settings.detector)
+        largest = max((bottom - top for top, _, bottom, _ in quick), default=0)
+        if quick and settings.background_face_ratio * largest >= HOG_WINDOW_PX:
+            return quick
+    return face_locations(small, settings.upsample, settings.detector)
+
+
 def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int, int, int, int]]:
     """(top, right, bottom, left) boxes in ``rgb`` pixels, detected on a reduced copy;
     faces smaller than ``min_face_fraction`` left out."""
@@ -175,7 +193,7 @@ def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int,
             min(height, round(bottom / factor)),
             max(0, round(left / factor)),
         )
-        for top, right, bottom, left in face_locations(small, settings.upsample, settings.detector)
+        for top, right, bottom, left in _detect(small, settings)
     ]
     min_px = settings.min_face_fraction * min(width, height)
     return [loc for loc in scaled if (loc[2] - loc[0]) >= min_px]
