@@ -136,7 +136,7 @@ class MatchingSettings(_Section):
         "processes (workers, Airflow's pool), so one thread each keeps a core per process.",
     )
     quick_detect: bool = Field(
-        False,
+        True,
         description="Look for faces without upsampling first and upsample only where a "
         "face too small for that could change the outcome (see docs/matching.md).",
     )

@@ -165,27 +165,35 @@ def _resized(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
 
 # The smallest face dlib's HOG detector finds without upsampling: its window is 80x80.
 HOG_WINDOW_PX = 80
+# The quick pass looks at a copy this much larger than detect_max_side, not upsampled:
+# 0.39 times the pixels of the upsampled pass, faces from 80 px of it (8% of the long
+# side of a 1000 px copy, against 5% for the upsampled 800 px one).
+QUICK_SCALE = 1.25
 
 
-def _detect(small: np.ndarray, settings: MatchingSettings) -> list[tuple[int, int, int, int]]:
-    """Boxes on the detection copy. With ``quick_detect``, a pass without upsampling
-    comes first (a quarter of the pixels); the upsampled pass follows only where a face
+def _detect(rgb: np.ndarray, settings: MatchingSettings) -> tuple[list, float]:
+    """Boxes on a reduced copy of ``rgb`` and that copy's scale. With ``quick_detect``
+    a pass without upsampling comes first; the upsampled pass follows only where a face
     too small for the quick pass could change the outcome: when it found no face, or
     when a face just under its smallest (80 px) would not be much smaller than the
     largest face it found (``background_face_ratio``, the policy's strangers rule)."""
-    if settings.quick_detect and settings.upsample > 0 and settings.detector == "hog":
-        quick = face_locations(small, 0, settings.detector)
+    quick = settings.quick_detect and settings.upsample > 0 and settings.detector == "hog"
+    # on a picture no larger than the detection copy the upsampled pass is cheap already
+    if quick and max(rgb.shape[:2]) > settings.detect_max_side:
+        larger, factor = _resized(rgb, round(settings.detect_max_side * QUICK_SCALE))
+        quick = face_locations(larger, 0, settings.detector)
         largest = max((bottom - top for top, _, bottom, _ in quick), default=0)
         if quick and settings.background_face_ratio * largest >= HOG_WINDOW_PX:
-            return quick
-    return face_locations(small, settings.upsample, settings.detector)
+            return quick, factor
+    small, factor = _resized(rgb, settings.detect_max_side)
+    return face_locations(small, settings.upsample, settings.detector), factor
 
 
 def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int, int, int, int]]:
     """(top, right, bottom, left) boxes in ``rgb`` pixels, detected on a reduced copy;
     faces smaller than ``min_face_fraction`` left out."""
     height, width = rgb.shape[:2]
-    small, factor = _resized(rgb, settings.detect_max_side)
+    found, factor = _detect(rgb, settings)
     scaled = [
         (
             max(0, round(top / factor)),
@@ -193,7 +201,7 @@ def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int,
             min(height, round(bottom / factor)),
             max(0, round(left / factor)),
         )
-        for top, right, bottom, left in _detect(small, settings)
+        for top, right, bottom, left in found
     ]
     min_px = settings.min_face_fraction * min(width, height)
     return [loc for loc in scaled if (loc[2] - loc[0]) >= min_px]
