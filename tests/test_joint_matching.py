@@ -159,3 +159,21 @@ def test_a_face_immich_named_keeps_its_name(references):
         (m.sure_person, m.distance) for m in matches
     ]
     assert {m.sure_person for m in matches} == {"obama", "biden"}
+
+
+def test_a_run_sorts_a_photo_with_a_stranger_in_the_background_to_the_person(make_workspace):
+    from facesort.pipeline import run_once
+
+    ws = make_workspace(stage=(), extras=False)
+    ws.staging.mkdir(parents=True, exist_ok=True)
+    small = _beside("incoming/obama1.jpg", "incoming/lin-manuel-miranda.png", 0.4, (0.72, 0.55))
+    similar = _beside("incoming/obama1.jpg", "incoming/lin-manuel-miranda.png", 0.9, (0.6, 0.2))
+    Image.fromarray(small).save(ws.staging / "stranger.jpg", quality=92)
+    Image.fromarray(similar).save(ws.staging / "two_faces.jpg", quality=92)
+    summary = run_once(ws.config())
+    assert ws.files() == {
+        "stranger.jpg": "library/obama",
+        "two_faces.jpg": "review/multiple_faces",
+    }
+    (result,) = [r for r in summary.results if r.source.endswith("stranger.jpg")]
+    assert "strangers in the background" in result.summary
