@@ -32,7 +32,7 @@ RUN pip install --no-cache-dir -r /opt/facesort/requirements.txt -c /opt/facesor
 COPY --chown=airflow:0 pyproject.toml README.md /opt/facesort/src/
 COPY --chown=airflow:0 include /opt/facesort/src/include
 RUN pip install --no-cache-dir --no-deps --no-build-isolation /opt/facesort/src \
- && python -c "import facesort.pipeline, face_recognition_models, dlib"
+ && python -c "import facesort.sorting.run, face_recognition_models, dlib"
 
 COPY --chown=airflow:0 dags /opt/airflow/dags
 # The review page: an Airflow plugin served by the api-server.

@@ -2,7 +2,7 @@
 
 The files (random bytes, several sizes) are written once and read once before timing,
 so both read from the page cache and the comparison is of the hashing itself. Each
-round hashes every file with facesort.journal.sha256_file (what a run does for every
+round hashes every file with facesort.files.hashing.sha256_file (what a run does for every
 new file) and with one `sha256sum FILE...` command, in alternating order; the best
 round of each is reported (the least disturbed by other work on the machine), and the
 digests must agree.
@@ -45,7 +45,7 @@ def make_files(folder: Path, total_mib: int) -> list[Path]:
 
 
 def hash_with_facesort(files: list[Path]) -> tuple[float, dict[str, str]]:
-    from facesort.journal import sha256_file
+    from facesort.files.hashing import sha256_file
 
     start = time.perf_counter()
     digests = {str(path): sha256_file(path) for path in files}

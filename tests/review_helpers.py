@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from facesort.pipeline import run_once
+from facesort.sorting.run import run_once
 from facesort.state import State
 from facesort.state.models import MediaFile
 

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from PIL import Image
 
-from facesort.pipeline import run_once
+from facesort.sorting.run import run_once
 from facesort.state import State
 from facesort.state.models import Event, MediaFile
 

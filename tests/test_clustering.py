@@ -21,13 +21,19 @@ from review_helpers import (
     record,
 )
 
-from facesort.pipeline import CONFIRMED, Sorter, run_once
 from facesort.references import ReferenceLoader
-from facesort.review.actions import Reviewer, ReviewError
+from facesort.review.actions import Reviewer
 from facesort.review.clustering import recluster, stable_ids
+from facesort.review.results import ReviewError
 from facesort.sample import stage_files
+from facesort.sorting.evaluate import Evaluator
+from facesort.sorting.route import Router
+from facesort.sorting.run import run_once
 from facesort.state import State
 from facesort.state.models import Face, FaceCluster, MediaFile
+from facesort.vocab import Confidence
+
+CONFIRMED = Confidence.CONFIRMED
 
 pytestmark = pytest.mark.slow
 
@@ -199,10 +205,10 @@ def test_rerouting_keeps_face_rows_clusters_and_confirmed_labels(make_workspace)
     before = {f.id: (f.cluster_id, f.person, f.confidence) for f in _faces_of(state, crowd)}
 
     # The file is decided again and re-routed (as a re-sort does), with the same faces.
-    sorter = Sorter(config, state, actor="resort", group_id="resort-1")
+    router = Router(config, state, actor="resort", group_id="resort-1")
     media = record(state, crowd)
-    evaluation = sorter.reevaluate(media)
-    sorter.route(media, evaluation, action="resort")
+    evaluation = Evaluator(config, state).reevaluate(media)
+    router.route_decision(media, evaluation.decision, action="resort", found=evaluation)
 
     after = {f.id: (f.cluster_id, f.person, f.confidence) for f in _faces_of(state, crowd)}
     assert after.keys() == before.keys()  # the same rows: ids (and clusters) kept

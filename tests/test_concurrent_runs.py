@@ -104,7 +104,7 @@ def test_concurrent_facesort_runs_sort_each_file_once(make_workspace, pg_url):
 
 def _batch_worker(config_path: str, batch_ids: list[int], index: int, start, results) -> None:
     from facesort.config import load_config
-    from facesort.pipeline import BatchTaken, process_batch
+    from facesort.sorting.batches import BatchTaken, process_batch
 
     config = load_config(config_path)
     state = State(config.database_url)
@@ -129,7 +129,7 @@ def _batch_worker(config_path: str, batch_ids: list[int], index: int, start, res
 
 def test_workers_sharing_batches_sort_each_file_once(make_workspace, state_url):
     """Three workers try every batch of a run at the same time (PostgreSQL and SQLite)."""
-    from facesort.pipeline import scan_and_plan
+    from facesort.sorting.batches import scan_and_plan
 
     settings = {"batch_size": 2}
     if state_url:

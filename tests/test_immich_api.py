@@ -139,7 +139,7 @@ def test_search_pages_through_substring_matches_and_keeps_exact_paths(setup, mon
 @pytest.mark.airflow
 def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
     from facesort.airflow.sensors import ImmichReadySensor
-    from facesort.pipeline import scan_and_plan
+    from facesort.sorting.batches import scan_and_plan
     from facesort.state import State
     from facesort.tasks import immich_poll, immich_prepare
 

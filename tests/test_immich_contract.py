@@ -57,7 +57,7 @@ def _validate(openapi, exchange) -> None:
 def test_a_run_speaks_immich_v1_137_as_its_openapi_file_says(
     openapi, make_workspace, immich_double, facesort_cli
 ):
-    from facesort.pipeline import run_once
+    from facesort.sorting.run import run_once
 
     ws = make_workspace(stage=("incoming",), extras=False)
     double = immich_double(ws, flavour="v1")

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import configure_immich
 
-from facesort.pipeline import run_once
+from facesort.sorting.run import run_once
 from facesort.state import State
 from facesort.state.models import ImmichFile, MediaFile
 

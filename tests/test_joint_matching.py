@@ -170,13 +170,8 @@ def test_a_face_immich_named_keeps_its_name(references):
     assert {m.sure_person for m in matches} == {"obama", "biden"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="until Sorter.decide passes the faces to decide_photo (the merge with the "
-    "sorting/ reshape does; branch issue-14-merged-core): then remove this mark",
-)
 def test_a_run_sorts_a_photo_with_a_stranger_in_the_background_to_the_person(make_workspace):
-    from facesort.pipeline import run_once
+    from facesort.sorting.run import run_once
 
     ws = make_workspace(stage=(), extras=False)
     ws.staging.mkdir(parents=True, exist_ok=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from facesort.people import PersonFolders
-from facesort.pipeline import Sorter
 from facesort.policy import Decision
+from facesort.sorting.route import Router
 from facesort.state import State
 
 
@@ -30,7 +30,7 @@ def sorter(make_workspace):
     ws = make_workspace(stage=(), extras=False)
     config = ws.config()
     state = State(config.database_url)
-    yield Sorter(config, state, actor="test")
+    yield Router(config, state, actor="test")
     state.dispose()
 
 

@@ -8,7 +8,8 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from facesort.pipeline import process_batch, run_once, scan_and_plan
+from facesort.sorting.batches import process_batch, scan_and_plan
+from facesort.sorting.run import run_once
 from facesort.state import State
 from facesort.state.models import Event, MediaFile
 
@@ -134,16 +135,16 @@ def test_files_that_change_or_vanish_before_the_move_stay_in_staging(make_worksp
 def test_a_file_that_keeps_failing_ends_in_unreadable(make_workspace, photos, monkeypatch):
     ws = make_workspace(stage=(), extras=False)
     stage_only(ws, photos, ["incoming/obama1.jpg", "incoming/johnsnow_test1.jpg"])
-    import facesort.pipeline
+    import facesort.sorting.evaluate
 
-    real = facesort.pipeline.find_faces
+    real = facesort.sorting.evaluate.find_faces
 
     def crashes_on_obama(rgb, settings, frame=None):
         if rgb.shape[1] == 1480:  # obama1.jpg's width
             raise RuntimeError("dlib crashed")
         return real(rgb, settings, frame)
 
-    monkeypatch.setattr(facesort.pipeline, "find_faces", crashes_on_obama)
+    monkeypatch.setattr(facesort.sorting.evaluate, "find_faces", crashes_on_obama)
     for attempt in range(1, 4):
         summary = run_once(ws.config(), workers=1)
         folders = {r.source.rsplit("/", 1)[1]: r.folder for r in summary.results}

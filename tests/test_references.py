@@ -74,7 +74,7 @@ def test_worker_processes_share_the_encoding_of_references(loader, monkeypatch):
     import threading
 
     from facesort import references as refs
-    from facesort.journal import sha256_file
+    from facesort.files.hashing import sha256_file
 
     ws, config, state = loader
     loader_ = ReferenceLoader(state, config)

@@ -133,7 +133,7 @@ def test_report_email_without_its_connection_fails_with_the_fix(tmp_path, monkey
 @pytest.fixture
 def sorted_workspace(make_workspace, photos, monkeypatch):
     """A few real photos sorted by the pipeline; lin-manuel-miranda waits as unidentified."""
-    from facesort.pipeline import run_once
+    from facesort.sorting.run import run_once
 
     ws = make_workspace(stage=(), extras=False)
     for name in ("lin-manuel-miranda.png", "obama1.jpg", "alex_lacamoire1.jpg", "two_people.jpg"):

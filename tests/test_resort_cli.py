@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from facesort.pipeline import run_once
+from facesort.sorting.run import run_once
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, Transfer
 

@@ -14,16 +14,21 @@ import pytest
 import sqlalchemy as sa
 from review_helpers import OBAMA_UNIDENTIFIED, file_id, queue_without_obama, record
 
-from facesort.journal import sha256_file
+from facesort.files.hashing import sha256_file
 from facesort.matching import match_encodings
-from facesort.pipeline import CONFIRMED, run_once, stored_faces
 from facesort.references import ReferenceLoader
-from facesort.review.actions import Reviewer, ReviewError
+from facesort.review.actions import Reviewer
 from facesort.review.recheck import recheck_queue
+from facesort.review.results import ReviewError
 from facesort.review.trash import purge_trash
 from facesort.sample import BYTE_COPY_NAME
+from facesort.sorting.evaluate import stored_faces
+from facesort.sorting.run import run_once
 from facesort.state import State
 from facesort.state.models import Event, Face, MediaFile, OriginalHash, ReviewAction
+from facesort.vocab import Confidence
+
+CONFIRMED = Confidence.CONFIRMED
 
 pytestmark = pytest.mark.slow
 

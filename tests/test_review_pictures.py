@@ -11,10 +11,11 @@ from review_helpers import file_id, record
 
 from facesort.config import MatchingSettings
 from facesort.faces import find_faces
-from facesort.pipeline import run_once
-from facesort.review.actions import Reviewer, file_faces
+from facesort.review.actions import Reviewer
 from facesort.review.pictures import face_thumbnail, thumbnail
 from facesort.review.queue import queue_items
+from facesort.review.reference_photos import file_faces
+from facesort.sorting.run import run_once
 from facesort.state import State
 
 pytestmark = pytest.mark.slow

@@ -131,7 +131,7 @@ def test_rescan_neither_opens_nor_hashes_handled_files(setup, monkeypatch):
         raise AssertionError("a handled file was opened again")
 
     monkeypatch.setattr("facesort.scan.sniff", forbidden)
-    monkeypatch.setattr("facesort.journal.sha256_file", forbidden)
+    monkeypatch.setattr("facesort.files.hashing.sha256_file", forbidden)
     second = scan_staging(state, config, "test")
     assert (second.known, second.registered) == (count, 0)
 

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from facesort.pipeline import run_once
 from facesort.sample import BYTE_COPY_NAME, TRUNCATED_NAME
+from facesort.sorting.run import run_once
 
 pytestmark = pytest.mark.slow
 

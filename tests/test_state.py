@@ -10,10 +10,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from facesort.config import REVIEW_CATEGORIES
 from facesort.errors import StateError
 from facesort.state import State, head_revision, sqlite_url
 from facesort.state.db import VERSION_TABLE
 from facesort.state.models import Base, MediaFile
+from facesort.vocab import Category, FileStatus, Kind
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -58,7 +60,7 @@ def _add_pending(url: str, count: int) -> None:
 
 def _claim_worker(url: str, batch_size: int, start, results) -> None:
     from facesort.config import parse_config
-    from facesort.pipeline import plan_batches
+    from facesort.sorting.batches import plan_batches
 
     config = parse_config(
         {"staging_dirs": ["/s"], "library_dir": "/l", "review_dir": "/r",
@@ -124,7 +126,7 @@ def test_concurrent_copies_of_one_picture_keep_exactly_one(url):
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_the_pipeline_runs_on_postgresql(make_workspace, pg_url):
-    from facesort.pipeline import run_once
+    from facesort.sorting.run import run_once
 
     ws = make_workspace(stage=("incoming",), extras=True, settings={"state_url": pg_url})
     summary = run_once(ws.config(), workers=2)
@@ -148,7 +150,7 @@ def test_a_batch_owned_by_a_live_worker_is_not_taken(make_workspace, photos):
 
     import psutil
 
-    from facesort.pipeline import BatchTaken, process_batch, scan_and_plan
+    from facesort.sorting.batches import BatchTaken, process_batch, scan_and_plan
     from facesort.state.models import Batch
 
     ws = make_workspace(stage=(), extras=False)
@@ -165,3 +167,24 @@ def test_a_batch_owned_by_a_live_worker_is_not_taken(make_workspace, photos):
         process_batch(state, config, batch_id, actor="test")
     assert (ws.staging / "obama1.jpg").exists()
     state.dispose()
+
+
+def test_state_as_a_context_manager_disposes_its_engine_and_stores_enum_values(tmp_path):
+    disposed = []
+    with State(sqlite_url(tmp_path / "state.db")) as state:
+        sa.event.listen(state.engine, "engine_disposed", lambda engine: disposed.append(engine))
+        with state.session() as session:
+            row = MediaFile(
+                source_path="/s/a.jpg", staging_dir="/s", size=1, mtime_ns=1,
+                kind=Kind.IMAGE, file_type="jpg", status=FileStatus.PENDING,
+            )  # fmt: skip
+            session.add(row)
+        with state.session() as session:
+            stored = session.execute(sa.text("SELECT kind, status FROM media_file")).one()
+            found = session.scalars(
+                sa.select(MediaFile).where(MediaFile.status == FileStatus.PENDING)
+            ).one()
+    assert disposed == [state.engine]
+    assert tuple(stored) == ("image", "pending")  # the plain strings, as before the enums
+    assert found.kind == Kind.IMAGE and found.status == FileStatus.PENDING
+    assert tuple(Category) == REVIEW_CATEGORIES

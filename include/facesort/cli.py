@@ -47,10 +47,10 @@ def _print_results(results, *, as_json: bool, out=None) -> None:
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
-    from facesort.pipeline import dry_run, run_once
+    from facesort.sorting.run import preview_run, run_once
 
     if args.dry_run:
-        results = dry_run(config)
+        results = preview_run(config)
         if not args.json:
             print(f"Dry run: {len(results)} files; nothing was moved or recorded.")
         _print_results(results, as_json=args.json)
@@ -196,11 +196,11 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_recover(config: Config, args: argparse.Namespace) -> int:
-    from facesort.journal import recover
+    from facesort.files.recovery import recover_transfers
     from facesort.state import State
 
-    state = State(config.database_url)
-    report = recover(state, force=args.force)
+    with State(config.database_url) as state:
+        report = recover_transfers(state, lease_s=config.claim_lease_seconds, force=args.force)
     print(
         f"{report.finished} finished, {report.replanned} redone, {report.vanished} sources "
         f"vanished, {report.skipped_live} still owned by a running process"
@@ -209,7 +209,6 @@ def cmd_recover(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_resort(config: Config, args: argparse.Namespace) -> int:
-    from facesort.pipeline import new_run_id
     from facesort.resort import (
         apply_resort,
         plan_path,
@@ -218,6 +217,7 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
         summarize_plan,
         write_plan_csv,
     )
+    from facesort.sorting.run import new_run_id
     from facesort.state import State
 
     state = State(config.database_url)
@@ -270,7 +270,7 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
 
 
 def cmd_undo(config: Config, args: argparse.Namespace) -> int:
-    from facesort.journal import recent_groups, undo_named_group
+    from facesort.files.undo import recent_groups, undo_named_group
     from facesort.state import State
 
     state = State(config.database_url)
@@ -295,7 +295,8 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                     f"{'/'.join(g.actions)}: {g.files} file(s)  by {', '.join(g.actors)}{note}"
                 )
             return 0
-        from facesort.review.actions import Reviewer, is_review_group
+        from facesort.review.actions import Reviewer
+        from facesort.review.record import is_review_group
 
         if is_review_group(state, args.group):
             # A review action: undo it with what it changed besides moves (face labels,
@@ -311,7 +312,12 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                 f"This undo is group {result.group_id}: `facesort undo {result.group_id}` redoes."
             )
             return 0
-        report = undo_named_group(state, args.group, actor=f"facesort undo {args.group}")
+        report = undo_named_group(
+            state,
+            args.group,
+            actor=f"facesort undo {args.group}",
+            lease_s=config.claim_lease_seconds,
+        )
         skipped = report.skipped or []
         if args.json:
             print(json.dumps({"undo_group": report.group_id, "reverted": report.reverted,

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from facesort.names import UnsafeNameError, person_key
 from facesort.state import State
 from facesort.state.models import MediaFile
+from facesort.vocab import Place
 
 
 class PersonFolders:
@@ -31,7 +32,7 @@ class PersonFolders:
             with state.session() as session:
                 rows = session.execute(
                     sa.select(MediaFile.people)
-                    .where(MediaFile.place == "library", MediaFile.people.is_not(None))
+                    .where(MediaFile.place == Place.LIBRARY, MediaFile.people.is_not(None))
                     .order_by(MediaFile.decided_at, MediaFile.id)
                 ).scalars()
                 for people in rows:

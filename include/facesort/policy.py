@@ -30,13 +30,14 @@ from typing import TYPE_CHECKING, Any
 from facesort.config import PolicySettings, VideoSettings
 from facesort.matching import FaceMatch, assign_people
 from facesort.names import UnsafeNameError, person_key, safe_folder_name
+from facesort.vocab import Category, Confidence, Place
 
 if TYPE_CHECKING:
     from facesort.config import MatchingSettings
     from facesort.faces import Face
 
-LIBRARY = "library"
-REVIEW = "review"
+LIBRARY = Place.LIBRARY
+REVIEW = Place.REVIEW
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def background_faces(
     an unknown stranger in the background: at most ``ratio`` of the sure face's height,
     or cut by the picture's border. None otherwise (two sure faces, an uncertain one, an
     unknown face of similar size, or a face of unknown size)."""
-    sure = [i for i, m in enumerate(matches) if m.confidence == "sure" and m.person]
+    sure = [i for i, m in enumerate(matches) if m.confidence == Confidence.SURE and m.person]
     if len(sure) != 1 or len(faces) != len(matches):
         return None
     (main,) = sure
@@ -120,7 +121,7 @@ def background_faces(
         if index == main:
             continue
         size = face.height_fraction
-        if match.confidence != "unknown" or size <= 0 or face.box[2] <= face.box[0]:
+        if match.confidence != Confidence.UNKNOWN or size <= 0 or face.box[2] <= face.box[0]:
             return None  # possibly someone known, or a face whose size is not known
         if size <= ratio * height:
             left_out.append(
@@ -145,12 +146,12 @@ def decide_photo(
     matches = assign_people(matches)
     faces = _faces_detail(matches)
     if not matches:
-        return Decision.review("unidentified", "no_face", "no face found", faces=faces)
-    sure = [m for m in matches if m.confidence == "sure" and m.person]
+        return Decision.review(Category.UNIDENTIFIED, "no_face", "no face found", faces=faces)
+    sure = [m for m in matches if m.confidence == Confidence.SURE and m.person]
     unwanted = _unwanted([m.person for m in sure if m.person], policy)
     if unwanted:
         return Decision.review(
-            "unwanted_person",
+            Category.UNWANTED_PERSON,
             "unwanted_person",
             f"{', '.join(unwanted)} {'is' if len(unwanted) == 1 else 'are'} on "
             "policy.unwanted_people",
@@ -164,7 +165,7 @@ def decide_photo(
         match = matches[main]
         if not _wanted(match.person, policy):
             return Decision.review(
-                "unidentified",
+                Category.UNIDENTIFIED,
                 "not_wanted",
                 f"{match.person} is not on policy.wanted_people",
                 faces=faces,
@@ -197,19 +198,22 @@ def decide_photo(
                     details={"faces": faces},
                 )
             return Decision.review(
-                "unidentified",
+                Category.UNIDENTIFIED,
                 "not_wanted",
                 f"none of {', '.join(people)} is on policy.wanted_people",
                 faces=faces,
             )
         return Decision.review(
-            "multiple_faces", "multiple_faces", f"{len(matches)} faces: {described}", faces=faces
+            Category.MULTIPLE_FACES,
+            "multiple_faces",
+            f"{len(matches)} faces: {described}",
+            faces=faces,
         )
     match = matches[0]
-    if match.confidence == "sure" and match.person:
+    if match.confidence == Confidence.SURE and match.person:
         if not _wanted(match.person, policy):
             return Decision.review(
-                "unidentified",
+                Category.UNIDENTIFIED,
                 "not_wanted",
                 f"{match.person} is not on policy.wanted_people",
                 faces=faces,
@@ -221,12 +225,15 @@ def decide_photo(
             people=(match.person,),
             details={"faces": faces},
         )
-    if match.confidence == "uncertain":
+    if match.confidence == Confidence.UNCERTAIN:
         return Decision.review(
-            "low_confidence", "uncertain_match", f"uncertain match: {match.describe()}", faces=faces
+            Category.LOW_CONFIDENCE,
+            "uncertain_match",
+            f"uncertain match: {match.describe()}",
+            faces=faces,
         )
     return Decision.review(
-        "unidentified", "unknown_face", f"unknown face: {match.describe()}", faces=faces
+        Category.UNIDENTIFIED, "unknown_face", f"unknown face: {match.describe()}", faces=faces
     )
 
 
@@ -239,17 +246,25 @@ def decide_video(
     matched_votes: Counter[str] = Counter()
     distances: dict[str, list[float]] = {}
     for frame in with_faces:
-        for person in {m.person for m in frame if m.confidence == "sure" and m.person}:
+        for person in {m.person for m in frame if m.confidence == Confidence.SURE and m.person}:
             sure_votes[person] += 1
         for m in frame:
-            if m.confidence in {"sure", "uncertain"} and m.person and m.distance is not None:
+            if (
+                m.confidence in {Confidence.SURE, Confidence.UNCERTAIN}
+                and m.person
+                and m.distance is not None
+            ):
                 distances.setdefault(m.person, []).append(m.distance)
         for person in {
-            m.person for m in frame if m.confidence in {"sure", "uncertain"} and m.person
+            m.person
+            for m in frame
+            if m.confidence in {Confidence.SURE, Confidence.UNCERTAIN} and m.person
         }:
             matched_votes[person] += 1
     matched_frames = sum(
-        1 for frame in with_faces if any(m.confidence in {"sure", "uncertain"} for m in frame)
+        1
+        for frame in with_faces
+        if any(m.confidence in {Confidence.SURE, Confidence.UNCERTAIN} for m in frame)
     )
     crowded_frames = sum(1 for frame in with_faces if len(frame) > 1)
     details: dict[str, Any] = {
@@ -263,13 +278,13 @@ def decide_video(
     }
     if not with_faces:
         return Decision.review(
-            "unidentified", "no_face", f"no face in {len(frames)} sampled frames", **details
+            Category.UNIDENTIFIED, "no_face", f"no face in {len(frames)} sampled frames", **details
         )
     strong = [p for p, n in sure_votes.items() if n >= video.min_sure_frames]
     unwanted = _unwanted(strong, policy)
     if unwanted:
         return Decision.review(
-            "unwanted_person",
+            Category.UNWANTED_PERSON,
             "unwanted_person",
             f"{', '.join(unwanted)} on policy.unwanted_people appear in the video",
             **details,
@@ -282,7 +297,7 @@ def decide_video(
     if len(strong) > 1 or crowded_frames >= video.min_sure_frames:
         who = ", ".join(votes(p) for p in strong) or "unknown faces"
         return Decision.review(
-            "multiple_faces",
+            Category.MULTIPLE_FACES,
             "multiple_faces",
             f"several people in the video ({who}; {crowded_frames} frames with several faces)",
             **details,
@@ -291,7 +306,10 @@ def decide_video(
         person = winners[0]
         if not _wanted(person, policy):
             return Decision.review(
-                "unidentified", "not_wanted", f"{person} is not on policy.wanted_people", **details
+                Category.UNIDENTIFIED,
+                "not_wanted",
+                f"{person} is not on policy.wanted_people",
+                **details,
             )
         return Decision(
             category=None,
@@ -306,14 +324,14 @@ def decide_video(
             f"{p}: {sure_votes[p]} sure / {n} matched" for p, n in matched_votes.most_common(3)
         )
         return Decision.review(
-            "low_confidence",
+            Category.LOW_CONFIDENCE,
             "uncertain_video",
             f"not enough agreeing frames ({best}; need {video.min_sure_frames} sure frames and "
             f"{video.min_vote_share:.0%} of matched frames)",
             **details,
         )
     return Decision.review(
-        "unidentified",
+        Category.UNIDENTIFIED,
         "unknown_face",
         f"only unknown faces in {len(with_faces)} frames with faces",
         **details,

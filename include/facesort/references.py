@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from facesort.config import Config, MatchingSettings
 from facesort.errors import FacesortError
 from facesort.faces import encoding_from_bytes, encoding_to_bytes, find_faces, largest_face
-from facesort.journal import sha256_file
+from facesort.files.hashing import sha256_file
 from facesort.matching import ReferenceSet
 from facesort.media import UnreadableMedia, open_image, sniff
 from facesort.names import (
@@ -43,10 +43,11 @@ from facesort.names import (
 )
 from facesort.state import State
 from facesort.state.models import FileIndexEntry, ReferenceEncoding
+from facesort.vocab import IndexState, Kind, ReferenceStatus
 
 log = logging.getLogger(__name__)
 
-REFERENCE = "reference"
+REFERENCE = IndexState.REFERENCE
 
 
 def settings_key(settings: MatchingSettings) -> str:
@@ -150,7 +151,7 @@ class ReferenceLoader:
             if isinstance(cached, str):
                 problems.append(cached)
                 continue
-            if cached.status != "face" or cached.encoding is None:
+            if cached.status != ReferenceStatus.FACE or cached.encoding is None:
                 problems.append(f"{photo.label}: {cached.detail or cached.status}")
                 continue
             rows.append((photo.person, photo.label, encoding_from_bytes(cached.encoding)))
@@ -271,21 +272,25 @@ def compute_reference_encoding(path: Path, sha: str, config: Config) -> Referenc
         )
     except UnreadableMedia as exc:
         return ReferenceEncoding(
-            sha256=sha, status="unreadable", detail=str(exc), settings_key=key, face_count=0
+            sha256=sha,
+            status=ReferenceStatus.UNREADABLE,
+            detail=str(exc),
+            settings_key=key,
+            face_count=0,
         )
     faces = find_faces(np.asarray(decoded.image), config.matching)
     face = largest_face(faces)
     if face is None:
         return ReferenceEncoding(
             sha256=sha,
-            status="no_face",
+            status=ReferenceStatus.NO_FACE,
             detail="no face found in this reference photo",
             settings_key=key,
             face_count=0,
         )
     return ReferenceEncoding(
         sha256=sha,
-        status="face",
+        status=ReferenceStatus.FACE,
         encoding=encoding_to_bytes(face.encoding),
         box=list(face.box),
         face_count=len(faces),
@@ -310,7 +315,7 @@ def add_reference_photos(config: Config, name: str, files: list[Path]) -> tuple[
         if not source.is_file():
             raise FacesortError(f"{source} is not a file: give paths of photos of {name}.")
         media = sniff(source)
-        if media is None or media.kind != "image":
+        if media is None or media.kind != Kind.IMAGE:
             raise FacesortError(f"{source} is not a photo facesort can read (by its content).")
     target.mkdir(parents=True, exist_ok=True)
     for source in files:

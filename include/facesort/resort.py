@@ -29,16 +29,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from facesort.config import REVIEW_CATEGORIES, Config, with_overrides
+from facesort.config import Config, with_overrides
 from facesort.errors import FacesortError
-from facesort.journal import SourceChanged
+from facesort.files.journal import SourceChanged
 from facesort.names import UnsafeNameError, person_key
-from facesort.pipeline import FileResult, Sorter
 from facesort.policy import Decision, library_folder
+from facesort.sorting.evaluate import Evaluator
+from facesort.sorting.route import FileResult, Router
 from facesort.state import State
 from facesort.state.models import MediaFile
+from facesort.vocab import Category, FileStatus, Place, TransferAction
 
-RESORTABLE_CATEGORIES = tuple(c for c in REVIEW_CATEGORIES if c != "duplicates")
+RESORTABLE_CATEGORIES = tuple(c for c in Category if c != Category.DUPLICATES)
 # Decisions a person made in review (facesort.review): re-sorts leave those files alone.
 PLACED_BY_A_PERSON = {"approved"}
 
@@ -70,7 +72,7 @@ def select_files(state: State, scope: Scope) -> list[MediaFile]:
     with state.session() as session:
         rows = session.scalars(
             sa.select(MediaFile)
-            .where(MediaFile.status == "done", MediaFile.current_path.is_not(None))
+            .where(MediaFile.status == FileStatus.DONE, MediaFile.current_path.is_not(None))
             .order_by(MediaFile.id)
         ).all()
     wanted_people = {person_key(p) for p in scope.people}
@@ -78,14 +80,14 @@ def select_files(state: State, scope: Scope) -> list[MediaFile]:
     folders = [os.path.join(os.path.abspath(f), "") for f in scope.folders]
     selected = []
     for media in rows:
-        if media.category == "duplicates":
+        if media.category == Category.DUPLICATES:
             continue
-        in_library = media.place == "library"
+        in_library = media.place == Place.LIBRARY
         person = (media.people or [""])[0]
         if (
             (scope.library and in_library)
             or (in_library and person and person_key(person) in wanted_people)
-            or (media.place == "review" and media.category in wanted_review)
+            or (media.place == Place.REVIEW and media.category in wanted_review)
             or any((media.current_path or "").startswith(folder) for folder in folders)
         ):
             selected.append(media)
@@ -113,7 +115,7 @@ class PlannedMove:
 
 
 def current_folder(media: MediaFile) -> str:
-    if media.place == "library":
+    if media.place == Place.LIBRARY:
         return library_folder((media.people or ["?"])[0])
     return f"review/{media.category}"
 
@@ -124,18 +126,18 @@ def plan_resort(
     scope: Scope,
     *,
     redetect: bool = False,
-    sorter: Sorter | None = None,
+    evaluator: Evaluator | None = None,
     files: Iterable[MediaFile] | None = None,
 ) -> list[PlannedMove]:
     """The files in ``scope`` whose destination would change now, and where to."""
-    sorter = sorter or Sorter(config, state, actor="resort plan", dry_run=True)
+    evaluator = evaluator or Evaluator(config, state, readonly=True)
     plan = []
     for media in files if files is not None else select_files(state, scope):
         if not media.current_path or not os.path.lexists(media.current_path):
             continue  # moved by hand; nothing to re-sort
         if (media.reason or {}).get("rule") in PLACED_BY_A_PERSON:
             continue  # a person decided where it goes; new thresholds do not overrule them
-        evaluation = sorter.reevaluate(media, redetect=redetect)
+        evaluation = evaluator.reevaluate(media, redetect=redetect)
         before = current_folder(media)
         if evaluation.decision.folder != before:
             plan.append(PlannedMove(media, evaluation.decision, before, evaluation))
@@ -160,16 +162,18 @@ def apply_resort(
     *,
     actor: str,
     group_id: str,
-    action: str = "resort",
+    action: TransferAction = TransferAction.RESORT,
 ) -> list[FileResult]:
     """Move every planned file through the journal, as one undoable group."""
-    sorter = Sorter(config, state, actor=actor, group_id=group_id)
+    evaluator = Evaluator(config, state)
+    router = Router(config, state, actor=actor, group_id=group_id)
     results = []
     for move in plan:
-        evaluation = move.evaluation or sorter.reevaluate(move.media)
-        evaluation.decision = move.decision
+        evaluation = move.evaluation or evaluator.reevaluate(move.media)
         try:
-            results.append(sorter.route(move.media, evaluation, action=action))
+            results.append(
+                router.route_decision(move.media, move.decision, action=action, found=evaluation)
+            )
         except SourceChanged as exc:
             # Moved or deleted by hand since the plan: left where it is, the rest goes on.
             source = move.media.current_path or move.media.source_path
@@ -217,7 +221,7 @@ def known_people(state: State, config: Config) -> list[str]:
     with state.session() as session:
         rows = session.scalars(
             sa.select(MediaFile.people).where(
-                MediaFile.status == "done", MediaFile.place == "library"
+                MediaFile.status == FileStatus.DONE, MediaFile.place == Place.LIBRARY
             )
         ).all()
     people = {p[0] for p in rows if p}
@@ -291,7 +295,7 @@ def _known_person(state: State, config: Config, person: str | None) -> str:
 
 def _review_categories(categories: Iterable[str]) -> tuple[str, ...]:
     chosen = tuple(dict.fromkeys(categories)) or RESORTABLE_CATEGORIES
-    if "duplicates" in chosen:
+    if Category.DUPLICATES in chosen:
         raise ResortRequestError(
             "review/duplicates is not re-sorted: a duplicate stays one until someone says "
             "otherwise in review; leave 'duplicates' out of the categories"
@@ -381,11 +385,11 @@ def apply_plan_csv(
             media.current_path: media
             for media in session.scalars(
                 sa.select(MediaFile).where(
-                    MediaFile.status == "done", MediaFile.current_path.in_(list(wanted))
+                    MediaFile.status == FileStatus.DONE, MediaFile.current_path.in_(list(wanted))
                 )
             )
         }
-    sorter = Sorter(config, state, actor=f"{actor} (check)", dry_run=True)
+    evaluator = Evaluator(config, state, readonly=True)
     plan, skipped = [], []
     for file, row in wanted.items():
         media = found.get(file)
@@ -393,7 +397,12 @@ def apply_plan_csv(
             skipped.append(f"{file}: no longer in {row['from']}; left alone")
             continue
         (move,) = plan_resort(
-            state, config, request.scope, redetect=request.redetect, sorter=sorter, files=[media]
+            state,
+            config,
+            request.scope,
+            redetect=request.redetect,
+            evaluator=evaluator,
+            files=[media],
         ) or [None]
         if move is None or move.to_folder != row["to"]:
             now = move.to_folder if move else row["from"]

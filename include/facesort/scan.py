@@ -34,12 +34,13 @@ from facesort.faults import crashpoint
 from facesort.media import IMAGE_TYPES, VIDEO_TYPES, sniff
 from facesort.state import State
 from facesort.state.models import Event, FileIndexEntry, MediaFile, utcnow
+from facesort.vocab import EventAction, FileStatus, IndexState, Kind
 
 log = logging.getLogger(__name__)
 
 MEDIA_EXTENSIONS = {f".{e}" for e in IMAGE_TYPES | VIDEO_TYPES} | {".jpeg", ".tiff", ".jpe"}
 
-WAITING, REGISTERED, IGNORED = "waiting", "registered", "ignored"
+WAITING, REGISTERED, IGNORED = IndexState.WAITING, IndexState.REGISTERED, IndexState.IGNORED
 
 # What a scan needs to know of a file it saw before (rows of these act like the entry).
 INDEX_COLUMNS = (
@@ -150,7 +151,7 @@ def classify(seen: Seen) -> tuple[str | None, str | None, str | None]:
     if extension in MEDIA_EXTENSIONS:
         # Named like a photo or video but is not one: show it to the user.
         what = "is empty (0 bytes)" if seen.size == 0 else "is not a photo or video by content"
-        return "unknown", extension.lstrip("."), what
+        return Kind.UNKNOWN, extension.lstrip("."), what
     return None, None, "not a photo or video: left in place"
 
 
@@ -241,7 +242,7 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
                 mtime_ns=seen.mtime_ns,
                 kind=kind,
                 file_type=file_type,
-                status="pending",
+                status=FileStatus.PENDING,
                 reason={"scan_note": note} if note else None,
             )
             session.add(media)
@@ -250,7 +251,7 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
             session.add(
                 Event(
                     file_id=media.id,
-                    action="discovered",
+                    action=EventAction.DISCOVERED,
                     from_path=seen.path,
                     actor=actor,
                     reason={"kind": kind, "type": file_type, "size": seen.size},

@@ -9,15 +9,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from facesort.config import REVIEW_CATEGORIES, Config
+from facesort.config import Config
 from facesort.state import State
 from facesort.state.models import Event, MediaFile
+from facesort.vocab import Category, FileStatus, Place
 
 
 def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
     state = state or State(config.database_url)
     library: Counter[str] = Counter()
-    review: dict[str, int] = dict.fromkeys(REVIEW_CATEGORIES, 0)
+    review: dict[str, int] = dict.fromkeys(Category, 0)
     staging: Counter[str] = Counter()
     trash = deleted = 0
     with state.session() as session:
@@ -25,20 +26,20 @@ def status_counts(config: Config, state: State | None = None) -> dict[str, Any]:
             sa.select(MediaFile.status, MediaFile.place, MediaFile.category, MediaFile.people)
         ).all()
     for status, place, category, people in rows:
-        if status == "done" and place == "library":
+        if status == FileStatus.DONE and place == Place.LIBRARY:
             library[(people or ["?"])[0]] += 1
-        elif status == "done" and place == "review":
+        elif status == FileStatus.DONE and place == Place.REVIEW:
             review[category] = review.get(category, 0) + 1
-        elif status == "done" and place == "trash":
+        elif status == FileStatus.DONE and place == Place.TRASH:
             trash += 1
-        elif status == "done" and place == "deleted":
+        elif status == FileStatus.DONE and place == Place.DELETED:
             deleted += 1  # rejected, then purged from the trash
         else:
             staging[
                 {
-                    "pending": "waiting to be sorted",
-                    "claimed": "being sorted",
-                    "left": "left in staging",
+                    FileStatus.PENDING: "waiting to be sorted",
+                    FileStatus.CLAIMED: "being sorted",
+                    FileStatus.LEFT: "left in staging",
                 }.get(status, status)
             ] += 1
     return {
@@ -94,7 +95,7 @@ def _events(session, file_id: int) -> list[dict[str, Any]]:
 
 def file_history(config: Config, path: Path, state: State | None = None) -> list[dict[str, Any]]:
     """The records of every file that was at ``path`` or has the same content."""
-    from facesort.journal import sha256_file
+    from facesort.files.hashing import sha256_file
 
     state = state or State(config.database_url)
     absolute = os.path.abspath(path)

@@ -31,11 +31,11 @@ def airflow_actor(dag_id: str, run_id: str) -> str:
 
 def recover_interrupted(config_path: str | None = None) -> dict[str, int]:
     """Bring the schema up to date and finish transfers a dead run left in flight."""
-    from facesort.journal import recover
+    from facesort.files.recovery import recover_transfers
 
-    _, state = open_state(config_path)
+    config, state = open_state(config_path)
     try:
-        report = recover(state)
+        report = recover_transfers(state, lease_s=config.claim_lease_seconds)
         return {
             "finished": report.finished,
             "redone": report.replanned,
@@ -48,7 +48,7 @@ def recover_interrupted(config_path: str | None = None) -> dict[str, int]:
 
 def scan_and_claim(run_id: str, actor: str, config_path: str | None = None) -> dict[str, Any]:
     """Scan staging, claim pending files into batches; returns the batch ids and counts."""
-    from facesort.pipeline import scan_and_plan
+    from facesort.sorting.batches import scan_and_plan
 
     config, state = open_state(config_path)
     try:
@@ -67,7 +67,7 @@ def scan_and_claim(run_id: str, actor: str, config_path: str | None = None) -> d
 
 def sort_batch(batch_id: int, run_id: str, actor: str, config_path: str | None = None) -> dict:
     """Sort one claimed batch; returns how many files went to each folder."""
-    from facesort.pipeline import process_batch
+    from facesort.sorting.batches import process_batch
 
     config, state = open_state(config_path)
     try:

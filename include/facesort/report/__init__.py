@@ -6,6 +6,12 @@
 writes ``<reports_dir>/2026-W05/report.html`` (self-contained: charts embedded), one CSV
 file per table and ``summary.csv``, and points ``<reports_dir>/latest`` at the newest
 week. Used by the facesort_review_report DAG and ``facesort report``.
+
+- ``weeks``: which ISO week a run reports, and its bounds;
+- ``history``: where every file was at any moment, replayed from the audit trail;
+- ``metrics``: the week's numbers, as pandas frames;
+- ``clusters``: the largest groups of unknown faces waiting in the queue;
+- ``charts``, ``html``, ``output``: the charts, the page, and writing them out.
 """
 
 from __future__ import annotations

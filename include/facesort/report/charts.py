@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from facesort.vocab import Category
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -17,12 +19,12 @@ if TYPE_CHECKING:
 
 # One colour per review category (tab10, stable order), grey for anything newer.
 CATEGORY_COLOURS = {
-    "duplicates": "#7f7f7f",
-    "unidentified": "#1f77b4",
-    "low_confidence": "#ff7f0e",
-    "multiple_faces": "#2ca02c",
-    "unwanted_person": "#d62728",
-    "unreadable": "#9467bd",
+    Category.DUPLICATES: "#7f7f7f",
+    Category.UNIDENTIFIED: "#1f77b4",
+    Category.LOW_CONFIDENCE: "#ff7f0e",
+    Category.MULTIPLE_FACES: "#2ca02c",
+    Category.UNWANTED_PERSON: "#d62728",
+    Category.UNREADABLE: "#9467bd",
 }
 WIDTH, HEIGHT, DPI = 6.4, 3.2, 100
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from facesort.state import State
 from facesort.state.models import Face, MediaFile
+from facesort.vocab import Confidence, FileStatus, Place
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,9 +55,10 @@ def unknown_faces(state: State, *, limit: int, as_of: datetime) -> UnknownFaces:
             .join(MediaFile, MediaFile.id == Face.file_id)
             .where(
                 # not sure, and not named by a person in review (confidence "confirmed")
-                Face.person.is_(None) | Face.confidence.not_in(("sure", "confirmed")),
-                MediaFile.status == "done",
-                MediaFile.place == "review",
+                Face.person.is_(None)
+                | Face.confidence.not_in((Confidence.SURE, Confidence.CONFIRMED)),
+                MediaFile.status == FileStatus.DONE,
+                MediaFile.place == Place.REVIEW,
             )
             .order_by(Face.id)
         ).all()

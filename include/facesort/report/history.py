@@ -27,14 +27,15 @@ import sqlalchemy as sa
 
 from facesort.state import State
 from facesort.state.models import Event
+from facesort.vocab import Category, EventAction, Place
 
 if TYPE_CHECKING:
     import pandas as pd
 
-QUEUE = "review"
-LIBRARY = "library"
-COPY_ACTION = "copied"
-REMOVAL_ACTION = "undo"
+QUEUE = Place.REVIEW
+LIBRARY = Place.LIBRARY
+COPY_ACTION = EventAction.COPIED
+REMOVAL_ACTION = EventAction.UNDO
 
 
 @dataclass
@@ -118,7 +119,7 @@ def load_history(state: State, until: datetime) -> History:
         ).all()
         routed_rows = session.execute(
             sa.select(Event.id, Event.file_id, Event.at, Event.place, Event.category)
-            .where(Event.at < until, Event.action == "routed")
+            .where(Event.at < until, Event.action == EventAction.ROUTED)
             .order_by(Event.at, Event.id)
         ).all()
         # The reason (with the rule) is only needed to tell exact from near duplicates.
@@ -126,7 +127,9 @@ def load_history(state: State, until: datetime) -> History:
             event_id: (reason or {}).get("rule")
             for event_id, reason in session.execute(
                 sa.select(Event.id, Event.reason).where(
-                    Event.at < until, Event.action == "routed", Event.category == "duplicates"
+                    Event.at < until,
+                    Event.action == EventAction.ROUTED,
+                    Event.category == Category.DUPLICATES,
                 )
             )
         }

@@ -30,6 +30,7 @@ from facesort.config import REVIEW_CATEGORIES
 from facesort.report.history import LIBRARY, QUEUE, History, load_history
 from facesort.report.weeks import ReportWeek
 from facesort.state import State
+from facesort.vocab import Category
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -287,7 +288,7 @@ def _auto_sort(history: History, weeks: list[ReportWeek]) -> pd.DataFrame:
         this = routed[routed["week"] == week.label]
         sorted_ = len(this)
         to_library = int((this["place"] == LIBRARY).sum())
-        duplicates = int((this["category"] == "duplicates").sum())
+        duplicates = int((this["category"] == Category.DUPLICATES).sum())
         rows.append(
             {
                 "week": week.label,
@@ -309,7 +310,7 @@ def _rate(part: int, whole: int) -> float:
 def _duplicates(history: History, weeks: list[ReportWeek]) -> pd.DataFrame:
     import pandas as pd
 
-    dups = history.routed[history.routed["category"] == "duplicates"]
+    dups = history.routed[history.routed["category"] == Category.DUPLICATES]
     dups = dups.assign(week=_week_labels(dups, weeks)).dropna(subset=["week"])
     rows = []
     for week in weeks:

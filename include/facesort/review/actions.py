@@ -1,11 +1,10 @@
 """Review actions: what a person decides about the files in the review queue.
 
 Every action is one journal group (``review-<hex>``): its file moves go through
-:meth:`facesort.journal.Journal.transfer` exactly like routing, so nothing is lost, and
-the action is recorded in ``review_action`` together with what else it changed (face
-labels, originals, a cluster's name). :meth:`Reviewer.undo` reverts the group with
-:func:`facesort.journal.undo_group` and puts those other changes back; an undo is an
-action of its own, so undoing it does the action again.
+:meth:`facesort.sorting.route.Router.route_decision` (or the journal directly, for the
+trash and reference photos) exactly like routing, so nothing is lost, and the action is
+recorded (:mod:`facesort.review.record`) with what else it changed, so that
+:meth:`Reviewer.undo` can revert it.
 
 - **approve** files as a person: move them to ``library/<person>/``; the face (the only
   one, or the one named) is labelled with the person, and optionally added as a
@@ -25,72 +24,55 @@ matched to an existing person with :func:`facesort.names.person_key`.
 from __future__ import annotations
 
 import os
-import tempfile
-import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from facesort.config import Config
-from facesort.dedupe import forget_original, register_original
-from facesort.errors import FacesortError
-from facesort.journal import Journal, SourceChanged, TransferRequest, sha256_file, undo_group
-from facesort.names import UnsafeNameError, safe_file_name, safe_folder_name
-from facesort.pipeline import CONFIRMED, Evaluation, FileResult, Sorter
+from facesort.dedupe import register_original
+from facesort.files.journal import (
+    Journal,
+    SourceChanged,
+)
+from facesort.names import UnsafeNameError, safe_folder_name
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.pictures import NoPicture
+from facesort.review.record import (
+    confirm_faces,
+    last_actions,
+    record_result,
+    recorded_on_failure,
+    undo_action,
+)
+from facesort.review.reference_photos import ReferencePhotos, file_faces
+from facesort.review.results import (
+    ActionResult,
+    ReviewError,
+    count_files,
+    file_label,
+    new_group_id,
+    summary_of,
+)
+from facesort.review.trash import move_to_trash
+from facesort.sorting.evaluate import Evaluator
+from facesort.sorting.route import FileResult, Router
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
-from facesort.state.models import FaceCluster, MediaFile, ReferenceEncoding, ReviewAction, utcnow
-
-KINDS = (
-    "approve",
-    "reject",
-    "add_reference",
-    "not_duplicate",
-    "name_cluster",
-    "recheck",
-    "undo",
-    "redo",
+from facesort.state.models import FaceCluster, MediaFile
+from facesort.vocab import (
+    Category,
+    ClusterStatus,
+    Confidence,
+    FileStatus,
+    Kind,
+    Place,
+    ReviewKind,
+    TransferAction,
 )
-REVIEW_SOURCE = "review"  # Face.source of a label a person gave
 
-
-class ReviewError(FacesortError):
-    """A review action that cannot be done as asked; nothing was changed."""
-
-
-@dataclass
-class ActionResult:
-    """What one review action did (small and printable)."""
-
-    group_id: str
-    kind: str
-    summary: str
-    moved: list[FileResult] = field(default_factory=list)
-    references: list[str] = field(default_factory=list)  # reference photos added
-    skipped: list[str] = field(default_factory=list)
-    # (file id, face id or None for the whole photo) of each reference added: redo needs it
-    reference_sources: list[list[int | None]] = field(default_factory=list, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "group_id": self.group_id,
-            "kind": self.kind,
-            "summary": self.summary,
-            "moved": [r.as_dict() for r in self.moved],
-            "references": self.references,
-            "skipped": self.skipped,
-        }
-
-
-def new_group_id() -> str:
-    return f"review-{uuid.uuid4().hex[:12]}"
+KINDS = tuple(ReviewKind)
 
 
 def person_name(state: State, config: Config, name: str) -> str:
@@ -110,20 +92,6 @@ def person_name(state: State, config: Config, name: str) -> str:
     return owners.clash(folder) or folder
 
 
-def _label(media: MediaFile) -> str:
-    return f"{os.path.basename(media.current_path or media.source_path)} (#{media.id})"
-
-
-def file_faces(state: State, file_id: int) -> list[FaceRow]:
-    """The faces found in a file, in detection order (face 1, face 2, ...)."""
-    with state.session() as session:
-        return list(
-            session.scalars(
-                sa.select(FaceRow).where(FaceRow.file_id == file_id).order_by(FaceRow.id)
-            )
-        )
-
-
 class Reviewer:
     """Performs review actions for one person (``actor``)."""
 
@@ -131,61 +99,7 @@ class Reviewer:
         self.config = config
         self.state = state
         self.actor = actor
-
-    # ------------------------------------------------------------------ lookups
-
-    def _files(self, file_ids: Iterable[int]) -> list[MediaFile]:
-        ids = list(dict.fromkeys(int(i) for i in file_ids))
-        if not ids:
-            raise ReviewError("No files given: name the files by id or path.")
-        with self.state.session() as session:
-            rows = {
-                m.id: m for m in session.scalars(sa.select(MediaFile).where(MediaFile.id.in_(ids)))
-            }
-        missing = [i for i in ids if i not in rows]
-        if missing:
-            raise ReviewError(
-                f"No file #{', #'.join(map(str, missing))} in facesort's records: "
-                "`facesort review list` shows the ids of the files in the queue."
-            )
-        return [rows[i] for i in ids]
-
-    def _queue_files(
-        self, file_ids: Iterable[int], categories: Sequence[str] | None = None
-    ) -> list[MediaFile]:
-        files = self._files(file_ids)
-        problems = []
-        for media in files:
-            if media.status != "done" or media.place != "review":
-                where = (
-                    current_folder(media)
-                    if media.place in {"library", "review"}
-                    else (media.place or "staging")
-                )
-                problems.append(f"{_label(media)} is in {where}, not in the review queue")
-            elif categories and media.category not in categories:
-                wanted = " or ".join(f"review/{c}" for c in categories)
-                problems.append(f"{_label(media)} is in review/{media.category}, not {wanted}")
-        if problems:
-            raise ReviewError("; ".join(problems) + ". Nothing was changed.")
-        return files
-
-    def _pick_face(
-        self, media: MediaFile, faces: list[FaceRow], face: int | None, purpose: str
-    ) -> FaceRow | None:
-        """Face number ``face`` (1-based), or the only face; None when neither applies."""
-        if face is not None:
-            if not 1 <= face <= len(faces):
-                found = f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
-                raise ReviewError(
-                    f"{_label(media)} has {found}: there is no face {face} to {purpose}."
-                )
-            return faces[face - 1]
-        if len(faces) == 1:
-            return faces[0]
-        return None
-
-    # ------------------------------------------------------------------ actions
+        self.photos = ReferencePhotos(config, state, actor)
 
     def approve(
         self,
@@ -198,40 +112,27 @@ class Reviewer:
         """Move files to ``library/<person>/``; label the face; optionally add it as a
         reference. ``face`` (1-based) names the face for a file with several."""
         person = person_name(self.state, self.config, person)
-        files = self._queue_files(file_ids)
-        duplicates = [m for m in files if m.category == "duplicates"]
+        files = _queue_files(self.state, file_ids)
+        duplicates = [m for m in files if m.category == Category.DUPLICATES]
         if duplicates:
             raise ReviewError(
-                f"{', '.join(map(_label, duplicates))} "
+                f"{', '.join(map(file_label, duplicates))} "
                 f"{'is a duplicate' if len(duplicates) == 1 else 'are duplicates'} of a file "
                 "facesort kept: choose 'not a duplicate' to sort it, or reject it. "
                 "Nothing was changed."
             )
-        if face is not None and len(files) > 1:
-            raise ReviewError("A face number can only be given for one file at a time.")
-        chosen: dict[int, FaceRow | None] = {}
-        for media in files:
-            faces = file_faces(self.state, media.id)
-            chosen[media.id] = self._pick_face(media, faces, face, "approve")
-            if add_reference and chosen[media.id] is None:
-                raise ReviewError(
-                    f"{_label(media)} has {len(faces)} faces: say which one is {person} "
-                    "(face number) to add it as a reference. Nothing was changed."
-                    if faces
-                    else f"{_label(media)} has no face to add as a reference of {person}. "
-                    "Nothing was changed."
-                )
+        chosen = _faces_to_approve(self.state, files, face, person, add_reference)
         group = new_group_id()
-        sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
-        _check_folder(sorter, person)
-        result = ActionResult(group, "approve", "")
+        router = Router(self.config, self.state, actor=self.actor, group_id=group)
+        _check_folder(router, person)
+        result = ActionResult(group, ReviewKind.APPROVE, "")
         labels: dict[str, list[Any]] = {}
-        with self._recorded_on_failure(result, person, files, {"faces": labels}):
+        with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for media in files:
                 picked = chosen[media.id]
                 if add_reference and picked is not None:
                     # Cut out the face before the file moves, from where its record says.
-                    self._add_face_reference(sorter.journal, media, picked, person, result)
+                    self.photos.add_face(router.journal, media, picked, person, result)
                 decision = Decision(
                     category=None,
                     rule="approved",
@@ -241,58 +142,31 @@ class Reviewer:
                 )
                 try:
                     result.moved.append(
-                        sorter.route(media, _unchanged(media, decision), action="approve")
+                        router.route_decision(media, decision, action=TransferAction.APPROVE)
                     )
                 except SourceChanged as exc:
-                    result.skipped.append(f"{_label(media)}: {exc}")
+                    result.skipped.append(f"{file_label(media)}: {exc}")
                     continue
                 if picked is not None:
-                    labels.update(self._confirm([picked], person))
-        result.summary = _summary(f"approved as {person}", result)
-        return self._record(result, person, files, {"faces": labels})
+                    labels.update(confirm_faces(self.state, [picked], person))
+        result.summary = summary_of(f"approved as {person}", result)
+        return record_result(self.state, self.actor, result, person, files, {"faces": labels})
 
     def reject(self, file_ids: Iterable[int]) -> ActionResult:
         """Move files to the trash folder; the nightly run deletes them after
         ``review.trash_days`` days (an undo brings them back until then)."""
-        files = self._queue_files(file_ids)
+        files = _queue_files(self.state, file_ids)
         group = new_group_id()
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = ActionResult(group, "reject", "")
-        with self._recorded_on_failure(result, None, files, {}):
+        result = ActionResult(group, ReviewKind.REJECT, "")
+        with recorded_on_failure(self.state, self.actor, result, None, files, {}):
             for media in files:
                 try:
-                    result.moved.append(self._to_trash(journal, media))
+                    result.moved.append(move_to_trash(self.config, journal, media, self.actor))
                 except SourceChanged as exc:
-                    result.skipped.append(f"{_label(media)}: {exc}")
-        result.summary = _summary("rejected (moved to the trash)", result)
-        return self._record(result, None, files, {})
-
-    def _to_trash(self, journal: Journal, media: MediaFile) -> FileResult:
-        source = media.current_path or ""
-        days = self.config.review.trash_days
-        reason = {
-            "rule": "rejected",
-            "summary": f"rejected in review by {self.actor}; deleted after {days} days "
-            "unless the rejection is undone",
-            "was": current_folder(media),
-        }
-        fields = {"place": "trash", "category": None, "people": [], "reason": reason}
-        destination = journal.transfer(
-            TransferRequest(
-                file_id=media.id,
-                src=source,
-                dest_dir=str(self.config.trash_path),
-                name=safe_file_name(os.path.basename(source)),
-                outcome={
-                    "file": {"status": "done", "last_error": None, **fields},
-                    "event": {"action": "rejected", **fields},
-                },
-                action="reject",
-                op="move",
-                expected_sha256=media.sha256,
-            )
-        )
-        return FileResult(media.id, source, destination, "trash", reason["summary"])
+                    result.skipped.append(f"{file_label(media)}: {exc}")
+        result.summary = summary_of("rejected (moved to the trash)", result)
+        return record_result(self.state, self.actor, result, None, files, {})
 
     def add_reference(
         self,
@@ -307,71 +181,57 @@ class Reviewer:
         ``face`` (1-based) names the face of a single file with several. The files stay
         where they are."""
         person = person_name(self.state, self.config, person)
-        files = self._files(file_ids)
-        if face is not None and len(files) > 1:
-            raise ReviewError("A face number can only be given for one file at a time.")
-        picked: dict[int, FaceRow] = {}
-        for media in files:
-            if not media.current_path or not os.path.isfile(media.current_path):
-                raise ReviewError(f"{_label(media)} is not on disk any more: nothing to add.")
-            faces = file_faces(self.state, media.id)
-            chosen = self._pick_face(media, faces, face, "add as a reference")
-            if chosen is None:
-                raise ReviewError(
-                    f"{_label(media)} has {len(faces)} faces: say which one is {person} "
-                    "(face number). Nothing was changed."
-                    if faces
-                    else f"{_label(media)} has no face facesort found: it cannot be a "
-                    f"reference photo of {person}. Nothing was changed."
-                )
-            if whole_photo and (media.kind != "image" or len(faces) != 1):
-                raise ReviewError(
-                    f"{_label(media)} is not a photo with exactly one face: add a crop of the "
-                    "face instead (leave out 'whole photo'). Nothing was changed."
-                )
-            picked[media.id] = chosen
+        files = _files(self.state, file_ids)
+        picked = _faces_to_add(self.state, files, face, person, whole_photo)
         group = new_group_id()
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = ActionResult(group, "add_reference", "")
+        result = ActionResult(group, ReviewKind.ADD_REFERENCE, "")
         labels: dict[str, list[Any]] = {}
-        with self._recorded_on_failure(result, person, files, {"faces": labels}):
+        with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for media in files:
                 if whole_photo:
-                    self._copy_reference(journal, media, media.current_path, person, result)
+                    self.photos.copy(journal, media, media.current_path, person, result)
                 else:
-                    self._add_face_reference(journal, media, picked[media.id], person, result)
-                labels.update(self._confirm([picked[media.id]], person))
+                    self.photos.add_face(journal, media, picked[media.id], person, result)
+                labels.update(confirm_faces(self.state, [picked[media.id]], person))
         count = len(result.references)
         result.summary = f"added {count} reference photo{'s' if count != 1 else ''} of {person}"
-        return self._record(result, person, files, {"faces": labels})
+        return record_result(self.state, self.actor, result, person, files, {"faces": labels})
 
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,
         like new files (they move to wherever matching decides)."""
-        files = self._queue_files(file_ids, categories=("duplicates",))
+        files = _queue_files(self.state, file_ids, categories=(Category.DUPLICATES,))
         group = new_group_id()
-        sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
-        result = ActionResult(group, "not_duplicate", "")
+        evaluator = Evaluator(self.config, self.state)
+        router = Router(self.config, self.state, actor=self.actor, group_id=group)
+        result = ActionResult(group, ReviewKind.NOT_DUPLICATE, "")
         originals = []
-        with self._recorded_on_failure(result, None, files, {"originals": originals}):
+        with recorded_on_failure(
+            self.state, self.actor, result, None, files, {"originals": originals}
+        ):
             for media in files:
                 # Decode, detect and match like a new file; duplicates are not compared again.
-                evaluation = sorter.reevaluate(media, redetect=True)
-                evaluation.decision = _with_note(
+                evaluation = evaluator.reevaluate(media, redetect=True)
+                decision = _with_note(
                     evaluation.decision, f"not a duplicate (said in review by {self.actor}); "
                 )
                 try:
-                    result.moved.append(sorter.route(media, evaluation, action="not_duplicate"))
+                    result.moved.append(
+                        router.route_decision(
+                            media, decision, action=TransferAction.NOT_DUPLICATE, found=evaluation
+                        )
+                    )
                 except SourceChanged as exc:
-                    result.skipped.append(f"{_label(media)}: {exc}")
+                    result.skipped.append(f"{file_label(media)}: {exc}")
                     continue
                 phash = evaluation.phash or media.phash
                 with self.state.session() as session:
                     self.state.lock_for_dedupe(session)
                     register_original(session, media.id, media.sha256, phash)
                 originals.append([media.id, media.sha256, phash])
-        result.summary = _summary("are not duplicates: sorted by their faces", result)
-        return self._record(result, None, files, {"originals": originals})
+        result.summary = summary_of("are not duplicates: sorted by their faces", result)
+        return record_result(self.state, self.actor, result, None, files, {"originals": originals})
 
     def name_cluster(self, cluster_id: int, person: str) -> ActionResult:
         """Name a cluster of unknown faces: up to ``review.cluster_reference_faces`` of its
@@ -382,377 +242,118 @@ class Reviewer:
         from facesort.review.clustering import cluster_members, spread_sample
 
         person = person_name(self.state, self.config, person)
-        with self.state.session() as session:
-            cluster = session.get(FaceCluster, cluster_id)
-            if cluster is None or cluster.status != "active":
-                state = "does not exist" if cluster is None else f"is {cluster.status}"
-                raise ReviewError(
-                    f"Cluster {cluster_id} {state}: the review page's 'Unknown people' "
-                    "(or `facesort review clusters`) lists the clusters that can be named."
-                )
+        _check_active(self.state, cluster_id)
         members = cluster_members(self.state, cluster_id)
         if not members:
             raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
         group = new_group_id()
-        sorter = Sorter(self.config, self.state, actor=self.actor, group_id=group)
-        _check_folder(sorter, person)
-        result = ActionResult(group, "name_cluster", "")
+        evaluator = Evaluator(self.config, self.state)
+        router = Router(self.config, self.state, actor=self.actor, group_id=group)
+        _check_folder(router, person)
+        result = ActionResult(group, ReviewKind.NAME_CLUSTER, "")
         by_id = {media.id: media for _, media in members}
         labels: dict[str, list[Any]] = {}
         files = list(by_id.values())
-        with self._recorded_on_failure(result, person, files, {"faces": labels}):
+        with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for face, media in spread_sample(members, self.config.review.cluster_reference_faces):
                 try:
-                    self._add_face_reference(sorter.journal, media, face, person, result)
+                    self.photos.add_face(router.journal, media, face, person, result)
                 except (OSError, ValueError, NoPicture) as exc:
-                    result.skipped.append(f"{_label(media)}: face not added as a reference ({exc})")
-            labels.update(self._confirm([face for face, _ in members], person))
-            sorter._references = None  # match with the references just added
+                    result.skipped.append(
+                        f"{file_label(media)}: face not added as a reference ({exc})"
+                    )
+            labels.update(confirm_faces(self.state, [face for face, _ in members], person))
+            evaluator.forget_references()  # match with the references just added
+            named = f"named {person} in review by {self.actor} (cluster {cluster_id})"
             for media in by_id.values():
-                if media.place != "review" or media.category == "duplicates":
+                if media.place != Place.REVIEW or media.category == Category.DUPLICATES:
                     continue
-                faces = file_faces(self.state, media.id)
                 try:
-                    if faces and all(
-                        f.confidence == CONFIRMED and f.person == person for f in faces
-                    ):
-                        decision = Decision(
-                            category=None,
-                            rule="approved",
-                            summary=f"named {person} in review by {self.actor} "
-                            f"(cluster {cluster_id})",
-                            people=(person,),
-                            details={"approved_by": self.actor, "was": current_folder(media)},
-                        )
-                        moved = sorter.route(media, _unchanged(media, decision), action="approve")
-                    else:
-                        evaluation = sorter.reevaluate(media)
-                        if evaluation.decision.category is not None:
-                            continue  # still not sure; stays in the queue
-                        moved = sorter.route(media, evaluation, action="recheck")
-                    result.moved.append(moved)
+                    moved = _sort_now_known(evaluator, router, media, person, named)
                 except SourceChanged as exc:
-                    result.skipped.append(f"{_label(media)}: {exc}")
+                    result.skipped.append(f"{file_label(media)}: {exc}")
+                    continue
+                if moved is not None:
+                    result.moved.append(moved)
         with self.state.session() as session:
             cluster = session.get(FaceCluster, cluster_id)
             previous = {"status": cluster.status, "person": cluster.person}
-            cluster.status, cluster.person = "named", person
+            cluster.status, cluster.person = ClusterStatus.NAMED, person
         result.summary = (
             f"cluster {cluster_id} named {person}: {len(result.references)} reference photos "
-            f"added, {_count(result.moved)} moved to the library"
+            f"added, {count_files(result.moved)} moved to the library"
         )
         details = {"faces": labels, "cluster": {"id": cluster_id, "previous": previous}}
-        return self._record(result, person, files, details)
-
-    # ------------------------------------------------------------------ undo
+        return record_result(self.state, self.actor, result, person, files, details)
 
     def undo(self, group_id: str) -> ActionResult:
         """Revert one review action. Undoing an undo does the action again (a *redo*);
         undoing a redo undoes it once more."""
-        with self.state.session() as session:
-            action = session.scalar(
-                sa.select(ReviewAction).where(ReviewAction.group_id == group_id)
-            )
-            if action is None:
-                raise ReviewError(
-                    f"No review action {group_id!r}: `facesort review history` lists them."
-                )
-            if action.undone_by:
-                raise ReviewError(
-                    f"Review action {group_id} was already undone ({action.undone_by})."
-                )
-            kind, file_ids = action.kind, action.file_ids or []
-            base = action
-            while base is not None and base.kind in {"undo", "redo"} and base.undo_of:
-                base = session.scalar(
-                    sa.select(ReviewAction).where(ReviewAction.group_id == base.undo_of)
-                )
-            base_kind = base.kind if base is not None else kind
-            base_group = base.group_id if base is not None else group_id
-            base_details = dict(base.details or {}) if base is not None else {}
-        report = undo_group(self.state, group_id, self.actor)
-        redo = kind == "undo"
-        result = ActionResult(
-            report.group_id, "redo" if redo else "undo", "", skipped=list(report.skipped or [])
-        )
-        if redo:
-            journal = Journal(self.state, self.actor, report.group_id)
-            self._apply_effects(base_details, journal, result)
-        else:
-            _revert_effects(self.state, base_details)
-        result.summary = (
-            f"{result.kind} of {base_kind} ({base_group}): "
-            f"{report.reverted + len(result.references)} change(s)"
-            + (f", {len(result.skipped)} left as they are" if result.skipped else "")
-        )
-        with self.state.session() as session:
-            session.execute(
-                sa.update(ReviewAction)
-                .where(ReviewAction.group_id == group_id)
-                .values(undone_by=report.group_id)
-            )
-            session.add(
-                ReviewAction(
-                    group_id=report.group_id,
-                    kind=result.kind,
-                    actor=self.actor,
-                    file_ids=file_ids,
-                    summary=result.summary,
-                    undo_of=group_id,
-                )
-            )
-        return result
+        return undo_action(self.config, self.state, self.actor, self.photos, group_id)
 
     def undo_last(self, count: int = 1) -> list[ActionResult]:
         """Undo the ``count`` most recent review actions (or redos) not undone yet, newest
         first. Undos themselves are skipped: undoing twice undoes two actions."""
-        with self.state.session() as session:
-            groups = list(
-                session.scalars(
-                    sa.select(ReviewAction.group_id)
-                    .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != "undo")
-                    .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
-                    .limit(count)
-                )
-            )
-        if not groups:
-            raise ReviewError("There is no review action to undo.")
-        return [self.undo(group) for group in groups]
-
-    # ------------------------------------------------------------------ helpers
-
-    def _confirm(self, faces: list[FaceRow], person: str) -> dict[str, list[Any]]:
-        """Label faces with the person; returns their previous labels (for undo)."""
-        previous: dict[str, list[Any]] = {}
-        with self.state.session() as session:
-            for face in faces:
-                row = session.get(FaceRow, face.id)
-                if row is None:
-                    continue
-                previous[str(row.id)] = [row.person, row.confidence, row.source]
-                row.person, row.confidence, row.source = person, CONFIRMED, REVIEW_SOURCE
-        return previous
-
-    def _add_face_reference(
-        self, journal: Journal, media: MediaFile, face: FaceRow, person: str, result: ActionResult
-    ) -> None:
-        """Copy a crop of ``face`` into the person's reference folder (journaled)."""
-        from facesort.references import settings_key
-        from facesort.review.pictures import face_picture
-
-        left, top, right, bottom = face.box
-        if right <= left or bottom <= top:
-            raise ReviewError(
-                f"A face of {_label(media)} has no box (Immich named it without one): add a "
-                "reference photo of this person with `facesort references add` instead."
-            )
-        try:
-            crop = face_picture(
-                self.config, media, face, max_side=self.config.matching.encode_max_side
-            )
-        except NoPicture as exc:
-            raise ReviewError(f"Cannot cut the face out of {_label(media)}: {exc}") from None
-        folder = self.config.references_dir / person
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".facesort-crop-", suffix=".jpg")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                crop.save(handle, "JPEG", quality=95)
-            sha = sha256_file(tmp)
-            if face.encoding is not None:
-                # The reference is the face the person confirmed: cache its encoding, so
-                # that matching uses exactly that face rather than whatever a detector
-                # finds again in the crop.
-                with self.state.session() as session:
-                    session.merge(
-                        ReferenceEncoding(
-                            sha256=sha,
-                            status="face",
-                            encoding=face.encoding,
-                            box=None,
-                            face_count=1,
-                            detail=f"face confirmed in review (file #{media.id})",
-                            settings_key=settings_key(self.config.matching),
-                        )
-                    )
-            stem = Path(os.path.basename(media.current_path or media.source_path)).stem
-            faces = file_faces(self.state, media.id)
-            number = next((i + 1 for i, f in enumerate(faces) if f.id == face.id), 1)
-            self._copy_reference(
-                journal, media, tmp, person, result, name=f"{stem} face {number}.jpg", sha256=sha
-            )
-            result.reference_sources[-1][1] = face.id
-        finally:
-            os.unlink(tmp)
-
-    def _copy_reference(
-        self,
-        journal: Journal,
-        media: MediaFile,
-        source: str,
-        person: str,
-        result: ActionResult,
-        *,
-        name: str | None = None,
-        sha256: str | None = None,
-    ) -> None:
-        summary = f"added as a reference photo of {person} in review by {self.actor}"
-        added = journal.transfer(
-            TransferRequest(
-                file_id=media.id,
-                src=source,
-                dest_dir=str(self.config.references_dir / person),
-                name=safe_file_name(name or os.path.basename(source)),
-                outcome={
-                    "file": None,
-                    "event": {
-                        "action": "reference_added",
-                        "people": [person],
-                        "reason": {"summary": summary},
-                    },
-                },
-                action="add_reference",
-                op="copy",
-                expected_sha256=sha256 or media.sha256,
-            )
-        )
-        result.references.append(added)
-        result.reference_sources.append([media.id, None])
-
-    def _apply_effects(
-        self, details: dict[str, Any], journal: Journal, result: ActionResult
-    ) -> None:
-        """Do an action's effects besides file moves again (when its undo is undone)."""
-        person = details.get("person")
-        with self.state.session() as session:
-            if person:
-                for face_id in details.get("faces") or {}:
-                    row = session.get(FaceRow, int(face_id))
-                    if row is not None:
-                        row.person, row.confidence, row.source = person, CONFIRMED, REVIEW_SOURCE
-            cluster = details.get("cluster")
-            if cluster:
-                row = session.get(FaceCluster, cluster["id"])
-                if row is not None:
-                    row.status, row.person = "named", person
-            originals = details.get("originals") or []
-            if originals:
-                self.state.lock_for_dedupe(session)
-            for file_id, sha, phash in originals:
-                register_original(session, file_id, sha, phash)
-        # Reference photos removed by the undo are made again from their files.
-        for file_id, face_id in details.get("references") or []:
-            with self.state.session() as session:
-                media = session.get(MediaFile, file_id)
-                face = session.get(FaceRow, face_id) if face_id is not None else None
-            if media is None or not media.current_path or not person:
-                continue
-            try:
-                if face is not None:
-                    self._add_face_reference(journal, media, face, person, result)
-                elif face_id is None:
-                    self._copy_reference(journal, media, media.current_path, person, result)
-            except (OSError, NoPicture, SourceChanged) as exc:
-                result.skipped.append(f"{_label(media)}: reference photo not made again ({exc})")
-
-    @contextmanager
-    def _recorded_on_failure(
-        self,
-        result: ActionResult,
-        person: str | None,
-        files: list[MediaFile],
-        details: dict[str, Any],
-    ) -> Iterator[None]:
-        """An action that fails halfway is still recorded with what it did, so that
-        what it did can be undone like a whole action."""
-        try:
-            yield
-        except BaseException as exc:
-            if result.moved or result.references:
-                result.summary = (
-                    f"{result.kind} stopped by an error after {_count(result.moved)} and "
-                    f"{len(result.references)} reference photo(s): {exc}"
-                )
-                self._record(result, person, files, details)
-            raise
-
-    def _record(
-        self,
-        result: ActionResult,
-        person: str | None,
-        files: list[MediaFile],
-        details: dict[str, Any],
-    ) -> ActionResult:
-        if not result.moved and not result.references:
-            raise ReviewError(
-                "Nothing was done: " + "; ".join(result.skipped or ["no file could be changed"])
-            )
-        if result.reference_sources:
-            details = {**details, "references": result.reference_sources}
-        if person and details:
-            details = {**details, "person": person}
-        with self.state.session() as session:
-            session.add(
-                ReviewAction(
-                    group_id=result.group_id,
-                    kind=result.kind,
-                    actor=self.actor,
-                    at=utcnow(),
-                    person=person,
-                    file_ids=[m.id for m in files],
-                    summary=result.summary,
-                    details=details or None,
-                )
-            )
-        return result
+        return [self.undo(group) for group in last_actions(self.state, count)]
 
 
-def is_review_group(state: State, group_id: str) -> bool:
-    """Whether a journal group is a review action (undo it with :meth:`Reviewer.undo`)."""
+def _files(state: State, file_ids: Iterable[int]) -> list[MediaFile]:
+    ids = list(dict.fromkeys(int(i) for i in file_ids))
+    if not ids:
+        raise ReviewError("No files given: name the files by id or path.")
     with state.session() as session:
-        return (
-            session.scalar(sa.select(ReviewAction.id).where(ReviewAction.group_id == group_id))
-            is not None
+        rows = {m.id: m for m in session.scalars(sa.select(MediaFile).where(MediaFile.id.in_(ids)))}
+    missing = [i for i in ids if i not in rows]
+    if missing:
+        raise ReviewError(
+            f"No file #{', #'.join(map(str, missing))} in facesort's records: "
+            "`facesort review list` shows the ids of the files in the queue."
         )
+    return [rows[i] for i in ids]
 
 
-def record_action(
-    state: State, result: ActionResult, actor: str, file_ids: list[int], person: str | None = None
-) -> None:
-    """Record an action done outside :class:`Reviewer` (the nightly re-check)."""
-    with state.session() as session:
-        session.add(
-            ReviewAction(
-                group_id=result.group_id,
-                kind=result.kind,
-                actor=actor,
-                person=person,
-                file_ids=file_ids,
-                summary=result.summary,
+def _queue_files(
+    state: State, file_ids: Iterable[int], categories: Sequence[str] | None = None
+) -> list[MediaFile]:
+    files = _files(state, file_ids)
+    problems = []
+    for media in files:
+        if media.status != FileStatus.DONE or media.place != Place.REVIEW:
+            where = (
+                current_folder(media)
+                if media.place in {Place.LIBRARY, Place.REVIEW}
+                else (media.place or "staging")
             )
-        )
+            problems.append(f"{file_label(media)} is in {where}, not in the review queue")
+        elif categories and media.category not in categories:
+            wanted = " or ".join(f"review/{c}" for c in categories)
+            problems.append(f"{file_label(media)} is in review/{media.category}, not {wanted}")
+    if problems:
+        raise ReviewError("; ".join(problems) + ". Nothing was changed.")
+    return files
 
 
-def _check_folder(sorter: Sorter, person: str) -> None:
+def _pick_face(
+    media: MediaFile, faces: list[FaceRow], face: int | None, purpose: str
+) -> FaceRow | None:
+    """Face number ``face`` (1-based), or the only face; None when neither applies."""
+    if face is not None:
+        if not 1 <= face <= len(faces):
+            found = f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
+            raise ReviewError(
+                f"{file_label(media)} has {found}: there is no face {face} to {purpose}."
+            )
+        return faces[face - 1]
+    if len(faces) == 1:
+        return faces[0]
+    return None
+
+
+def _check_folder(router: Router, person: str) -> None:
     """Refuse a name routing would not give a folder of its own (before anything moves)."""
-    guarded = sorter.guard_names(
-        Decision(category=None, rule="approved", summary="", people=(person,))
-    )
-    if guarded.category is not None:
-        raise ReviewError(f"{guarded.summary}. Nothing was changed.")
-
-
-def _unchanged(media: MediaFile, decision: Decision) -> Evaluation:
-    """An evaluation that changes only the decision: hashes, size and the stored faces
-    (rows, clusters, labels) stay as they are."""
-    return Evaluation(
-        decision,
-        sha256=media.sha256,
-        phash=media.phash,
-        width=media.width,
-        height=media.height,
-        detected=False,
-    )
+    problem = router.folder_problem(person)
+    if problem is not None:
+        raise ReviewError(f"{problem[1]}. Nothing was changed.")
 
 
 def _with_note(decision: Decision, note: str) -> Decision:
@@ -761,32 +362,86 @@ def _with_note(decision: Decision, note: str) -> Decision:
     return replace(decision, summary=note + decision.summary)
 
 
-def _count(files: list[Any]) -> str:
-    return f"{len(files)} file{'s' if len(files) != 1 else ''}"
+def _faces_to_approve(
+    state: State, files: list[MediaFile], face: int | None, person: str, add_reference: bool
+) -> dict[int, FaceRow | None]:
+    """The face of each file to label with ``person`` (None: no single face to label)."""
+    if face is not None and len(files) > 1:
+        raise ReviewError("A face number can only be given for one file at a time.")
+    chosen: dict[int, FaceRow | None] = {}
+    for media in files:
+        faces = file_faces(state, media.id)
+        chosen[media.id] = _pick_face(media, faces, face, "approve")
+        if add_reference and chosen[media.id] is None:
+            raise ReviewError(
+                f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
+                "(face number) to add it as a reference. Nothing was changed."
+                if faces
+                else f"{file_label(media)} has no face to add as a reference of {person}. "
+                "Nothing was changed."
+            )
+    return chosen
 
 
-def _summary(what: str, result: ActionResult) -> str:
-    text = f"{_count(result.moved)} {what}"
-    if result.skipped:
-        text += f" ({len(result.skipped)} skipped)"
-    return text
+def _faces_to_add(
+    state: State, files: list[MediaFile], face: int | None, person: str, whole_photo: bool
+) -> dict[int, FaceRow]:
+    """The face of each file that becomes a reference photo of ``person``."""
+    if face is not None and len(files) > 1:
+        raise ReviewError("A face number can only be given for one file at a time.")
+    picked: dict[int, FaceRow] = {}
+    for media in files:
+        if not media.current_path or not os.path.isfile(media.current_path):
+            raise ReviewError(f"{file_label(media)} is not on disk any more: nothing to add.")
+        faces = file_faces(state, media.id)
+        chosen = _pick_face(media, faces, face, "add as a reference")
+        if chosen is None:
+            raise ReviewError(
+                f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
+                "(face number). Nothing was changed."
+                if faces
+                else f"{file_label(media)} has no face facesort found: it cannot be a "
+                f"reference photo of {person}. Nothing was changed."
+            )
+        if whole_photo and (media.kind != Kind.IMAGE or len(faces) != 1):
+            raise ReviewError(
+                f"{file_label(media)} is not a photo with exactly one face: add a crop of the "
+                "face instead (leave out 'whole photo'). Nothing was changed."
+            )
+        picked[media.id] = chosen
+    return picked
 
 
-# Effects besides file moves, recorded in review_action.details: reverted on undo, done
-# again (Reviewer._apply_effects) when the undo itself is undone.
-
-
-def _revert_effects(state: State, details: dict[str, Any]) -> None:
+def _check_active(state: State, cluster_id: int) -> None:
     with state.session() as session:
-        for face_id, (person, confidence, source) in (details.get("faces") or {}).items():
-            row = session.get(FaceRow, int(face_id))
-            if row is not None:
-                row.person, row.confidence, row.source = person, confidence, source
-        cluster = details.get("cluster")
-        if cluster:
-            row = session.get(FaceCluster, cluster["id"])
-            if row is not None:
-                row.status = cluster["previous"]["status"]
-                row.person = cluster["previous"]["person"]
-        for file_id, _sha, _phash in details.get("originals") or []:
-            forget_original(session, file_id)
+        cluster = session.get(FaceCluster, cluster_id)
+        if cluster is None or cluster.status != ClusterStatus.ACTIVE:
+            what = "does not exist" if cluster is None else f"is {cluster.status}"
+            raise ReviewError(
+                f"Cluster {cluster_id} {what}: the review page's 'Unknown people' "
+                "(or `facesort review clusters`) lists the clusters that can be named."
+            )
+
+
+def _sort_now_known(
+    evaluator: Evaluator, router: Router, media: MediaFile, person: str, summary: str
+) -> FileResult | None:
+    """A queued file of a cluster just named ``person``: to their library folder when all
+    its faces are now theirs, else matched again and moved when now a sure match; None
+    when it stays in the queue."""
+    faces = file_faces(router.state, media.id)
+    if faces and all(f.confidence == Confidence.CONFIRMED and f.person == person for f in faces):
+        decision = Decision(
+            category=None,
+            rule="approved",
+            summary=summary,
+            people=(person,),
+            details={"approved_by": router.actor, "was": current_folder(media)},
+        )
+        return router.route_decision(media, decision, action=TransferAction.APPROVE)
+    evaluation = evaluator.reevaluate(media)
+    if evaluation.decision.category is not None:
+        return None  # still not sure; stays in the queue
+    return router.route_decision(
+        media, evaluation.decision, action=TransferAction.RECHECK, found=evaluation
+    )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from facesort.config import REVIEW_CATEGORIES, Config
 
 if TYPE_CHECKING:
-    from facesort.review.actions import ActionResult
+    from facesort.review.results import ActionResult
 
 
 def _actor() -> str:
@@ -42,7 +42,7 @@ def resolve_files(state, refs: list[str]) -> list[int]:
     """Ids of the files named by id (``12``, ``#12``) or by current path."""
     import sqlalchemy as sa
 
-    from facesort.review.actions import ReviewError
+    from facesort.review.results import ReviewError
     from facesort.state.models import MediaFile
 
     ids = []
@@ -121,8 +121,8 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
         elif command == "history":
             return _history(state, args)
         elif command == "recheck":
-            from facesort.review.actions import new_group_id
             from facesort.review.recheck import recheck_queue
+            from facesort.review.results import new_group_id
 
             result = recheck_queue(state, config, actor=_actor(), group_id=new_group_id())
         elif command == "recluster":

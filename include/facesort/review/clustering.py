@@ -31,11 +31,12 @@ from facesort.config import Config
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, utcnow
+from facesort.vocab import Category, ClusterStatus, Confidence, FileStatus, Kind, Place
 
 if TYPE_CHECKING:
     import numpy as np
 
-UNKNOWN_CONFIDENCES = ("unknown", "uncertain")
+UNKNOWN_CONFIDENCES = (Confidence.UNKNOWN, Confidence.UNCERTAIN)
 
 
 @dataclass
@@ -87,9 +88,9 @@ def _unknown_face_query():
         .where(
             FaceRow.confidence.in_(UNKNOWN_CONFIDENCES),
             FaceRow.encoding.is_not(None),
-            MediaFile.status == "done",
-            MediaFile.place.in_(("library", "review")),
-            sa.or_(MediaFile.category.is_(None), MediaFile.category != "duplicates"),
+            MediaFile.status == FileStatus.DONE,
+            MediaFile.place.in_((Place.LIBRARY, Place.REVIEW)),
+            sa.or_(MediaFile.category.is_(None), MediaFile.category != Category.DUPLICATES),
         )
         .order_by(FaceRow.id)
     )
@@ -101,7 +102,9 @@ def load_unknown_faces(state: State) -> UnknownFaces:
     with state.session() as session:
         rows = session.execute(_unknown_face_query()).all()
         active = set(
-            session.scalars(sa.select(FaceCluster.id).where(FaceCluster.status == "active"))
+            session.scalars(
+                sa.select(FaceCluster.id).where(FaceCluster.status == ClusterStatus.ACTIVE)
+            )
         )
     n = len(rows)
     encodings = np.empty((n, 128), dtype=np.float32)
@@ -114,7 +117,7 @@ def load_unknown_faces(state: State) -> UnknownFaces:
         face_ids=np.array([r.id for r in rows], dtype=np.int64),
         file_ids=np.array([r.file_id for r in rows], dtype=np.int64),
         encodings=encodings,
-        video=np.array([r.kind == "video" for r in rows], dtype=bool),
+        video=np.array([r.kind == Kind.VIDEO for r in rows], dtype=bool),
         previous=previous,
     )
 
@@ -221,7 +224,7 @@ def recluster(state: State, config: Config) -> ClusterReport:
                 faces.encodings[members], faces.file_ids[members], settings.cluster_shown_faces
             )
             values = {
-                "status": "active",
+                "status": ClusterStatus.ACTIVE,
                 "face_count": len(members),
                 "file_count": len(set(faces.file_ids[members].tolist())),
                 "representative_face_ids": [int(faces.face_ids[members[i]]) for i in shown],
@@ -258,12 +261,12 @@ def recluster(state: State, config: Config) -> ClusterReport:
             )
         gone = session.scalars(
             sa.select(FaceCluster).where(
-                FaceCluster.status == "active",
+                FaceCluster.status == ClusterStatus.ACTIVE,
                 FaceCluster.id.not_in(list(cluster_of_label.values()) or [-1]),
             )
         ).all()
         for cluster in gone:
-            cluster.status = "dissolved"
+            cluster.status = ClusterStatus.DISSOLVED
             cluster.updated_at = now
         if gone:
             session.execute(
@@ -295,8 +298,8 @@ def cluster_members(state: State, cluster_id: int) -> list[tuple[FaceRow, MediaF
             .where(
                 FaceRow.cluster_id == cluster_id,
                 FaceRow.confidence.in_(UNKNOWN_CONFIDENCES),
-                MediaFile.status == "done",
-                MediaFile.place.in_(("library", "review")),
+                MediaFile.status == FileStatus.DONE,
+                MediaFile.place.in_((Place.LIBRARY, Place.REVIEW)),
             )
             .order_by(FaceRow.id)
         ).all()

@@ -20,6 +20,7 @@ from facesort.config import Config
 from facesort.media import UnreadableMedia, open_image, probe_video, sample_frames
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import MediaFile
+from facesort.vocab import Kind
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -58,11 +59,11 @@ def _picture(config: Config, media: MediaFile, frame: int | None, max_side: int)
     if not path or not os.path.isfile(path):
         raise NoPicture(f"file #{media.id} is not on disk any more")
     try:
-        if media.kind == "image":
+        if media.kind == Kind.IMAGE:
             return open_image(
                 path, max_side=max_side, max_pixels=config.limits.max_image_pixels
             ).image
-        if media.kind == "video":
+        if media.kind == Kind.VIDEO:
             settings = config.video
             frames = sample_frames(
                 path,
@@ -103,7 +104,7 @@ def _save_jpeg(picture: Image.Image, target: Path, quality: int = 82) -> None:
 def thumbnail(config: Config, media: MediaFile, frame: int | None = None) -> Path:
     """The cached thumbnail of a file (made on first use)."""
     size = config.review.thumbnail_size
-    key = f"t{size}" if media.kind != "video" else f"t{size}-f{frame or 0}"
+    key = f"t{size}" if media.kind != Kind.VIDEO else f"t{size}-f{frame or 0}"
     target = _cache_file(config, media, key)
     if not target.exists():
         _save_jpeg(_picture(config, media, frame, size), target)

@@ -19,6 +19,7 @@ from facesort.resort import current_folder
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction
+from facesort.vocab import Category, ClusterStatus, Confidence, FileStatus, Kind, Place
 
 PAGE_SIZE = 48
 
@@ -32,12 +33,12 @@ RULE_HEADLINES = {
 }
 
 CATEGORY_TITLES = {
-    "duplicates": "Duplicates",
-    "unidentified": "Unidentified",
-    "low_confidence": "Low confidence",
-    "multiple_faces": "Multiple faces",
-    "unwanted_person": "Unwanted person",
-    "unreadable": "Unreadable",
+    Category.DUPLICATES: "Duplicates",
+    Category.UNIDENTIFIED: "Unidentified",
+    Category.LOW_CONFIDENCE: "Low confidence",
+    Category.MULTIPLE_FACES: "Multiple faces",
+    Category.UNWANTED_PERSON: "Unwanted person",
+    Category.UNREADABLE: "Unreadable",
 }
 
 
@@ -56,7 +57,7 @@ class FaceView:
     cluster_id: int | None = None
 
     def describe(self) -> str:
-        if self.confidence == "confirmed":
+        if self.confidence == Confidence.CONFIRMED:
             return f"face {self.number}: {self.person} (named in review)"
         if self.person is None or self.distance is None:
             return f"face {self.number}: unknown (no reference photos to compare with)"
@@ -94,9 +95,9 @@ class QueueItem:
                 return "identical bytes to the file kept"
             distance = self.duplicate_of.get("hash_distance")
             return f"the same picture as the file kept (hash distance {distance})"
-        if self.rule == "multiple_faces" and self.kind != "video":
+        if self.rule == "multiple_faces" and self.kind != Kind.VIDEO:
             return f"{len(self.faces)} faces"
-        if self.faces and self.kind != "video" and self.rule in RULE_HEADLINES:
+        if self.faces and self.kind != Kind.VIDEO and self.rule in RULE_HEADLINES:
             return RULE_HEADLINES[self.rule]
         return self.summary
 
@@ -105,7 +106,7 @@ class QueueItem:
         """The faces drawn on the thumbnail (for a video: those of its frame); a face
         Immich reported without a box is listed but not drawn."""
         drawn = [f for f in self.faces if f.box[2] > f.box[0] and f.box[3] > f.box[1]]
-        if self.kind != "video":
+        if self.kind != Kind.VIDEO:
             return drawn
         return [f for f in drawn if (f.frame or 0) == (self.thumb_frame or 0)]
 
@@ -115,7 +116,7 @@ def queue_counts(state: State) -> dict[str, int]:
     with state.session() as session:
         rows = session.execute(
             sa.select(MediaFile.category, sa.func.count())
-            .where(MediaFile.status == "done", MediaFile.place == "review")
+            .where(MediaFile.status == FileStatus.DONE, MediaFile.place == Place.REVIEW)
             .group_by(MediaFile.category)
         ).all()
     for category, count in rows:
@@ -162,14 +163,16 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
         id=media.id,
         name=os.path.basename(path),
         path=path,
-        folder=current_folder(media) if media.place in {"library", "review"} else media.place,
+        folder=current_folder(media)
+        if media.place in {Place.LIBRARY, Place.REVIEW}
+        else media.place,
         category=media.category,
         kind=media.kind,
         rule=reason.get("rule", ""),
         summary=reason.get("summary", ""),
         faces=views,
     )
-    if media.kind == "video":
+    if media.kind == Kind.VIDEO:
         item.thumb_frame = video_thumbnail_frame(
             [(f.frame, f.box) for f in faces], reason.get("frames_sampled")
         )
@@ -187,7 +190,7 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
             if original
             else None,
             "folder": current_folder(original)
-            if original and original.place in {"library", "review"}
+            if original and original.place in {Place.LIBRARY, Place.REVIEW}
             else (original.place if original else None),
             "path": original.current_path if original else reason.get("duplicate_of_path"),
             "exact": reason.get("exact"),
@@ -207,16 +210,16 @@ def queue_items(
 ) -> list[QueueItem]:
     """Files in the review queue (one category, a cluster's files, or given ids)."""
     with state.session() as session:
-        query = sa.select(MediaFile).where(MediaFile.status == "done")
+        query = sa.select(MediaFile).where(MediaFile.status == FileStatus.DONE)
         if file_ids is not None:
             query = query.where(MediaFile.id.in_(file_ids))
         elif cluster_id is not None:
             members = sa.select(FaceRow.file_id).where(FaceRow.cluster_id == cluster_id)
             query = query.where(
-                MediaFile.id.in_(members), MediaFile.place.in_(("review", "library"))
+                MediaFile.id.in_(members), MediaFile.place.in_((Place.REVIEW, Place.LIBRARY))
             )
         else:
-            query = query.where(MediaFile.place == "review")
+            query = query.where(MediaFile.place == Place.REVIEW)
             if category:
                 query = query.where(MediaFile.category == category)
         rows = session.scalars(
@@ -260,7 +263,7 @@ def active_clusters(state: State, *, limit: int = 200) -> list[ClusterView]:
     with state.session() as session:
         clusters = session.scalars(
             sa.select(FaceCluster)
-            .where(FaceCluster.status == "active")
+            .where(FaceCluster.status == ClusterStatus.ACTIVE)
             .order_by(FaceCluster.face_count.desc(), FaceCluster.id)
             .limit(limit)
         ).all()
@@ -272,7 +275,7 @@ def active_clusters(state: State, *, limit: int = 200) -> list[ClusterView]:
             session.execute(
                 sa.select(FaceRow.cluster_id, sa.func.count(sa.distinct(FaceRow.file_id)))
                 .join(MediaFile, MediaFile.id == FaceRow.file_id)
-                .where(FaceRow.cluster_id.in_(ids or [-1]), MediaFile.place == "review")
+                .where(FaceRow.cluster_id.in_(ids or [-1]), MediaFile.place == Place.REVIEW)
                 .group_by(FaceRow.cluster_id)
             ).all()
         )

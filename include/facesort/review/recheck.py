@@ -14,20 +14,27 @@ from __future__ import annotations
 
 from facesort.config import Config
 from facesort.resort import Scope, apply_resort, plan_resort
-from facesort.review.actions import ActionResult, record_action
+from facesort.review.record import record_action
+from facesort.review.results import ActionResult
 from facesort.state import State
+from facesort.vocab import Category, ReviewKind, TransferAction
 
-RECHECKED_CATEGORIES = ("unidentified", "low_confidence")
+RECHECKED_CATEGORIES = (Category.UNIDENTIFIED, Category.LOW_CONFIDENCE)
 
 
 def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) -> ActionResult:
     """Move the queued files that are now a sure match to the library."""
     plan = plan_resort(state, config, Scope(review=RECHECKED_CATEGORIES))
     into_library = [move for move in plan if move.decision.category is None]
-    result = ActionResult(group_id, "recheck", "")
+    result = ActionResult(group_id, ReviewKind.RECHECK, "")
     if into_library:
         result.moved = apply_resort(
-            state, config, into_library, actor=actor, group_id=group_id, action="recheck"
+            state,
+            config,
+            into_library,
+            actor=actor,
+            group_id=group_id,
+            action=TransferAction.RECHECK,
         )
     count = len(result.moved)
     result.summary = (

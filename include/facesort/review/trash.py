@@ -19,9 +19,14 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.dedupe import forget_original
-from facesort.journal import sha256_file
+from facesort.files.hashing import sha256_file
+from facesort.files.journal import Journal, OutcomeEvent, TransferOutcome, TransferRequest
+from facesort.names import safe_file_name
+from facesort.resort import current_folder
+from facesort.sorting.route import FileResult
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, utcnow
+from facesort.vocab import EventAction, FileStatus, Place, TransferAction, TransferOp
 
 
 @dataclass
@@ -34,13 +39,33 @@ class PurgeReport:
         return {"deleted": len(self.deleted), "waiting": self.waiting, "problems": self.problems}
 
 
-def trash_count(state: State) -> int:
-    with state.session() as session:
-        return session.scalar(
-            sa.select(sa.func.count())
-            .select_from(MediaFile)
-            .where(MediaFile.status == "done", MediaFile.place == "trash")
+def move_to_trash(config: Config, journal: Journal, media: MediaFile, actor: str) -> FileResult:
+    """Reject a file: move it (journaled, undoable) to the trash folder."""
+    source = media.current_path or ""
+    days = config.review.trash_days
+    reason = {
+        "rule": "rejected",
+        "summary": f"rejected in review by {actor}; deleted after {days} days "
+        "unless the rejection is undone",
+        "was": current_folder(media),
+    }
+    fields = {"place": Place.TRASH, "category": None, "people": [], "reason": reason}
+    destination = journal.transfer(
+        TransferRequest(
+            file_id=media.id,
+            src=source,
+            dest_dir=str(config.trash_path),
+            name=safe_file_name(os.path.basename(source)),
+            outcome=TransferOutcome(
+                {"status": FileStatus.DONE, "last_error": None, **fields},
+                OutcomeEvent(EventAction.REJECTED, **fields),
+            ),
+            action=TransferAction.REJECT,
+            op=TransferOp.MOVE,
+            expected_sha256=media.sha256,
         )
+    )
+    return FileResult(media.id, source, destination, Place.TRASH, reason["summary"])
 
 
 def purge_trash(
@@ -57,7 +82,7 @@ def purge_trash(
     with state.session() as session:
         rows = session.scalars(
             sa.select(MediaFile)
-            .where(MediaFile.status == "done", MediaFile.place == "trash")
+            .where(MediaFile.status == FileStatus.DONE, MediaFile.place == Place.TRASH)
             .order_by(MediaFile.id)
         ).all()
     for media in rows:
@@ -81,16 +106,16 @@ def purge_trash(
         with state.session() as session:
             session.execute(
                 sa.update(MediaFile)
-                .where(MediaFile.id == media.id, MediaFile.place == "trash")
-                .values(place="deleted", current_path=None, decided_at=utcnow())
+                .where(MediaFile.id == media.id, MediaFile.place == Place.TRASH)
+                .values(place=Place.DELETED, current_path=None, decided_at=utcnow())
             )
             forget_original(session, media.id)
             session.add(
                 Event(
                     file_id=media.id,
-                    action="purged",
+                    action=EventAction.PURGED,
                     from_path=path,
-                    place="deleted",
+                    place=Place.DELETED,
                     actor=actor,
                     reason={
                         "summary": f"deleted from the trash {days} days after it was rejected"

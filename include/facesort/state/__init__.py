@@ -1,4 +1,10 @@
-"""The state database (SQLAlchemy models, sessions, migrations)."""
+"""The state database: what facesort knows about every file, claim, move and decision.
+
+- ``db``: opening it (:class:`State`, usable as ``with State(url) as state:``), sessions,
+  locks, and keeping the schema current;
+- ``models``: its tables (stored words are the enums of :mod:`facesort.vocab`);
+- ``migrations``: the Alembic history of the schema.
+"""
 
 from facesort.state.db import State, head_revision, sqlite_url
 

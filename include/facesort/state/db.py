@@ -85,7 +85,10 @@ def _sqlite_engine(url: sa.URL, readonly: bool) -> Engine:
 
 
 class State:
-    """The state database: an engine, sessions, and the schema version."""
+    """The state database: an engine, sessions, and the schema version.
+
+    ``with State(url) as state:`` disposes of the engine (closes its connections) on exit.
+    """
 
     def __init__(self, url: str, *, readonly: bool = False, upgrade: bool = True):
         try:
@@ -127,6 +130,12 @@ class State:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

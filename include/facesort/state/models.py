@@ -34,6 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from facesort.vocab import BatchStatus, ClusterStatus, FaceSource, FileStatus, TransferState
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -111,14 +113,14 @@ class MediaFile(Base):
     staging_dir: Mapped[str] = mapped_column(PathText)
     size: Mapped[int] = mapped_column(sa.BigInteger)
     mtime_ns: Mapped[int] = mapped_column(sa.BigInteger)
-    kind: Mapped[str] = mapped_column(sa.String(16))  # image | video
+    kind: Mapped[str] = mapped_column(sa.String(16))  # vocab.Kind: image | video | unknown
     file_type: Mapped[str] = mapped_column(sa.String(16))  # real type: jpg, png, mp4 ...
     sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     phash: Mapped[str | None] = mapped_column(sa.String(16))
     width: Mapped[int | None] = mapped_column(sa.Integer)
     height: Mapped[int | None] = mapped_column(sa.Integer)
-    # pending -> claimed -> done; or left (vanished/changed in staging, never moved)
-    status: Mapped[str] = mapped_column(sa.String(16), index=True, default="pending")
+    # vocab.FileStatus: pending -> claimed -> done; or left (vanished/changed in staging)
+    status: Mapped[str] = mapped_column(sa.String(16), index=True, default=FileStatus.PENDING)
     batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("batch.id"), index=True)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
@@ -126,8 +128,9 @@ class MediaFile(Base):
     is_original: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(sa.ForeignKey("media_file.id"))
     current_path: Mapped[str | None] = mapped_column(PathText, index=True)
-    place: Mapped[str | None] = mapped_column(sa.String(16))  # library | review
-    category: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    # vocab.Place: library | review | trash | deleted (purged from the trash)
+    place: Mapped[str | None] = mapped_column(sa.String(16))
+    category: Mapped[str | None] = mapped_column(sa.String(32), index=True)  # vocab.Category
     people: Mapped[list[str] | None] = mapped_column(sa.JSON)
     reason: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     discovered_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -159,7 +162,7 @@ class FileIndexEntry(Base):
     mtime_ns: Mapped[int] = mapped_column(sa.BigInteger)
     inode: Mapped[int] = mapped_column(sa.BigInteger)
     first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    # waiting (not stable yet) | registered (a media_file) | ignored (not media) | reference
+    # vocab.IndexState: waiting (not stable yet) | registered | ignored (not media) | reference
     state: Mapped[str] = mapped_column(sa.String(16))
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
     file_id: Mapped[int | None] = mapped_column(sa.ForeignKey("media_file.id"), index=True)
@@ -172,8 +175,8 @@ class Batch(Base):
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     run_id: Mapped[str] = mapped_column(sa.String(250))
     status: Mapped[str] = mapped_column(
-        sa.String(16), default="open", index=True
-    )  # open|done|expired
+        sa.String(16), default=BatchStatus.OPEN, index=True
+    )  # vocab.BatchStatus: open | done | expired
     owner: Mapped[str | None] = mapped_column(sa.String(250))  # host/pid/start of the worker
     file_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -196,14 +199,14 @@ class Transfer(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_file.id"), index=True)
-    action: Mapped[str] = mapped_column(sa.String(32))  # route | copy | review | undo | resort ...
-    op: Mapped[str] = mapped_column(sa.String(8))  # move | copy
+    action: Mapped[str] = mapped_column(sa.String(32))  # vocab.TransferAction
+    op: Mapped[str] = mapped_column(sa.String(8))  # vocab.TransferOp: move | copy
     src: Mapped[str] = mapped_column(PathText)
     dst: Mapped[str] = mapped_column(PathText)
     tmp: Mapped[str | None] = mapped_column(PathText)
-    # planned -> done | abandoned (destination name taken, re-planned) | failed
-    state: Mapped[str] = mapped_column(sa.String(16), default="planned", index=True)
-    # What the file's row becomes once the transfer is done (place, category, people, reason).
+    # vocab.TransferState: planned -> done | abandoned (name taken, re-planned) | failed
+    state: Mapped[str] = mapped_column(sa.String(16), default=TransferState.PLANNED, index=True)
+    # What the file's row becomes once the transfer is done (files.journal.TransferOutcome).
     outcome: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     group_id: Mapped[str | None] = mapped_column(sa.String(250), index=True)
     actor: Mapped[str] = mapped_column(sa.String(250))
@@ -235,7 +238,7 @@ class ReferenceEncoding(Base):
     __tablename__ = "reference_encoding"
 
     sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    status: Mapped[str] = mapped_column(sa.String(16))  # face | no_face | unreadable
+    status: Mapped[str] = mapped_column(sa.String(16))  # vocab.ReferenceStatus
     encoding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     box: Mapped[list[float] | None] = mapped_column(sa.JSON)
     face_count: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -253,10 +256,10 @@ class Face(Base):
     box: Mapped[list[float]] = mapped_column(sa.JSON)  # left, top, right, bottom fractions
     encoding: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     person: Mapped[str | None] = mapped_column(sa.String(250), index=True)
-    # sure | uncertain | unknown (matching), or confirmed (a person named it in review)
+    # vocab.Confidence: sure | uncertain | unknown (matching), or confirmed (named in review)
     confidence: Mapped[str] = mapped_column(sa.String(16))
     distance: Mapped[float | None] = mapped_column(sa.Float)
-    source: Mapped[str] = mapped_column(sa.String(16), default="local")
+    source: Mapped[str] = mapped_column(sa.String(16), default=FaceSource.LOCAL)  # vocab
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # The cluster of similar unknown faces this face was put in by the last clustering.
     cluster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("face_cluster.id"), index=True)
@@ -269,8 +272,8 @@ class FaceCluster(Base):
     __tablename__ = "face_cluster"
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    # active (shown for naming) | named (its faces were given a person) | dissolved
-    status: Mapped[str] = mapped_column(sa.String(16), index=True, default="active")
+    # vocab.ClusterStatus: active (shown for naming) | named (faces given a person) | dissolved
+    status: Mapped[str] = mapped_column(sa.String(16), index=True, default=ClusterStatus.ACTIVE)
     person: Mapped[str | None] = mapped_column(sa.String(250))
     face_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     file_count: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -335,7 +338,7 @@ class ReviewAction(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     group_id: Mapped[str] = mapped_column(sa.String(250), unique=True)
-    # approve | reject | add_reference | not_duplicate | name_cluster | recheck | undo | redo
+    # vocab.ReviewKind: approve | reject | add_reference | not_duplicate | name_cluster | ...
     kind: Mapped[str] = mapped_column(sa.String(32), index=True)
     actor: Mapped[str] = mapped_column(sa.String(250))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -1,0 +1,263 @@
+"""The record of review actions: what each did besides moving files, and undoing or
+redoing one.
+
+Every action is one journal group; ``review_action`` holds it with what else it changed
+(face labels, originals, a cluster's name), so that :func:`undo_action` can revert the
+group with :func:`facesort.files.undo.undo_group` and put those changes back. An undo is
+an action of its own, so undoing it does the action again (a *redo*).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+
+from facesort.config import Config
+from facesort.dedupe import forget_original, register_original
+from facesort.files.journal import Journal, SourceChanged
+from facesort.files.undo import undo_group
+from facesort.review.pictures import NoPicture
+from facesort.review.reference_photos import ReferencePhotos
+from facesort.review.results import ActionResult, ReviewError, count_files, file_label
+from facesort.state import State
+from facesort.state.models import Face as FaceRow
+from facesort.state.models import FaceCluster, MediaFile, ReviewAction, utcnow
+from facesort.vocab import ClusterStatus, Confidence, FaceSource, ReviewKind
+
+
+def record_result(
+    state: State,
+    actor: str,
+    result: ActionResult,
+    person: str | None,
+    files: list[MediaFile],
+    details: dict[str, Any],
+) -> ActionResult:
+    if not result.moved and not result.references:
+        raise ReviewError(
+            "Nothing was done: " + "; ".join(result.skipped or ["no file could be changed"])
+        )
+    if result.reference_sources:
+        details = {**details, "references": result.reference_sources}
+    if person and details:
+        details = {**details, "person": person}
+    record_action(state, result, actor, [m.id for m in files], person, details)
+    return result
+
+
+@contextmanager
+def recorded_on_failure(
+    state: State,
+    actor: str,
+    result: ActionResult,
+    person: str | None,
+    files: list[MediaFile],
+    details: dict[str, Any],
+) -> Iterator[None]:
+    """An action that fails halfway is still recorded with what it did, so that
+    what it did can be undone like a whole action."""
+    try:
+        yield
+    except BaseException as exc:
+        if result.moved or result.references:
+            result.summary = (
+                f"{result.kind} stopped by an error after {count_files(result.moved)} and "
+                f"{len(result.references)} reference photo(s): {exc}"
+            )
+            record_result(state, actor, result, person, files, details)
+        raise
+
+
+def record_action(
+    state: State,
+    result: ActionResult,
+    actor: str,
+    file_ids: list[int],
+    person: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record an action (done by :class:`~facesort.review.actions.Reviewer`, or outside
+    it: the nightly re-check) with what else it changed (``details``), for undo."""
+    with state.session() as session:
+        session.add(
+            ReviewAction(
+                group_id=result.group_id,
+                kind=result.kind,
+                actor=actor,
+                at=utcnow(),
+                person=person,
+                file_ids=file_ids,
+                summary=result.summary,
+                details=details or None,
+            )
+        )
+
+
+def is_review_group(state: State, group_id: str) -> bool:
+    """Whether a journal group is a review action (undo it with :meth:`Reviewer.undo`)."""
+    with state.session() as session:
+        return (
+            session.scalar(sa.select(ReviewAction.id).where(ReviewAction.group_id == group_id))
+            is not None
+        )
+
+
+def confirm_faces(state: State, faces: list[FaceRow], person: str) -> dict[str, list[Any]]:
+    """Label faces with the person; returns their previous labels (for undo)."""
+    previous: dict[str, list[Any]] = {}
+    with state.session() as session:
+        for face in faces:
+            row = session.get(FaceRow, face.id)
+            if row is None:
+                continue
+            previous[str(row.id)] = [row.person, row.confidence, row.source]
+            row.person, row.confidence, row.source = (
+                person,
+                Confidence.CONFIRMED,
+                FaceSource.REVIEW,
+            )
+    return previous
+
+
+# Effects besides file moves, recorded in review_action.details: reverted on undo, done
+# again (apply_effects) when the undo itself is undone.
+
+
+def revert_effects(state: State, details: dict[str, Any]) -> None:
+    with state.session() as session:
+        for face_id, (person, confidence, source) in (details.get("faces") or {}).items():
+            row = session.get(FaceRow, int(face_id))
+            if row is not None:
+                row.person, row.confidence, row.source = person, confidence, source
+        cluster = details.get("cluster")
+        if cluster:
+            row = session.get(FaceCluster, cluster["id"])
+            if row is not None:
+                row.status = cluster["previous"]["status"]
+                row.person = cluster["previous"]["person"]
+        for file_id, _sha, _phash in details.get("originals") or []:
+            forget_original(session, file_id)
+
+
+def apply_effects(
+    state: State,
+    photos: ReferencePhotos,
+    details: dict[str, Any],
+    journal: Journal,
+    result: ActionResult,
+) -> None:
+    """Do an action's effects besides file moves again (when its undo is undone)."""
+    person = details.get("person")
+    with state.session() as session:
+        if person:
+            for face_id in details.get("faces") or {}:
+                row = session.get(FaceRow, int(face_id))
+                if row is not None:
+                    row.person, row.confidence, row.source = (
+                        person,
+                        Confidence.CONFIRMED,
+                        FaceSource.REVIEW,
+                    )
+        cluster = details.get("cluster")
+        if cluster:
+            row = session.get(FaceCluster, cluster["id"])
+            if row is not None:
+                row.status, row.person = ClusterStatus.NAMED, person
+        originals = details.get("originals") or []
+        if originals:
+            state.lock_for_dedupe(session)
+        for file_id, sha, phash in originals:
+            register_original(session, file_id, sha, phash)
+    # Reference photos removed by the undo are made again from their files.
+    for file_id, face_id in details.get("references") or []:
+        with state.session() as session:
+            media = session.get(MediaFile, file_id)
+            face = session.get(FaceRow, face_id) if face_id is not None else None
+        if media is None or not media.current_path or not person:
+            continue
+        try:
+            if face is not None:
+                photos.add_face(journal, media, face, person, result)
+            elif face_id is None:
+                photos.copy(journal, media, media.current_path, person, result)
+        except (OSError, NoPicture, SourceChanged) as exc:
+            result.skipped.append(f"{file_label(media)}: reference photo not made again ({exc})")
+
+
+def undo_action(
+    config: Config, state: State, actor: str, photos: ReferencePhotos, group_id: str
+) -> ActionResult:
+    """Revert one review action. Undoing an undo does the action again (a *redo*);
+    undoing a redo undoes it once more."""
+    with state.session() as session:
+        action = session.scalar(sa.select(ReviewAction).where(ReviewAction.group_id == group_id))
+        if action is None:
+            raise ReviewError(
+                f"No review action {group_id!r}: `facesort review history` lists them."
+            )
+        if action.undone_by:
+            raise ReviewError(f"Review action {group_id} was already undone ({action.undone_by}).")
+        kind, file_ids = action.kind, action.file_ids or []
+        base = action
+        while base is not None and base.kind in {ReviewKind.UNDO, ReviewKind.REDO} and base.undo_of:
+            base = session.scalar(
+                sa.select(ReviewAction).where(ReviewAction.group_id == base.undo_of)
+            )
+        base_kind = base.kind if base is not None else kind
+        base_group = base.group_id if base is not None else group_id
+        base_details = dict(base.details or {}) if base is not None else {}
+    report = undo_group(state, group_id, actor, lease_s=config.claim_lease_seconds)
+    redo = kind == ReviewKind.UNDO
+    result = ActionResult(
+        report.group_id,
+        ReviewKind.REDO if redo else ReviewKind.UNDO,
+        "",
+        skipped=list(report.skipped or []),
+    )
+    if redo:
+        journal = Journal(state, actor, report.group_id, lease_s=config.claim_lease_seconds)
+        apply_effects(state, photos, base_details, journal, result)
+    else:
+        revert_effects(state, base_details)
+    result.summary = (
+        f"{result.kind} of {base_kind} ({base_group}): "
+        f"{report.reverted + len(result.references)} change(s)"
+        + (f", {len(result.skipped)} left as they are" if result.skipped else "")
+    )
+    with state.session() as session:
+        session.execute(
+            sa.update(ReviewAction)
+            .where(ReviewAction.group_id == group_id)
+            .values(undone_by=report.group_id)
+        )
+        session.add(
+            ReviewAction(
+                group_id=report.group_id,
+                kind=result.kind,
+                actor=actor,
+                file_ids=file_ids,
+                summary=result.summary,
+                undo_of=group_id,
+            )
+        )
+    return result
+
+
+def last_actions(state: State, count: int = 1) -> list[str]:
+    """The ``count`` most recent review actions (or redos) not undone yet, newest first.
+    Undos themselves are skipped: undoing twice undoes two actions."""
+    with state.session() as session:
+        groups = list(
+            session.scalars(
+                sa.select(ReviewAction.group_id)
+                .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != ReviewKind.UNDO)
+                .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
+                .limit(count)
+            )
+        )
+    if not groups:
+        raise ReviewError("There is no review action to undo.")
+    return groups

@@ -1,0 +1,161 @@
+"""The words of the domain, as enums.
+
+Each member equals the string stored in the state database (``StrEnum``), so rows
+written before these enums existed read back as members, and comparing a column with
+a member works in Python and in SQL. Changing a value means a data migration.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class FileStatus(StrEnum):
+    """``media_file.status``: pending -> claimed -> done; or left (vanished or changed
+    in staging, never moved)."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    LEFT = "left"
+
+
+class Place(StrEnum):
+    """``media_file.place`` / ``event.place``: the top folder a file is in."""
+
+    LIBRARY = "library"
+    REVIEW = "review"
+    TRASH = "trash"
+    DELETED = "deleted"  # purged from the trash; the record stays
+
+
+class Kind(StrEnum):
+    """``media_file.kind``: what a file is, by its content."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+    UNKNOWN = "unknown"  # named like media, but neither decodes
+
+
+class Category(StrEnum):
+    """Review categories: the folders under ``review/``."""
+
+    DUPLICATES = "duplicates"
+    UNIDENTIFIED = "unidentified"
+    LOW_CONFIDENCE = "low_confidence"
+    MULTIPLE_FACES = "multiple_faces"
+    UNWANTED_PERSON = "unwanted_person"
+    UNREADABLE = "unreadable"
+
+
+class Confidence(StrEnum):
+    """``face.confidence``: how sure a face's person is."""
+
+    SURE = "sure"
+    UNCERTAIN = "uncertain"
+    UNKNOWN = "unknown"
+    CONFIRMED = "confirmed"  # a person named it in review; re-evaluation keeps it
+
+
+class FaceSource(StrEnum):
+    """``face.source``: who said whose face it is."""
+
+    LOCAL = "local"
+    IMMICH = "immich"
+    REVIEW = "review"
+
+
+class ReviewKind(StrEnum):
+    """``review_action.kind``: the review verbs, plus undoing and redoing one."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    ADD_REFERENCE = "add_reference"
+    NOT_DUPLICATE = "not_duplicate"
+    NAME_CLUSTER = "name_cluster"
+    RECHECK = "recheck"
+    UNDO = "undo"
+    REDO = "redo"
+
+
+class TransferAction(StrEnum):
+    """``transfer.action``: why the journal moved or copied a file."""
+
+    ROUTE = "route"
+    COPY = "copy"
+    RESORT = "resort"
+    UNDO = "undo"
+    APPROVE = "approve"
+    REJECT = "reject"
+    NOT_DUPLICATE = "not_duplicate"
+    RECHECK = "recheck"
+    ADD_REFERENCE = "add_reference"
+
+
+class TransferOp(StrEnum):
+    """``transfer.op`` (and ``transfer_mode``): how the bytes get there."""
+
+    MOVE = "move"
+    COPY = "copy"
+
+
+class TransferState(StrEnum):
+    """``transfer.state``: planned -> done | abandoned (destination name taken,
+    re-planned) | failed."""
+
+    PLANNED = "planned"
+    DONE = "done"
+    ABANDONED = "abandoned"
+    FAILED = "failed"
+
+
+class EventAction(StrEnum):
+    """``event.action``: the audit trail's verbs."""
+
+    DISCOVERED = "discovered"
+    ROUTED = "routed"
+    RESORTED = "resorted"
+    COPIED = "copied"  # an extra copy for another person; the file itself did not move
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    NOT_DUPLICATE = "not_duplicate"
+    RECHECKED = "rechecked"
+    REFERENCE_ADDED = "reference_added"
+    UNDO = "undo"
+    FAILED = "failed"
+    VANISHED = "vanished"
+    CHANGED = "changed"
+    PURGED = "purged"
+
+
+class BatchStatus(StrEnum):
+    """``batch.status``."""
+
+    OPEN = "open"
+    DONE = "done"
+    EXPIRED = "expired"
+
+
+class IndexState(StrEnum):
+    """``file_index.state``: what a scan made of a path."""
+
+    WAITING = "waiting"  # not stable yet
+    REGISTERED = "registered"  # a media_file
+    IGNORED = "ignored"  # not media
+    REFERENCE = "reference"  # a reference photo
+
+
+class ReferenceStatus(StrEnum):
+    """``reference_encoding.status``."""
+
+    FACE = "face"
+    NO_FACE = "no_face"
+    UNREADABLE = "unreadable"
+
+
+class ClusterStatus(StrEnum):
+    """``face_cluster.status``."""
+
+    ACTIVE = "active"  # shown for naming
+    NAMED = "named"  # its faces were given a person
+    DISSOLVED = "dissolved"
