@@ -30,7 +30,7 @@ BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def sort_one_batch(photos: Path, names: list[str], work: Path) -> dict:
+def sort_one_batch(photos: Path, names: list[str], work: Path, matching: dict) -> dict:
     if work.exists():
         shutil.rmtree(work)
     (work / "staging").mkdir(parents=True)
@@ -45,6 +45,7 @@ def sort_one_batch(photos: Path, names: list[str], work: Path) -> dict:
         "workers": 1,
         "batch_size": len(names),
         "scan": {"stable_seconds": 0},
+        "matching": matching,
     }
     (work / "facesort.yaml").write_text(yaml.safe_dump(config))
     measured = run_measured(
@@ -63,14 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", type=int, default=20, help="the smaller batch to compare")
     parser.add_argument("--workdir", type=Path, help="keep the photos and workspaces here")
     parser.add_argument("--json", type=Path, default=RESULTS / "batch_memory.json")
+    parser.add_argument(
+        "--encoder", choices=["onnx", "dlib"], default="onnx", help="matching.encoder"
+    )
     args = parser.parse_args(argv)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="facesort-bench-memory-"))
     try:
         photos = work / "set"
         names = sorted(photoset.build(photos, args.count))
         runs = [
-            sort_one_batch(photos, names, work / "batch"),
-            sort_one_batch(photos, names[: args.small], work / "small"),
+            sort_one_batch(photos, names, work / "batch", {"encoder": args.encoder}),
+            sort_one_batch(photos, names[: args.small], work / "small", {"encoder": args.encoder}),
         ]
     finally:
         if args.workdir is None:

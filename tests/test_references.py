@@ -66,3 +66,42 @@ def test_two_folders_for_one_library_folder_are_refused(loader):
     shutil.copytree(ws.references / "obama", ws.references / "Ｏｂａｍａ")
     with pytest.raises(FacesortError, match="would share the library folder"):
         ReferenceLoader(state, config).load()
+
+
+def test_worker_processes_share_the_encoding_of_references(loader, monkeypatch):
+    """A photo another process is encoding is left to it: this one encodes the others
+    first, then reads that one from the database once the other process is done."""
+    import threading
+
+    from facesort import references as refs
+    from facesort.files.hashing import sha256_file
+
+    ws, config, state = loader
+    loader_ = ReferenceLoader(state, config)
+    held = ws.references / "obama" / "obama.jpg"
+    other_process = refs._claimed(
+        loader_.claims, f"{sha256_file(held)}-{loader_.key}", wait=True
+    )  # what another worker holds while it encodes
+    assert other_process.__enter__()
+    encoded = []
+    real = refs.compute_reference_encoding
+
+    def recording(path, sha, config):
+        encoded.append(path.name)
+        if len(encoded) == 8:  # all others done: the other process stores its result
+            state_other = State(config.database_url)
+            with state_other.session() as session:
+                session.merge(real(held, sha256_file(held), config))
+            state_other.dispose()
+            other_process.__exit__(None, None, None)
+        return real(path, sha, config)
+
+    monkeypatch.setattr(refs, "compute_reference_encoding", recording)
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(loader_.load()))
+    worker.start()
+    worker.join(timeout=120)
+    (references,) = result
+    assert "obama.jpg" not in encoded and len(encoded) == 8
+    assert references.count_by_person()["obama"] == 2
+    assert "obama/obama.jpg" in references.sources

@@ -123,6 +123,37 @@ class MatchingSettings(_Section):
         1600, ge=160, le=10000, description="Faces are encoded from a copy this large."
     )
     num_jitters: int = Field(1, ge=1, le=100)
+    encoder: Literal["onnx", "dlib"] = Field(
+        "onnx",
+        description="'onnx' runs dlib's face encoder (same network, same weights) on "
+        "onnxruntime, several times faster; 'dlib' runs it in dlib itself.",
+    )
+    encoder_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="onnxruntime threads per process; facesort's parallelism is its worker "
+        "processes (workers, Airflow's pool), so one thread each keeps a core per process.",
+    )
+    quick_detect: bool = Field(
+        True,
+        description="Look for faces without upsampling first and upsample only where a "
+        "face too small for that could change the outcome (see docs/matching.md).",
+    )
+    background_face_ratio: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="In a photo of one sure match, an unknown face at most this fraction "
+        "of that face's height (or cut by the border) is a stranger in the background and "
+        "the photo goes to the person; 0: only faces cut by the border.",
+    )
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Folder for the ONNX copy of the face encoder, built once from "
+        "face_recognition_models' weights; default $XDG_CACHE_HOME/facesort or "
+        "~/.cache/facesort.",
+    )
     min_face_fraction: float = Field(
         0.0,
         ge=0,
@@ -130,6 +161,11 @@ class MatchingSettings(_Section):
         description="Faces smaller than this fraction of the picture's shorter side are "
         "ignored (0 keeps every detected face).",
     )
+
+    @field_validator("model_cache_dir")
+    @classmethod
+    def _expand_home(cls, path: Path | None) -> Path | None:
+        return Path(os.path.expanduser(path)) if path is not None else None
 
     @model_validator(mode="after")
     def _band_is_ordered(self) -> MatchingSettings:

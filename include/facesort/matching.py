@@ -4,6 +4,12 @@ For each face the nearest reference of each person is found; the best person, th
 distance, the margin to the next person and the reference photo that matched are kept
 as the reason. The match is *sure* within ``sure_distance`` with a margin of at least
 ``min_margin``, *uncertain* within ``review_distance``, and *unknown* beyond.
+
+One person is in a photo at most once: ``assign_people`` gives the faces of one photo
+their people jointly, the nearest (face, person) pairs first. A face whose nearest
+person went to a nearer face is judged against its next person, as if the taken one
+had no references; faces whose person is fixed (named in Immich, confirmed in review)
+keep it and take that person first.
 """
 
 from __future__ import annotations
@@ -17,6 +23,17 @@ if TYPE_CHECKING:
     from facesort.config import MatchingSettings
 
 Confidence = Literal["sure", "uncertain", "unknown"]
+
+# How many of each face's nearest people are kept for the joint assignment: a photo
+# rarely has more faces than that, and a face that lost that many is unknown anyway.
+CANDIDATES = 8
+
+
+@dataclass(frozen=True)
+class Candidate:
+    person: str
+    distance: float
+    reference: str  # the person's nearest reference photo
 
 
 @dataclass
@@ -73,6 +90,13 @@ class FaceMatch:
     runner_up_distance: float | None = None
     reference: str | None = None  # which reference photo matched
     source: str = "local"  # 'local' (dlib) or 'immich'
+    # the person this face was nearest to, who is another face of the same photo
+    instead_of: str | None = None
+    instead_of_distance: float | None = None
+    # the face's nearest people and the thresholds it was judged by, for the joint
+    # assignment (empty for faces whose person is fixed)
+    candidates: tuple[Candidate, ...] = field(default=(), compare=False, repr=False)
+    settings: MatchingSettings | None = field(default=None, compare=False, repr=False)
 
     @property
     def margin(self) -> float | None:
@@ -96,19 +120,30 @@ class FaceMatch:
             reason["runner_up"] = self.runner_up
             reason["runner_up_distance"] = round(self.runner_up_distance or 0.0, 4)
             reason["margin"] = round(self.margin or 0.0, 4)
+        if self.instead_of is not None:
+            reason["instead_of"] = self.instead_of
+            reason["instead_of_distance"] = round(self.instead_of_distance or 0.0, 4)
         return reason
 
     def describe(self) -> str:
         if self.source == "immich":
             return f"{self.person} (named in Immich)" if self.person else "unnamed face in Immich"
+        taken = ""
+        if self.instead_of is not None:
+            taken = (
+                f"; nearer to {self.instead_of} ({self.instead_of_distance:.2f}), who is "
+                "another face of this photo"
+            )
         if self.person is None or self.distance is None:
+            if taken:
+                return f"unknown face{taken}"
             return "unknown face (no reference photos)"
         text = f"{self.person} at {self.distance:.2f}"
         if self.reference:
             text += f" ({self.reference})"
         if self.runner_up is not None:
             text += f", next {self.runner_up} at {self.runner_up_distance:.2f}"
-        return text
+        return text + taken
 
 
 def classify(distance: float, margin: float | None, settings: MatchingSettings) -> Confidence:
@@ -150,6 +185,18 @@ def match_encodings(
             runner_up = references.people[block_people[order[1]]]
             runner_up_distance = float(per_person[row, order[1]])
         margin = None if runner_up_distance is None else runner_up_distance - best
+        candidates = []
+        for block in order[:CANDIDATES]:
+            begin = starts[block]
+            end = starts[block + 1] if block + 1 < len(starts) else distances.shape[1]
+            nearest = begin + int(np.argmin(distances[row, begin:end]))
+            candidates.append(
+                Candidate(
+                    references.people[block_people[block]],
+                    float(per_person[row, block]),
+                    references.sources[nearest],
+                )
+            )
         results.append(
             FaceMatch(
                 person=references.people[block_people[best_block]],
@@ -158,6 +205,84 @@ def match_encodings(
                 runner_up=runner_up,
                 runner_up_distance=runner_up_distance,
                 reference=references.sources[ref_index],
+                candidates=tuple(candidates),
+                settings=settings,
             )
         )
     return results
+
+
+def assign_people(matches: list[FaceMatch]) -> list[FaceMatch]:
+    """The matches of one photo's faces with each person given to one face at most.
+
+    Faces with a fixed person (no candidates: named in Immich or confirmed in review)
+    keep it. The others take their people nearest pair first; a face whose nearer
+    people all went to other faces is judged against the next one (its margin to the
+    next person still free), or is unknown when none is left. Faces that keep their
+    nearest person and runner-up come back unchanged.
+    """
+    from facesort.names import person_key
+
+    def key(person: str) -> str:
+        try:
+            return person_key(person)
+        except ValueError:
+            return person
+
+    taken: dict[str, int] = {}  # person key -> face that has them
+    for index, match in enumerate(matches):
+        if not match.candidates and match.person and match.confidence == "sure":
+            taken.setdefault(key(match.person), index)
+    pairs = sorted(
+        (c.distance, index, c.person)
+        for index, match in enumerate(matches)
+        for c in match.candidates
+    )
+    given: dict[int, str] = {}
+    for _, index, person in pairs:
+        if index not in given and key(person) not in taken:
+            given[index] = person
+            taken[key(person)] = index
+    out = []
+    for index, match in enumerate(matches):
+        if not match.candidates:
+            out.append(match)
+            continue
+        others = {k for k, owner in taken.items() if owner != index}
+        free = [c for c in match.candidates if key(c.person) not in others]
+        if [c.person for c in free[:2]] == [c.person for c in match.candidates[:2]]:
+            out.append(match)  # nothing of this face was taken
+            continue
+        out.append(_judged_without_taken(match, free))
+    return out
+
+
+def _judged_without_taken(match: FaceMatch, free: list[Candidate]) -> FaceMatch:
+    lost = match.candidates[0]
+    if not free:
+        return FaceMatch(
+            person=None,
+            confidence="unknown",
+            instead_of=lost.person,
+            instead_of_distance=lost.distance,
+            source=match.source,
+        )
+    best = free[0]
+    runner_up = free[1] if len(free) > 1 else None
+    margin = runner_up.distance - best.distance if runner_up else None
+    confidence: Confidence = (
+        classify(best.distance, margin, match.settings) if match.settings else "uncertain"
+    )
+    return FaceMatch(
+        person=best.person,
+        confidence=confidence,
+        distance=best.distance,
+        runner_up=runner_up.person if runner_up else None,
+        runner_up_distance=runner_up.distance if runner_up else None,
+        reference=best.reference,
+        source=match.source,
+        instead_of=lost.person if lost.person != best.person else None,
+        instead_of_distance=lost.distance if lost.person != best.person else None,
+        candidates=match.candidates,
+        settings=match.settings,
+    )

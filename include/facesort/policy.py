@@ -6,10 +6,16 @@ Pure functions, no I/O. The order of the rules matters and is documented in the 
 2. a sure match to an unwanted person       -> review/unwanted_person
 3. several faces                            -> review/multiple_faces
    (or, with ``policy.multiple_faces: each_person``, a copy for each sure, known person)
+   ... unless one face is a sure match and every other one is an unknown stranger in
+   the background (much smaller, ``matching.background_face_ratio``, or cut by the
+   picture's border): then as rule 4, the reason naming the faces left out
 4. one face, sure match                     -> library/<person>
    ... unless ``policy.wanted_people`` is set and does not name them -> review/unidentified
 5. one face, uncertain match                -> review/low_confidence
 6. one face, unknown                        -> review/unidentified
+
+Before the rules, the faces of a photo get their people jointly (one person at most
+once per photo, ``facesort.matching.assign_people``).
 
 Videos are decided by votes over sampled frames, never from one frame.
 """
@@ -19,12 +25,16 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facesort.config import PolicySettings, VideoSettings
-from facesort.matching import FaceMatch
+from facesort.matching import FaceMatch, assign_people
 from facesort.names import UnsafeNameError, person_key, safe_folder_name
 from facesort.vocab import Category, Confidence, Place
+
+if TYPE_CHECKING:
+    from facesort.config import MatchingSettings
+    from facesort.faces import Face
 
 LIBRARY = Place.LIBRARY
 REVIEW = Place.REVIEW
@@ -85,8 +95,55 @@ def _faces_detail(matches: list[FaceMatch]) -> list[dict[str, Any]]:
     return [m.as_reason() for m in matches]
 
 
-def decide_photo(matches: list[FaceMatch], policy: PolicySettings) -> Decision:
-    """Route a photo from the matches of its faces (one per detected face)."""
+# A face box within this fraction of the picture's edge is cut by the border.
+BORDER = 0.002
+
+
+def _cut_by_border(box: tuple[float, float, float, float]) -> bool:
+    left, top, right, bottom = box
+    return min(left, top) <= BORDER or max(right, bottom) >= 1 - BORDER
+
+
+def background_faces(
+    matches: list[FaceMatch], faces: list[Face], ratio: float
+) -> tuple[int, list[tuple[int, str]]] | None:
+    """(the one sure face, [(face left out, why)]) when every face but one sure match is
+    an unknown stranger in the background: at most ``ratio`` of the sure face's height,
+    or cut by the picture's border. None otherwise (two sure faces, an uncertain one, an
+    unknown face of similar size, or a face of unknown size)."""
+    sure = [i for i, m in enumerate(matches) if m.confidence == Confidence.SURE and m.person]
+    if len(sure) != 1 or len(faces) != len(matches):
+        return None
+    (main,) = sure
+    height = faces[main].height_fraction
+    left_out = []
+    for index, (face, match) in enumerate(zip(faces, matches, strict=True)):
+        if index == main:
+            continue
+        size = face.height_fraction
+        if match.confidence != Confidence.UNKNOWN or size <= 0 or face.box[2] <= face.box[0]:
+            return None  # possibly someone known, or a face whose size is not known
+        if size <= ratio * height:
+            left_out.append(
+                (index, f"{size / height:.2f} of the height of {matches[main].person}'s face")
+            )
+        elif _cut_by_border(face.box):
+            left_out.append((index, "cut by the picture's border"))
+        else:
+            return None
+    return main, left_out
+
+
+def decide_photo(
+    matches: list[FaceMatch],
+    policy: PolicySettings,
+    found: list[Face] | None = None,
+    matching: MatchingSettings | None = None,
+) -> Decision:
+    """Route a photo from the matches of its faces (one per face ``found``, in that
+    order: their sizes tell strangers in the background; without them every face
+    counts)."""
+    matches = assign_people(matches)
     faces = _faces_detail(matches)
     if not matches:
         return Decision.review(Category.UNIDENTIFIED, "no_face", "no face found", faces=faces)
@@ -99,6 +156,30 @@ def decide_photo(matches: list[FaceMatch], policy: PolicySettings) -> Decision:
             f"{', '.join(unwanted)} {'is' if len(unwanted) == 1 else 'are'} on "
             "policy.unwanted_people",
             faces=faces,
+        )
+    strangers = None
+    if len(matches) > 1 and found is not None and matching is not None:
+        strangers = background_faces(matches, found, matching.background_face_ratio)
+    if strangers is not None:
+        main, left_out = strangers
+        match = matches[main]
+        if not _wanted(match.person, policy):
+            return Decision.review(
+                Category.UNIDENTIFIED,
+                "not_wanted",
+                f"{match.person} is not on policy.wanted_people",
+                faces=faces,
+            )
+        why = "; ".join(
+            f"face {i + 1}, {matches[i].describe()}: {reason}" for i, reason in left_out
+        )
+        return Decision(
+            category=None,
+            rule="sure_match_background_faces",
+            summary=f"sure match: {match.describe()}; left out as strangers in the background: "
+            f"{why}",
+            people=(match.person,),
+            details={"faces": faces, "left_out": [i for i, _ in left_out]},
         )
     if len(matches) > 1:
         described = "; ".join(m.describe() for m in matches)

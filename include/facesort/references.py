@@ -7,15 +7,23 @@ skipped.
 
 Encodings are cached in the state database by the photo's SHA-256 (and the detector
 settings used), and the hash itself by path, size, mtime and inode, so a run with
-unchanged references neither hashes nor decodes them.
+unchanged references neither hashes nor decodes them. On a cold start the worker
+processes of a run share the work: each photo is encoded by the first process to
+claim it (a lock file per photo), the others take the next unclaimed photo and read
+the claimed ones from the database when they are done.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import logging
 import os
 import shutil
+import tempfile
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,6 +151,8 @@ class ReferenceLoader:
         self.state = state
         self.config = config
         self.key = settings_key(config.matching)
+        # claims are per state database: processes of one run share one
+        self.claims = _claims_dir(config.database_url)
 
     def load(self) -> ReferenceSet:
         """Raises ReferencesError when the folder is missing or cannot be read."""
@@ -158,14 +168,30 @@ class ReferenceLoader:
                     )
                 )
             }
-        rows = []
-        problems = []
+        found: dict[Path, ReferenceEncoding | str] = {}
+        claimed_elsewhere = []
         for photo in photos:
             try:
                 sha = self._hash(photo.path, index.get(str(photo.path)), root)
-                cached = self._encoding(photo.path, sha)
+                cached = self._encoding(photo.path, sha, wait=False)
             except OSError as exc:
-                problems.append(f"{photo.label}: cannot be read ({exc.strerror})")
+                found[photo.path] = f"{photo.label}: cannot be read ({exc.strerror})"
+                continue
+            if cached is None:
+                claimed_elsewhere.append((photo, sha))
+            else:
+                found[photo.path] = cached
+        for photo, sha in claimed_elsewhere:
+            try:
+                found[photo.path] = self._encoding(photo.path, sha, wait=True)
+            except OSError as exc:
+                found[photo.path] = f"{photo.label}: cannot be read ({exc.strerror})"
+        rows = []
+        problems = []
+        for photo in photos:
+            cached = found[photo.path]
+            if isinstance(cached, str):
+                problems.append(cached)
                 continue
             if cached.status != ReferenceStatus.FACE or cached.encoding is None:
                 problems.append(f"{photo.label}: {cached.detail or cached.status}")
@@ -216,11 +242,26 @@ class ReferenceLoader:
                 pass  # another worker indexed the same photo at the same moment
         return sha
 
-    def _encoding(self, path: Path, sha: str) -> ReferenceEncoding:
+    def _cached(self, sha: str) -> ReferenceEncoding | None:
         with self.state.session() as session:
             cached = session.get(ReferenceEncoding, sha)
-        if cached is not None and cached.settings_key == self.key:
-            return cached
+        return cached if cached is not None and cached.settings_key == self.key else None
+
+    def _encoding(self, path: Path, sha: str, *, wait: bool) -> ReferenceEncoding | None:
+        """The photo's encoding, from the cache or computed; None (only when not
+        ``wait``) while another process is computing it."""
+        cached = self._cached(sha)
+        if cached is not None or self.state.readonly:
+            return cached or compute_reference_encoding(path, sha, self.config)
+        with _claimed(self.claims, f"{sha}-{self.key}", wait=wait) as mine:
+            if not mine:
+                return None
+            cached = self._cached(sha)  # computed by another process while we waited
+            if cached is not None:
+                return cached
+            return self._compute(path, sha)
+
+    def _compute(self, path: Path, sha: str) -> ReferenceEncoding:
         result = compute_reference_encoding(path, sha, self.config)
         if not self.state.readonly:
             try:
@@ -229,6 +270,36 @@ class ReferenceLoader:
             except IntegrityError:
                 pass  # another worker cached the same photo at the same moment
         return result
+
+
+def _claims_dir(database_url: str) -> Path:
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / "facesort-reference-claims" / digest
+
+
+@contextlib.contextmanager
+def _claimed(folder: Path, name: str, *, wait: bool) -> Iterator[bool]:
+    """Hold the claim ``name`` among this machine's processes (an flock on a file); yields
+    False when another process holds it and not ``wait``. Without a usable lock folder
+    every process claims for itself: the work is then done twice, never wrongly."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / f"{name.replace('/', '_')}.lock", "a")  # noqa: SIM115
+    except OSError:
+        handle = None
+    if handle is None:
+        yield True
+        return
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def compute_reference_encoding(path: Path, sha: str, config: Config) -> ReferenceEncoding:

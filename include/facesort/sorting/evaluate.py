@@ -254,7 +254,7 @@ class Evaluator:
         """Apply the policy to matched faces. ``frames``: None for a photo, else the number
         of frames sampled from the video (``Face.frame`` indexes them)."""
         if frames is None:
-            return decide_photo(matches, self.config.policy)
+            return decide_photo(matches, self.config.policy, faces, self.config.matching)
         per_frame: list[list[FaceMatch]] = [[] for _ in range(frames)]
         for face, match in zip(faces, matches, strict=True):
             per_frame[face.frame or 0].append(match)
