@@ -76,6 +76,12 @@ class ReviewKind(StrEnum):
     RECHECK = "recheck"
     UNDO = "undo"
     REDO = "redo"
+    # The people page (facesort.people): a person renamed or merged into another, a
+    # reference photo removed, files split out of a person's folder.
+    RENAME_PERSON = "rename_person"
+    MERGE_PEOPLE = "merge_people"
+    REMOVE_REFERENCE = "remove_reference"
+    SPLIT_PERSON = "split_person"
 
 
 class TransferAction(StrEnum):
@@ -90,6 +96,7 @@ class TransferAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECK = "recheck"
     ADD_REFERENCE = "add_reference"
+    RENAME_PERSON = "rename_person"  # a person renamed or merged: their files follow
 
 
 class TransferOp(StrEnum):
@@ -129,6 +136,7 @@ class EventAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECKED = "rechecked"
     REFERENCE_ADDED = "reference_added"
+    PERSON_RENAMED = "person_renamed"  # the file's person was renamed (or merged)
     UNDO = "undo"
     FAILED = "failed"
     VANISHED = "vanished"
