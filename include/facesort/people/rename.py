@@ -91,6 +91,12 @@ def target_name(state: State, config: Config, name: str) -> tuple[str, bool]:
 
 def rename_person(config: Config, state: State, actor: str, old: str, new: str) -> ActionResult:
     """Rename ``old`` to ``new``; a merge when ``new`` is someone already."""
+    retry = _interrupted(state, old, new)
+    if retry is not None:  # a killed try: continue it as it was planned
+        details = retry.details or {}
+        return _move_person(
+            config, state, actor, details["from"], details["to"], merge=details["merge"]
+        )
     old = known_person(state, config, old)
     target, exists = target_name(state, config, new)
     if person_key(target) == person_key(old):
@@ -102,6 +108,10 @@ def merge_people(
     config: Config, state: State, actor: str, first: str, second: str, keep: str
 ) -> ActionResult:
     """``first`` and ``second`` are one person: keep the name ``keep`` (one of the two)."""
+    for loser, kept in ((first, second), (second, first)):
+        if _same_key(kept, keep) and (retry := _interrupted(state, loser, kept)) is not None:
+            details = retry.details or {}
+            return _move_person(config, state, actor, details["from"], details["to"], merge=True)
     first, second = known_person(state, config, first), known_person(state, config, second)
     if person_key(first) == person_key(second):
         raise ReviewError(f"{first} and {second} are one person already.")
@@ -111,6 +121,16 @@ def merge_people(
         raise ReviewError(f"Choose {first!r} or {second!r} as the name that stays.")
     loser = second if keep == first else first
     return _move_person(config, state, actor, loser, keep, merge=True)
+
+
+def _interrupted(state: State, old: str, new: str):
+    """The open rename (or merge) of ``old`` to ``new`` a killed process left, if any."""
+
+    def same(row) -> bool:
+        details = row.details or {}
+        return _same_key(details.get("from", ""), old) and _same_key(details.get("to", ""), new)
+
+    return find_open(state, KINDS, same)
 
 
 def _same_key(name: str, other: str) -> bool:
