@@ -89,17 +89,17 @@ def test_rename_killed_and_retried(tmp_path, photos, crash_at):
     state.dispose()
     assert actions == [("rename_person", "done")]
 
-    undone = run_python(
-        "import sys\n"
-        "from facesort.config import load_config\n"
-        "from facesort.state import State\n"
-        "from facesort.people.undo import undo\n"
-        "config = load_config(sys.argv[1])\n"
-        "print(undo(config, State(config.database_url), 'test', sys.argv[2]).summary)\n",
-        str(space.config_path),
-        result["group_id"],
-    )
+    undone = space.facesort("people", "undo", result["group_id"])
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert space.where() == {name: "library/obama" for name in STAGED}
     assert _references(space) == references
     assert_lifecycle_holds(space, expected)
+    if crash_at == POINTS[0]:
+        # Undoing the undo (`facesort undo GROUP`) renames again; the last undo is undone.
+        undo_group = undone.stdout.split("[group ")[-1].split("]")[0]
+        redone = space.facesort("undo", undo_group)
+        assert redone.returncode == 0 and "redo" in redone.stdout, redone.stdout + redone.stderr
+        assert space.where() == {name: "library/Barack Obama" for name in STAGED}
+        assert space.facesort("people", "undo").returncode == 0
+        assert _references(space) == references
+        assert_lifecycle_holds(space, expected)

@@ -159,7 +159,13 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
         if is_review_group(state, args.group):
             # A review action: undo it with what it changed besides moves (face labels,
             # originals, a cluster's name), as `facesort review undo` does.
-            result = Reviewer(config, state, f"facesort undo {args.group}").undo(args.group)
+            from facesort.people.undo import is_people_action, undo
+
+            who = f"facesort undo {args.group}"
+            if is_people_action(state, args.group):  # a rename, merge...: facesort.people
+                result = undo(config, state, who, args.group)
+            else:
+                result = Reviewer(config, state, who).undo(args.group)
             if args.json:
                 print(json.dumps(result.as_dict(), indent=2))
                 return 0

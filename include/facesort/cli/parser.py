@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_review_commands(commands)
 
+    from facesort.people.cli import add_people_commands
+
+    add_people_commands(commands)
+
     db = commands.add_parser("db", help="state database schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="migrate to the newest schema")

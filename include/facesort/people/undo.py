@@ -34,10 +34,12 @@ PEOPLE_KINDS = (*OWN_KINDS, ReviewKind.SPLIT_PERSON)
 def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResult:
     """Revert one people action (by its group id)."""
     action = get_action(state, group_id)
-    if action is None or action.kind not in PEOPLE_KINDS:
+    if action is None or not is_people_action(state, group_id):
         raise ReviewError(f"No people action {group_id!r}: the people page lists them.")
     if action.undone_by:
         raise ReviewError(f"{action.kind} {group_id} was already undone ({action.undone_by}).")
+    if action.kind == ReviewKind.UNDO:
+        return _redo(config, state, actor, action)
     if action.kind == ReviewKind.SPLIT_PERSON:
         from facesort.review.actions import Reviewer
 
@@ -104,6 +106,41 @@ def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResul
                 lease_until=None,
             )
         )
+    return result
+
+
+def is_people_action(state: State, group_id: str) -> bool:
+    """A people action, or the undo of one (undo it here: :func:`undo`)."""
+    action = get_action(state, group_id)
+    if action is None:
+        return False
+    if action.kind == ReviewKind.UNDO and action.undo_of:
+        base = get_action(state, action.undo_of)
+        return base is not None and base.kind in OWN_KINDS
+    return action.kind in PEOPLE_KINDS
+
+
+def _redo(config: Config, state: State, actor: str, undo_row: ReviewAction) -> ActionResult:
+    """Undoing the undo of a rename, merge or removal does it again, as a new action."""
+    from facesort.people.photos import remove_reference
+    from facesort.people.rename import _move_person
+
+    base = get_action(state, undo_row.undo_of or "")
+    details = dict(base.details or {}) if base is not None else {}
+    if base is None or base.kind not in OWN_KINDS:
+        raise ReviewError(f"{undo_row.group_id} is not the undo of a people action.")
+    if base.kind == ReviewKind.REMOVE_REFERENCE:
+        result = remove_reference(config, state, actor, base.person or "", details["photo"])
+    else:
+        merge = bool(details.get("merge"))
+        result = _move_person(config, state, actor, details["from"], details["to"], merge=merge)
+    with state.session() as session:
+        session.execute(
+            sa.update(ReviewAction)
+            .where(ReviewAction.group_id == undo_row.group_id)
+            .values(undone_by=result.group_id)
+        )
+    result.summary = f"redo: {result.summary}"
     return result
 
 
