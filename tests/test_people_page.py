@@ -191,6 +191,14 @@ def test_immich_knows_a_name_from_facesorts_records(server, space, token):
     try:
         people = {p["name"]: p for p in _get(server, token, "/api/people")}
         assert people["biden"]["in_immich"] and not people["obama"]["in_immich"]
+        # Renaming someone Immich knows says to rename them there too.
+        before = _disk(space)
+        body = {"person": "biden", "new_name": "Joe Biden"}
+        status, result = _post(server, token, "/api/rename", body)
+        assert status == 200, result
+        assert any("Immich still calls them biden" in s for s in result["skipped"])
+        assert _post(server, token, "/api/undo", {"group_id": result["group_id"]})[0] == 200
+        assert _disk(space) == before
     finally:
         with state.session() as session:
             session.execute(sa.delete(ImmichFile))

@@ -274,7 +274,7 @@ def _move_person(
         f"event(s), {counts['clusters']} cluster(s) follow"
         + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
     )
-    _policy_note(config, old, result)
+    _policy_note(config, state, old, result)
     record_action(state, result, actor, sorted(moved_ids | done_before), new, None)
     return result
 
@@ -292,8 +292,15 @@ def _moved_by_earlier_try(state: State, group: str, moved: set[int]) -> set[int]
     return set(ids) - moved
 
 
-def _policy_note(config: Config, old: str, result: ActionResult) -> None:
-    """The config is the user's file: say where it still names the old name."""
+def _policy_note(config: Config, state: State, old: str, result: ActionResult) -> None:
+    """The config (and Immich) are the user's: say where they still name the old name."""
+    from facesort.people.overview import immich_names
+
+    if person_key(old) in immich_names(state):
+        result.skipped.append(
+            f"Immich still calls them {old}: rename them there too, or the next "
+            "`references sync-immich` brings a reference folder of that name back"
+        )
     policy = config.policy
     for key in ("wanted_people", "unwanted_people"):
         names = getattr(policy, key, None) or []
