@@ -392,6 +392,26 @@ def test_rename_split_and_undo_with_the_keyboard(server, space):
         assert space.where()["obama1.jpg"] == "review/unidentified"
         page.keyboard.press("u")
         page.wait_for_url(f"**{PEOPLE}/")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of split')"
+        )
+        assert _disk(space) == before
+        # Merge on the list: x on biden, j, x on obama, m keeps the current one's name.
+        page.locator(".card.person[data-name=biden]").click(position={"x": 20, "y": 20})
+        for key in ("x", "j", "x"):
+            page.keyboard.press(key)
+        assert page.locator("#selection").inner_text() == "2 selected"
+        page.keyboard.press("m")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('merged into obama')"
+        )
+        assert page.locator(".card.person").count() == 1
+        assert len(list((space.references / "obama").iterdir())) == 4
+        page.keyboard.press("u")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of merge')"
+        )
+        assert page.locator(".card.person").count() == 2
     assert _disk(space) == before and _records(space) == records_before
 
 
