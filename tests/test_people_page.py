@@ -303,6 +303,10 @@ def test_merge_choosing_the_name_that_stays(server, space, token):
         server, token, "/api/merge", {"people": ["obama", "biden"], "keep": "x"}
     )
     assert status == 400 and "Choose" in refused["detail"]
+    for name, why in (("///", "cannot be a person's name"), ("OBAMA", "already called")):
+        status, refused = _post(server, token, "/api/rename", {"person": "obama", "new_name": name})
+        assert status == 400 and why in refused["detail"], refused
+    assert _disk(space) == before
 
 
 def test_remove_a_wrong_reference_photo_to_the_trash_and_undo(server, space, token):
