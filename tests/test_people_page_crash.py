@@ -103,3 +103,20 @@ def test_rename_killed_and_retried(tmp_path, photos, crash_at):
         assert space.facesort("people", "undo").returncode == 0
         assert _references(space) == references
         assert_lifecycle_holds(space, expected)
+
+
+def test_rename_killed_then_undone_instead_of_retried(tmp_path, photos):
+    """Killed with a reference photo under both names, then undone (not retried): the
+    killed rename is what `people undo` undoes, and everything is back, once."""
+    space = make_space(tmp_path / "ws", photos, STAGED, people=("obama",))
+    space.run()
+    expected, references = space.contents(), _references(space)
+    crashed = _call(space, "rename", "rename_person", "obama", "Barack Obama", crash_at=POINTS[1])
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    undone = space.facesort("people", "undo")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert space.where() == {name: "library/obama" for name in STAGED}
+    assert _references(space) == references
+    assert not (space.references / "Barack Obama").exists()
+    assert_lifecycle_holds(space, expected)
+    no_numbered_names(space)

@@ -52,6 +52,11 @@ def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResul
         undo_id = retry.group_id
         back = [PlainMove.from_json(m) for m in (retry.details or {}).get("plain_moves") or []]
     else:
+        if action.state == ActionState.OPEN:
+            # Killed mid-way: settle its planned moves first (a photo it left under both
+            # names loses its old one), so each is undone from one place.
+            for planned in details.get("plain_moves") or []:
+                plain_moves.finish(PlainMove.from_json(planned))
         taken: set[str] = set()
         back = [
             PlainMove.from_json(m).reversed(taken)
