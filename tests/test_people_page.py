@@ -223,7 +223,29 @@ def test_reference_photos_and_the_files_each_matched(server, space, token):
 # --------------------------------------------------------------------------- actions
 
 
+def _named(space):
+    """Who the events and the named clusters name."""
+    from facesort.state.models import Event, FaceCluster
+
+    state = space.state()
+    try:
+        with state.session() as session:
+            events = [tuple(p) for p in session.scalars(sa.select(Event.people)) if p]
+            clusters = session.scalars(sa.select(FaceCluster.person)).all()
+        return Counter(events), sorted(clusters)
+    finally:
+        state.dispose()
+
+
 def test_rename_moves_folders_and_records_and_undo_puts_everything_back(server, space, token):
+    from facesort.state.models import FaceCluster
+
+    state = space.state()
+    with state.session() as session:
+        session.add(FaceCluster(status="named", person="obama", face_count=2, file_count=2))
+    state.dispose()
+    events_before, clusters_before = _named(space)
+    assert events_before[("obama",)] >= 2 and clusters_before == ["obama"]
     before, records_before, faces_before = _disk(space), _records(space), _faces(space)
     contents = space.contents()
     status, result = _post(
@@ -249,11 +271,17 @@ def test_rename_moves_folders_and_records_and_undo_puts_everything_back(server, 
     assert "obama" not in _faces(space).values()
     people = {p["name"] for p in _get(server, token, "/api/people")}
     assert people == {"Barack Obama", "biden"}
+    events, clusters = _named(space)
+    assert ("obama",) not in events and clusters == ["Barack Obama"]
 
     status, undone = _post(server, token, "/api/undo", {"group_id": result["group_id"]})
     assert status == 200, undone
     assert _disk(space) == before and _records(space) == records_before
     assert _faces(space) == faces_before
+    events, clusters = _named(space)
+    assert clusters == clusters_before
+    # The old events name obama again; the rename and its undo wrote events of their own.
+    assert events[("obama",)] == events_before[("obama",)] + 2
     assert_lifecycle_holds(space, contents)
 
 
