@@ -50,3 +50,18 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
     for why in report.skipped:
         print(f"skipped: {why}")
     return 0
+
+
+def add_commands(commands) -> None:
+    """``facesort references add | list | sync-immich``."""
+    refs = commands.add_parser("references", help="reference photos of people")
+    ref_commands = refs.add_subparsers(dest="ref_command", required=True)
+    add = ref_commands.add_parser("add", help="add photos of a person")
+    add.add_argument("name", help="the person's name (their folder in the library)")
+    add.add_argument("files", nargs="+", help="photos showing that person")
+    ref_commands.add_parser("list", help="people and their usable photos")
+    sync = ref_commands.add_parser(
+        "sync-immich", help="save the feature face of each person named in Immich"
+    )
+    sync.set_defaults(handler=cmd_sync_immich)
+    refs.set_defaults(handler=cmd_references)
