@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
 
 from facesort.config import Config
@@ -24,8 +25,7 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
             print(f"No reference photos in {config.references_dir}.")
         for person, info in summary["people"].items():
             print(f"{person:<30} {info['usable']} usable of {info['photos']} photo(s)")
-        for problem in summary["problems"]:
-            print(f"skipped: {problem}")
+        _listed("skipped", summary["problems"])
     return 0
 
 
@@ -45,11 +45,15 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
         f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
         f"unchanged, {len(report.removed)} removed"
     )
-    for name in report.saved:
-        print(f"saved: {config.references_dir / name}")
-    for why in report.skipped:
-        print(f"skipped: {why}")
+    _listed("saved", [config.references_dir / name for name in report.saved])
+    _listed("skipped", report.skipped)
     return 0
+
+
+def _listed(label: str, items: Iterable[object]) -> None:
+    """One line per item: ``label: item``."""
+    for item in items:
+        print(f"{label}: {item}")
 
 
 def add_commands(commands) -> None:
