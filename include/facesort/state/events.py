@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from facesort.state.models import Event
-from facesort.vocab import EventAction
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from facesort.vocab import EventAction
 
 
 def record_event(
