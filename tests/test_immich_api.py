@@ -8,7 +8,12 @@ import socket
 import pytest
 from conftest import IMMICH_STAGING, configure_immich
 
-from facesort.errors import ImmichAuthError, ImmichPermissionError, ImmichUnavailable
+from facesort.errors import (
+    ImmichAuthError,
+    ImmichNotAdminError,
+    ImmichPermissionError,
+    ImmichUnavailable,
+)
 from facesort.immich import api as api_module
 from facesort.immich.api import ImmichApi
 from facesort.immich.endpoint import endpoint_from_config
@@ -38,7 +43,8 @@ def test_wrong_key_is_named_as_401_with_where_the_key_comes_from(setup, monkeypa
         api.libraries()
     message = str(caught.value)
     assert "401 Unauthorized" in message and "Invalid API key" in message
-    assert f"immich.url / immich.api_key in the facesort config {ws.config_path}" in message
+    where = f"immich.api_key in the facesort config {ws.config_path}"
+    assert f"the environment variable FACESORT_TEST_IMMICH_KEY ({where})" in message
     # A 4xx is never retried.
     assert [e.path for e in double.exchanges] == ["/libraries"]
 
@@ -49,8 +55,13 @@ def test_missing_permission_names_the_permission_to_add(setup):
         api.libraries()
         with pytest.raises(ImmichPermissionError) as caught:
             api.scan_library(double.libraries[0]["id"])
-    assert "403 Forbidden" in str(caught.value)
-    assert "add library.update" in str(caught.value)
+    assert "403 Missing required permission: library.update" in str(caught.value)
+    assert "add library.update" in str(caught.value) and "admin" not in str(caught.value)
+    # A key of a user who is not an admin: plain "Forbidden", told apart.
+    double.permissions, double.admin = None, False
+    with ImmichApi(endpoint) as api, pytest.raises(ImmichNotAdminError) as caught:
+        api.libraries()
+    assert "403 Forbidden" in str(caught.value) and "not an admin" in str(caught.value)
 
 
 def test_server_errors_are_retried_with_backoff_then_succeed(setup):
