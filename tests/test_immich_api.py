@@ -3,10 +3,12 @@ path search with paging and the exact-path check. No face detection here: fast."
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
 from conftest import IMMICH_STAGING, configure_immich
+from immich_double import PHOTOS
 
 from facesort.errors import (
     ImmichAuthError,
@@ -179,3 +181,29 @@ def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
     # a single quiet poll was not taken for "ready".
     first_quiet = next(i for i, o in enumerate(outcomes) if "queues idle 1/2" in o)
     assert any("facialRecognition" in o for o in outcomes[first_quiet + 1 :])
+
+
+def test_archived_and_hidden_files_are_found_and_wildcards_match_literally(setup, tmp_path):
+    from facesort.immich.read import search_assets
+
+    _, double, endpoint = setup()
+    real, lookalike = tmp_path / "down_loads", tmp_path / "down-loads"
+    for folder, names in ((real, ["obama1.jpg", "obama_small.jpg", "two_people.jpg"]),
+                          (lookalike, ["obama1.jpg"])):  # fmt: skip
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_bytes(next(PHOTOS.rglob(name)).read_bytes())
+        double.mounts[f"/mnt/{folder.name}"] = folder
+        double.add_library([f"/mnt/{folder.name}"])
+    double.scan_now()
+    double.set_visibility("/mnt/down_loads/obama1.jpg", "archive")
+    double.set_visibility("/mnt/down_loads/obama_small.jpg", "hidden")
+    wanted = {f"/mnt/down_loads/{n}" for n in ("obama1.jpg", "obama_small.jpg", "two_people.jpg")}
+    with ImmichApi(endpoint) as api:
+        found = search_assets(api, wanted, None)
+    assert set(found) == wanted
+    searches = [e for e in double.exchanges if e.path == "/search/metadata"]
+    assert [json.loads(e.body)["visibility"] for e in searches] == ["timeline", "archive", "hidden"]
+    # "_" is escaped: the look-alike folder (down-loads) never comes back at all.
+    assert {json.loads(e.body)["originalPath"] for e in searches} == {"/mnt/down\\_loads"}
+    assert not any(b"down-loads" in e.response_body for e in searches)

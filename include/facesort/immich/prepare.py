@@ -142,7 +142,7 @@ def prepare_run(
                         "immich.path_map (host folder: the same folder as Immich's container "
                         "sees it)."
                     )
-                if not (set(access.missing) & {"asset.read"}) and access.not_admin is None:
+                if access.not_admin is None:  # scanned even so, to name all that is missing
                     for library_id in chosen:
                         if access.attempt(
                             lambda i=library_id: api.scan_library(i) or True, "library.update"

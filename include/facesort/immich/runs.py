@@ -198,6 +198,8 @@ def report_lines(summary: dict[str, Any] | None) -> tuple[list[str], list[str]]:
         files = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("files", {}).items()))
         version = summary.get("server_version") or "(version not probed)"
         err.append(f"Immich {version}: wait {summary.get('wait')}; files {files or 'none'}")
+    if summary.get("wait") == WaitOutcome.NO_QUEUES and summary.get("wait_detail"):
+        err.append(f"facesort: warning: Immich: {summary['wait_detail']}")
     out.extend(reference_lines(summary.get("references")))
     return out, err
 
