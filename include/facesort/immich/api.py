@@ -363,7 +363,50 @@ class ImmichApi:
         )
         return faces if isinstance(faces, list) else []
 
+    def assign_face(self, person_id: str, face_id: str) -> dict[str, Any]:
+        """Give a face to a person (``face.update``); answers with the person.
+
+        v1.137.3's ``PUT /api/faces/{id}`` names the PERSON in its path and the face in its
+        body (``reassignFacesById``), the reverse of what the route suggests."""
+        what = f"giving face {face_id} to person {person_id}"
+        answer = self._json(
+            self._request(
+                "PUT", f"/faces/{person_id}", what=what, permission="face.update",
+                json={"id": face_id},
+            ),
+            what,
+        )  # fmt: skip
+        return answer if isinstance(answer, dict) else {}
+
+    def create_face(
+        self, asset_id: str, person_id: str, box: tuple[int, int, int, int], size: tuple[int, int]
+    ) -> None:
+        """A face of a person on an asset (``face.create``; ``sourceType: manual``).
+
+        ``box`` is pixels of the preview (x1, y1, x2, y2), ``size`` its width and height."""
+        x1, y1, x2, y2 = box
+        body = {
+            "assetId": asset_id, "personId": person_id,
+            "imageWidth": int(size[0]), "imageHeight": int(size[1]),
+            "x": int(x1), "y": int(y1), "width": int(x2 - x1), "height": int(y2 - y1),
+        }  # fmt: skip
+        self._request(
+            "POST", "/faces", what=f"a face of person {person_id} on asset {asset_id}",
+            permission="face.create", json=body,
+        )  # fmt: skip
+
     # ------------------------------------------------------------------ people
+
+    def person(self, person_id: str) -> dict[str, Any] | None:
+        """One person by id, listed or not (None: gone, or not the key's user's)."""
+        what = f"person {person_id}"
+        response = self._request(
+            "GET", f"/people/{person_id}", what=what, permission="person.read", missing_ok=True
+        )
+        if response is None:
+            return None
+        answer = self._json(response, what)
+        return answer if isinstance(answer, dict) else None
 
     def people(self) -> Iterator[dict[str, Any]]:
         """Every person of the key's user that is not hidden, page by page."""
