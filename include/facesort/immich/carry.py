@@ -36,7 +36,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -481,7 +482,8 @@ class CarryPass:
             previous = row.previous_person_id  # the cluster it was in before the first try
         self._intent(row, CarryOp.ASSIGN, asset_id, face["id"], previous)
         crashpoint("immich.carry.planned")
-        api.assign_face(face["id"], row.person_id)
+        with self._refused_undoes_intent(row):
+            api.assign_face(row.person_id, face["id"])
         crashpoint("immich.carry.sent")
         self._written(row, CarryStatus.CARRIED, face["id"], counts)
 
@@ -495,7 +497,12 @@ class CarryPass:
     ) -> None:
         self._intent(row, CarryOp.CREATE, asset_id, None, None)
         crashpoint("immich.carry.planned")
-        api.create_face(asset_id, row.person_id, tuple(row.box), size)  # type: ignore[arg-type]
+        width, height = size
+        left, top, right, bottom = row.box
+        pixels = (round(left * width), round(top * height), round(right * width),
+                  round(bottom * height))  # fmt: skip
+        with self._refused_undoes_intent(row):
+            api.create_face(asset_id, row.person_id, pixels, size)
         crashpoint("immich.carry.sent")
         # Immich answers without the face's id: find it (ours, at that place).
         created = [
@@ -506,6 +513,20 @@ class CarryPass:
         self._written(row, CarryStatus.CREATED, created[-1]["id"] if created else None, counts)
 
     # ------------------------------------------------------------------ records
+
+    @contextmanager
+    def _refused_undoes_intent(self, row: ImmichCarry) -> Iterator[None]:
+        """A write Immich refused (4xx: a permission, an unknown face) did not happen:
+        the row waits again. One that may have arrived (a timeout) stays ``writing``."""
+        try:
+            yield
+        except ImmichError:
+            with self.state.session() as session:
+                stored = session.get(ImmichCarry, row.id)
+                assert stored is not None
+                stored.status = CarryStatus.PENDING
+            row.status = CarryStatus.PENDING
+            raise
 
     def _intent(
         self, row: ImmichCarry, op: CarryOp, asset_id: str, face_id: str | None,

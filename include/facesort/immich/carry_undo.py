@@ -81,7 +81,7 @@ def _undo_one(state: State, api: ImmichFaceWrites, row: ImmichCarry, actor: str,
         face = next((f for f in faces_of(api, row.new_asset_id) if f["id"] == row.face_id), None)
         if face is None or face["person_id"] != row.person_id:
             return f"Immich: face {row.face_id} changed since facesort named it; left as it is"
-        api.assign_face(row.face_id, row.previous_person_id)
+        api.assign_face(row.previous_person_id, row.face_id)
         what = f"face {row.face_id} on asset {row.new_asset_id}"
         return _undone(state, row, actor, f"{what} went back to the unnamed person it was in")
     return (
