@@ -390,6 +390,8 @@ class CarryPass:
         if quiet and rows:
             wanted = {targets[r.file_id].container_path for r in rows}
             assets = _search_assets(api, wanted, None)
+        log.debug("carry look: queues idle %s, %d of %d new assets there", quiet, len(assets),
+                  len(rows))  # fmt: skip
         ready: dict[int, str] = {}
         with self.state.session() as session:
             for row in rows:
