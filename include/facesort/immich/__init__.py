@@ -6,7 +6,10 @@
 - :mod:`~facesort.immich.faces`: Immich's faces in one shape, from either source;
 - :mod:`~facesort.immich.steps`: a run's steps: prepare (probe + scan), wait, read, rescan;
 - :mod:`~facesort.immich.resolve`: using the stored answers while sorting;
-- :mod:`~facesort.immich.people`: named people -> local reference photos.
+- :mod:`~facesort.immich.people`: named people -> local reference photos;
+- :mod:`~facesort.immich.carry`: names carried over onto a moved file's new asset
+  (:mod:`~facesort.immich.writes`: the face writes; :mod:`~facesort.immich.carry_undo`:
+  taking them back).
 
 Nothing here imports Airflow; the hook, trigger and sensor are in :mod:`facesort.airflow`.
 """
