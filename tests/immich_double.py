@@ -187,6 +187,7 @@ class Asset:
     kind: str
     modified_at: datetime
     content: str = ""  # SHA-1 of the file's bytes (to know a moved copy)
+    size: int = 0  # bytes, when the scan read the file (exifInfo.fileSizeInByte)
     stage: int = 0
     faces: list[Face] = field(default_factory=list)
     recognized_at: datetime | None = None  # asset_job_status.facesRecognizedAt
@@ -475,6 +476,7 @@ class ImmichDouble:
                     kind="VIDEO" if host_file.suffix.lower() in {".mp4", ".mov"} else "IMAGE",
                     modified_at=datetime.fromtimestamp(stat.st_mtime, UTC),
                     content=_sha1(host_file),
+                    size=stat.st_size,
                 )
                 if not self.facial_recognition:
                     asset.stage = STAGES.index("facialRecognition")  # no detection job
@@ -624,7 +626,9 @@ class ImmichDouble:
             "sourceType": face.source,
         }  # fmt: skip
 
-    def asset_json(self, asset: Asset, with_people: bool) -> dict[str, Any]:
+    def asset_json(
+        self, asset: Asset, with_people: bool, with_exif: bool = False
+    ) -> dict[str, Any]:
         suffix = Path(asset.path).suffix.lower()
         item = {
             "id": asset.id,
@@ -654,6 +658,8 @@ class ImmichDouble:
             "libraryId": asset.library_id,
             "people": [],
         }
+        if with_exif:
+            item["exifInfo"] = {"fileSizeInByte": asset.size, "orientation": None}
         if with_people:
             people: dict[str, dict[str, Any]] = {}
             unassigned = []
@@ -884,7 +890,10 @@ class ImmichDouble:
                 # Newest fileCreatedAt first, as Immich orders them (not by path).
                 matches.sort(key=lambda a: (a.modified_at, a.path), reverse=True)
                 chunk = matches[(page - 1) * size : page * size]
-                items = [double.asset_json(a, bool(body.get("withPeople"))) for a in chunk]
+                items = [
+                    double.asset_json(a, bool(body.get("withPeople")), bool(body.get("withExif")))
+                    for a in chunk
+                ]
             more = page * size < len(matches)
             return {
                 "albums": {"count": 0, "total": 0, "items": [], "facets": []},
@@ -902,7 +911,7 @@ class ImmichDouble:
             asset = double.assets.get(asset_id)
             if asset is None:
                 return not_found("asset.read")
-            return double.asset_json(asset, True)
+            return double.asset_json(asset, True, True)
 
         @app.get("/api/faces")
         def faces(request: Request, id: str):

@@ -87,12 +87,16 @@ def test_named_people_decide_and_the_rest_is_matched_locally(make_workspace, imm
     assert sum(1 for _, p in writes if p.endswith("/scan")) == 3  # 1 before, 2 after
     assert any(e.path == "/queues" for e in double.exchanges)
     assert not double.violations
-    # Searched by folder, a page at a time, never per file: readiness checks once the
-    # queues are quiet (one per poll while excluded obama3.jpg is missing), one read.
+    # Searched by folder, a page at a time, never per file: one probe of the key, then
+    # readiness checks once the queues are quiet (one per poll while excluded obama3.jpg
+    # is missing) and one read; each asks every visibility, as obama3.jpg is never found.
     searches = [json.loads(e.body) for e in double.exchanges if e.path == "/search/metadata"]
     searches = [s for s in searches if not s["originalPath"].startswith("/mnt/photos/library")]
     assert {s["originalPath"] for s in searches} == {"/mnt/downloads"}
-    assert len(searches) == 4 < len(files)
+    assert [s["size"] for s in searches if not s.get("withPeople")] == [1]  # the probe
+    named = [s for s in searches if s.get("withPeople")]
+    assert [s["visibility"] for s in named[:3]] == ["timeline", "archive", "hidden"]
+    assert len(named) == 4 * 3 < len(files)
 
 
 def test_immich_unreachable_sorts_everything_locally(make_workspace):
@@ -108,7 +112,7 @@ def test_immich_unreachable_sorts_everything_locally(make_workspace):
     assert not list(ws.staging.iterdir())
     reason = _reasons(ws)["obama1.jpg"]
     assert reason["decided_by"] == "local"
-    assert "matched locally: Immich was not usable in this run" in reason["summary"]
+    assert "matched locally: Immich was not used in this run" in reason["summary"]
 
 
 def test_face_data_not_ready_in_time_is_matched_locally(make_workspace, immich_double):

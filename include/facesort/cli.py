@@ -75,21 +75,15 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
 
 
 def _report_immich(immich: dict | None) -> int:
-    """One line about Immich. A setting to fix is a warning: the files were sorted
-    locally all the same, so the run succeeded."""
-    if not immich:
-        return 0
-    if immich["status"] == "error":
-        print(f"facesort: warning: Immich was not used: {immich['message']}", file=sys.stderr)
-        return 0
-    if immich["status"] != "ok":
-        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
-        return 0
-    files = ", ".join(f"{k}: {v}" for k, v in sorted(immich["files"].items()))
-    print(
-        f"Immich {immich['server_version']}: wait {immich['wait']}; files {files or 'none'}",
-        file=sys.stderr,
-    )
+    """Immich's part: a setting to fix is one warning (the files were sorted locally all
+    the same, so the run succeeded); changes to the references learnt from it."""
+    from facesort.immich.runs import report_lines
+
+    out, err = report_lines(immich)
+    for line in out:
+        print(line)
+    for line in err:
+        print(line, file=sys.stderr)
     return 0
 
 
@@ -181,6 +175,7 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
     from facesort.errors import ImmichError
     from facesort.immich.endpoint import endpoint_from_config
     from facesort.immich.people import sync_references
+    from facesort.immich.runs import reference_lines
 
     endpoint = endpoint_from_config(config)
     if endpoint is None:
@@ -191,12 +186,15 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
     report = sync_references(config, endpoint)
     print(
         f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
-        f"unchanged, {len(report.removed)} removed"
+        f"unchanged, {len(report.moved)} moved, {len(report.removed)} removed, "
+        f"{len(report.skipped)} skipped"
     )
     for name in report.saved:
         print(f"saved: {config.references_dir / name}")
-    for why in report.skipped:
-        print(f"skipped: {why}")
+    for line in reference_lines({**report.as_dict(), "saved": []}):
+        print(line)
+    for kept in report.kept:
+        print(f"kept: {kept}")
     return 0
 
 

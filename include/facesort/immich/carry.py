@@ -51,7 +51,15 @@ from facesort.immich.endpoint import ImmichEndpoint, PathMap
 from facesort.immich.writes import CARRY_PERMISSIONS, ImmichFaceWrites
 from facesort.state import State
 from facesort.state.models import Event, ImmichCarry, ImmichFile, MediaFile
-from facesort.vocab import CarryOp, CarryStatus, EventAction, FileStatus, TransferOp
+from facesort.vocab import (
+    CarryOp,
+    CarryStatus,
+    EventAction,
+    FileStatus,
+    ImmichFileStatus,
+    ImmichStatus,
+    TransferOp,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +104,7 @@ def uncovered_destinations(
     config: Config, endpoint: ImmichEndpoint, libraries: list[dict[str, Any]]
 ) -> dict[str, str]:
     """Host folder -> container folder, for the destinations no library imports."""
-    from facesort.immich.steps import covering_libraries
+    from facesort.immich.prepare import covering_libraries
 
     folders = {
         str(d): endpoint.path_map.to_container(str(d))
@@ -126,11 +134,11 @@ def prepare_for_run(
 ) -> dict[str, Any]:
     """Before the run's files move: warn about destinations no library sees, and
     record each named Immich face of the run's files. Never raises for Immich."""
-    from facesort.immich.steps import OK, get_run
+    from facesort.immich.runs import get_run
 
     endpoint = _endpoint(config, resolve)
     run = get_run(state, run_id)
-    if endpoint is None or run is None or run.status != OK:
+    if endpoint is None or run is None or run.status != ImmichStatus.OK:
         return {"recorded": 0, "skipped": "Immich is not usable in this run"}
     with state.session() as session:
         known = session.scalar(
@@ -164,7 +172,7 @@ def record_faces(state: State, run_id: str) -> int:
         rows = session.scalars(
             sa.select(ImmichFile).where(
                 ImmichFile.run_id == run_id,
-                ImmichFile.status == "faces",
+                ImmichFile.status == ImmichFileStatus.FACES,
                 ImmichFile.asset_id.is_not(None),
             )
         ).all()
@@ -227,6 +235,8 @@ class CarryResult:
 
 
 def _missing_permission(exc: ImmichPermissionError) -> str:
+    if getattr(exc, "permission", None):
+        return str(exc.permission)  # type: ignore[attr-defined]
     text = str(exc)
     for pattern in (r"Missing required permission: ([\w.]+)", r"permission '([\w.]+)'"):
         match = re.search(pattern, text)
@@ -380,7 +390,7 @@ class CarryPass:
         looks in a row. Detection runs after the asset is made, so the queues being idle
         with the asset there means Immich's own detection is done (or will never run:
         machine learning off)."""
-        from facesort.immich.steps import _search_assets
+        from facesort.immich.read import search_assets
 
         assert self.endpoint is not None
         needed = self.endpoint.settings.wait.quiet_polls
@@ -389,7 +399,7 @@ class CarryPass:
         assets = {}
         if quiet and rows:
             wanted = {targets[r.file_id].container_path for r in rows}
-            assets = _search_assets(api, wanted, None)
+            assets = search_assets(api, wanted, None)
         log.debug("carry look: queues idle %s, %d of %d new assets there", quiet, len(assets),
                   len(rows))  # fmt: skip
         ready: dict[int, str] = {}
