@@ -1,0 +1,50 @@
+"""``facesort run``: one full pass, or its dry run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from facesort.cli.output import print_results
+from facesort.config import Config
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from facesort.sorting.run import preview_run, run_once
+
+    if args.dry_run:
+        from facesort.scan import check_staging_dirs
+
+        check_staging_dirs(config)  # as in a real run: a missing folder is an error
+        results = preview_run(config)
+        if not args.json:
+            print(f"Dry run: {len(results)} files; nothing was moved or recorded.")
+        print_results(results, as_json=args.json)
+        return 0
+    summary = run_once(config, workers=args.workers)
+    if not args.json:
+        scan = summary.scan
+        print(
+            f"Run {summary.run_id}: {scan.registered} new, "
+            + (f"{scan.unsorted} still to sort, " if scan.unsorted else "")
+            + f"{scan.known} already handled, "
+            f"{scan.waiting} not stable yet, {scan.ignored} not media"
+            + (f", {summary.recovered} interrupted moves recovered" if summary.recovered else "")
+        )
+        for note in scan.notes:
+            print(f"note: {note}")
+    print_results(summary.results, as_json=args.json)
+    return _report_immich(summary.immich)
+
+
+def _report_immich(immich: dict | None) -> int:
+    """Immich's part: a setting to fix is one warning (the files were sorted locally all
+    the same, so the run succeeded); changes to the references learnt from it."""
+    from facesort.immich.runs import report_lines
+
+    out, err = report_lines(immich)
+    for line in out:
+        print(line)
+    for line in err:
+        print(line, file=sys.stderr)
+    return 0
