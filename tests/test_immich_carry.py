@@ -248,3 +248,23 @@ def test_carry_names_false_writes_nothing_and_a_library_for_review_stops_the_war
     assert _people_on(double, NEW_LIN) == [(None, "machine-learning")]  # Immich's own
     assert summary.immich["carry_names"]["detail"] == "immich.carry_names is off"
     assert not [r for r in caplog.records if "drops the names" in r.getMessage()]
+
+
+def test_a_destination_immich_leaves_out_does_not_hold_the_run(make_workspace, immich_double):
+    ws = _workspace(make_workspace, LIN)
+    double = immich_double(ws, seeded=False)
+    # The library's import path covers the destination, but an exclusion pattern hides it.
+    library = next(
+        lib for lib in double.libraries if lib["importPaths"] == [f"{IMMICH_PHOTOS}/library"]
+    )
+    library["exclusionPatterns"] = ["**/lin-manuel-miranda/**"]
+    configure_immich(ws, double.url, wait={"max_wait_seconds": 120})
+    started = time.monotonic()
+
+    summary = run_once(ws.config(), workers=1, sleep=_short_sleep)
+
+    assert time.monotonic() - started < 60  # not the two minutes of max_wait_seconds
+    assert ws.files()[LIN] == "library/lin-manuel-miranda"
+    assert summary.immich["carry_names"]["waiting"] == 1
+    assert [r.status for r in _carries(ws)] == [CarryStatus.PENDING]  # for a later run
+    assert not double.face_writes

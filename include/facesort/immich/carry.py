@@ -204,6 +204,7 @@ def record_faces(state: State, run_id: str) -> int:
                         box=list(face.box),
                         status=CarryStatus.PENDING,
                         quiet_polls=0,
+                        missing_polls=0,
                     )
                 )
                 existing.add((face.person_id, tuple(face.box)))
@@ -302,11 +303,15 @@ class CarryPass:
             return CarryResult(True, f"Immich was not usable: {exc}", counts, len(rows))
         waiting = self._waiting()
         # Only files already moved are waited for; one still in staging (sorting failed,
-        # or another worker's) is carried by the run after it moves.
-        seen_ids = {r.id for r in seen}
-        left = sum(1 for r in waiting if r.id in seen_ids)
+        # or another worker's) is carried by the run after it moves. A file Immich still
+        # has no asset for after twice the quiet looks is left out (an exclusion pattern,
+        # no scan): a later run carries it if the asset comes.
+        assert self.endpoint is not None
+        give_up = 2 * self.endpoint.settings.wait.quiet_polls
+        worth = {r.id for r in seen if r.missing_polls < give_up}
+        left = sum(1 for r in waiting if r.id in worth)
         if not write:
-            left = sum(1 for r in seen if r.file_id not in ready)
+            left = sum(1 for r in seen if r.file_id not in ready and r.id in worth)
             return CarryResult(left == 0, f"{len(ready)} file(s) ready", counts, len(waiting))
         done = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing written"
         return CarryResult(left == 0, f"{done}; {len(waiting)} waiting", counts, len(waiting))
@@ -410,11 +415,14 @@ class CarryPass:
                 assert stored is not None
                 if asset is None or asset.offline:
                     stored.quiet_polls = 0
+                    stored.missing_polls = stored.missing_polls + 1 if quiet else 0
                 else:
+                    stored.missing_polls = 0
                     stored.quiet_polls += 1
                     stored.new_asset_id = asset.asset_id
                     stored.new_path = asset.path
                 row.quiet_polls = stored.quiet_polls
+                row.missing_polls = stored.missing_polls
                 row.new_asset_id = stored.new_asset_id
                 if asset is not None and stored.quiet_polls >= needed:
                     ready[row.file_id] = asset.asset_id

@@ -369,8 +369,10 @@ class ImmichCarry(Base):
     face_id: Mapped[str | None] = mapped_column(sa.String(64))  # the face given or created
     # Who Immich had put on that face before (an unnamed cluster), for undo.
     previous_person_id: Mapped[str | None] = mapped_column(sa.String(64))
-    # Looks in a row at which the face queues were idle and the new asset existed.
+    # Looks in a row at which the face queues were idle and the new asset existed; and
+    # at which they were idle and it did not (a file Immich leaves out: stop waiting).
     quiet_polls: Mapped[int] = mapped_column(sa.Integer, default=0)
+    missing_polls: Mapped[int] = mapped_column(sa.Integer, default=0)
     detail: Mapped[str | None] = mapped_column(sa.Text)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

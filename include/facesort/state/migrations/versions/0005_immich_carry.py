@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("face_id", sa.String(length=64), nullable=True),
         sa.Column("previous_person_id", sa.String(length=64), nullable=True),
         sa.Column("quiet_polls", sa.Integer(), nullable=False),
+        sa.Column("missing_polls", sa.Integer(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
