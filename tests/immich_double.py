@@ -72,6 +72,8 @@ Public helpers for tests (kept stable):
   every asset ever at that path, oldest first; ``double.assets`` (id -> Asset);
   ``Asset.faces`` (list of :class:`Face`), ``Asset.trashed``, ``Asset.offline``,
   ``Asset.recognized_at`` (``facesRecognizedAt``, None until a successful detection);
+- ``face(face_id)`` -> the :class:`Face` (``box`` pixels x1, y1, x2, y2; ``size``;
+  ``person`` key or None; ``source``), on any asset, trashed ones too;
 - ``person_id(key)`` / ``person_key(id)``; ``listed_people(with_hidden=False)`` -> names
   of the people ``GET /api/people`` lists now; ``name_face(face_id, key)`` (the user
   naming a face in Immich's UI); ``rename_person(key, name)``; ``delete_person(key)``

@@ -182,7 +182,7 @@ def test_db_mode_uses_the_queues_for_faces_without_faces_recognized_at(
 ):
     """A face made by hand (or one there while Immich's machine learning failed) never
     sets facesRecognizedAt: DB mode uses the idle queues then, as API mode does, and says
-    which signal decided."""
+    which signal decided. The size Immich read (asset_exif) tells a stale asset."""
     import shutil
     from datetime import UTC, datetime
 
@@ -200,6 +200,9 @@ def test_db_mode_uses_the_queues_for_faces_without_faces_recognized_at(
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:
         conn.exec_driver_sql((SCHEMAS["v1.136+"] + COMMON).replace("%", "%%"))
+        conn.exec_driver_sql(
+            'CREATE TABLE asset_exif ("assetId" uuid PRIMARY KEY, "fileSizeInByte" bigint)'
+        )
         person = "00000000-0000-4000-8000-0000000000aa"
         conn.execute(
             sa.text("INSERT INTO person (id, name) VALUES (:p, 'lin-manuel-miranda')"),
@@ -216,6 +219,12 @@ def test_db_mode_uses_the_queues_for_faces_without_faces_recognized_at(
                 {"a": asset, "p": person, "l": library, "path": f"/mnt/downloads/{name}",
                  "m": mtime},
             )  # fmt: skip
+            # The size Immich read: right for lin-manuel-miranda.png, not for obama1.jpg.
+            size = (ws.staging / name).stat().st_size + (0 if i == 0 else 1)
+            conn.execute(
+                sa.text('INSERT INTO asset_exif ("assetId", "fileSizeInByte") VALUES (:a, :s)'),
+                {"a": asset, "s": size},
+            )
             # facesRecognizedAt NULL for both: machine learning failed.
             conn.execute(
                 sa.text('INSERT INTO asset_job_status ("assetId") VALUES (:a)'), {"a": asset}
@@ -237,7 +246,7 @@ def test_db_mode_uses_the_queues_for_faces_without_faces_recognized_at(
     assert summary.immich["wait"] == "ready", summary.immich
     files = ws.files()
     assert files["lin-manuel-miranda.png"] == "library/lin-manuel-miranda"  # only Immich knows
-    assert files["obama1.jpg"] == "library/obama"  # no face in Immich: matched locally
+    assert files["obama1.jpg"] == "library/obama"  # Immich's asset is stale: matched locally
     from facesort.state import State
     from facesort.state.models import ImmichFile
 
@@ -250,4 +259,7 @@ def test_db_mode_uses_the_queues_for_faces_without_faces_recognized_at(
     lin = rows["/mnt/downloads/lin-manuel-miranda.png"]
     assert (lin.status, lin.source) == ("faces", "db")
     assert "Immich's face queues idle after the scan" in lin.detail
-    assert rows["/mnt/downloads/obama1.jpg"].status == "no_face"
+    obama = rows["/mnt/downloads/obama1.jpg"]
+    size = (ws.root / "library" / "obama" / "obama1.jpg").stat().st_size
+    assert obama.status == "stale"
+    assert f"({size + 1} bytes in Immich, {size} now)" in obama.detail

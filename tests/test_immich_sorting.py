@@ -101,11 +101,13 @@ def test_named_people_decide_and_the_rest_is_matched_locally(make_workspace, imm
 
 def test_immich_unreachable_sorts_everything_locally(make_workspace):
     ws = make_workspace(stage=("incoming",), extras=False)
-    configure_immich(ws, f"http://127.0.0.1:{_closed_port()}")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    configure_immich(ws, url)
 
     summary = run_once(ws.config(), workers=1, sleep=lambda _: None)
 
     assert summary.immich["status"] == "unavailable"
+    assert summary.immich["not_used"].startswith(f"Immich at {url} cannot be reached")
     files = ws.files()
     assert files["obama1.jpg"] == "library/obama"
     assert files["lin-manuel-miranda.png"] == "review/unidentified"
@@ -148,7 +150,9 @@ def test_a_wrong_key_is_one_message_and_files_are_still_sorted(
     assert code == 0  # sorted locally: the run succeeded, with a warning
     assert "facesort: warning: Immich was not used: Immich at" in err
     assert "401 Unauthorized" in err
+    assert "rejected the API key from the environment variable FACESORT_TEST_IMMICH_KEY" in err
     assert "Account Settings > API Keys" in err
+    assert len([line for line in err.splitlines() if "warning:" in line]) == 1
     assert not list(ws.staging.iterdir())  # sorted locally all the same
     assert ws.files()["obama1.jpg"] == "library/obama"
 

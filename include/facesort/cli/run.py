@@ -34,17 +34,29 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         for note in scan.notes:
             print(f"note: {note}")
     print_results(summary.results, as_json=args.json)
-    return _report_immich(summary.immich)
+    return _report_immich(summary.immich, as_json=args.json)
 
 
-def _report_immich(immich: dict | None) -> int:
+def _report_immich(immich: dict | None, *, as_json: bool = False) -> int:
     """Immich's part: a setting to fix is one warning (the files were sorted locally all
     the same, so the run succeeded); changes to the references learnt from it."""
     from facesort.immich.runs import report_lines
 
     out, err = report_lines(immich)
     for line in out:
-        print(line)
+        print(line, file=sys.stderr if as_json else sys.stdout)  # stdout stays JSON
     for line in err:
         print(line, file=sys.stderr)
+    return 0
+    if immich["status"] == "error":
+        print(f"facesort: warning: Immich was not used: {immich['message']}", file=sys.stderr)
+        return 0
+    if immich["status"] != "ok":
+        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
+        return 0
+    files = ", ".join(f"{k}: {v}" for k, v in sorted(immich["files"].items()))
+    print(
+        f"Immich {immich['server_version']}: wait {immich['wait']}; files {files or 'none'}",
+        file=sys.stderr,
+    )
     return 0
