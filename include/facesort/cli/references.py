@@ -48,7 +48,7 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
         f"{len(report.skipped)} skipped"
     )
     _listed("saved", [config.references_dir / name for name in report.saved])
-    for line in reference_lines({**report.as_dict(), "saved": []}):
+    for line in reference_lines({**report.as_dict(), "saved": []}):  # moved, removed, skipped
         print(line)
     _listed("kept", report.kept)
     return 0
