@@ -248,9 +248,10 @@ def _missing_permission(exc: ImmichPermissionError) -> str:
 
 def permission_message(exc: ImmichPermissionError, waiting: int) -> str:
     missing = _missing_permission(exc)
+    why = "" if missing in CARRY_PERMISSIONS else " (to know when Immich's face detection ran)"
     return (
-        f"Immich names were not carried over: the API key lacks the permission '{missing}'. "
-        f"Carrying names onto moved files needs {', '.join(CARRY_PERMISSIONS)}: add them to "
+        f"Immich names were not carried over: the API key lacks the permission '{missing}'"
+        f"{why}. Carrying names onto moved files needs {', '.join(CARRY_PERMISSIONS)}: add them to "
         "the key in Immich (Account Settings > API Keys), or set immich.carry_names: false. "
         f"Files are sorted as before; {waiting} name(s) wait to be carried."
     )
