@@ -98,13 +98,14 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+import paths
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-FIXTURE = Path(__file__).parent / "fixtures" / "immich" / "faces.json"
-PHOTOS = Path(__file__).parent / "fixtures" / "faces"
+FIXTURE = paths.FIXTURES / "immich" / "faces.json"
+PHOTOS = paths.PHOTOS
 API_KEY = "test-api-key"
 OWNER_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "immich-double/user"))
 UPLOAD = f"/data/upload/{OWNER_ID}"
