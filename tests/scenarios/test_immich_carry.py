@@ -168,8 +168,9 @@ def test_what_immich_was_not_ready_for_is_finished_by_a_later_run_and_undone(
 ):
     ws = _workspace(make_workspace, LIN)
     double = immich_double(ws, seeded=False)
-    # No rescan after routing: Immich does not know the new path in this run.
-    configure_immich(ws, double.url, rescan_after_routing=False, wait={"max_wait_seconds": 1})
+    # No rescan after routing: Immich does not know the new path in this run (the wait
+    # for it stops after twice the quiet looks, well before max_wait_seconds).
+    configure_immich(ws, double.url, rescan_after_routing=False, wait={"max_wait_seconds": 30})
     double.scan_now()
     double.settle()
 
