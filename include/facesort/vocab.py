@@ -142,6 +142,10 @@ class EventAction(StrEnum):
     VANISHED = "vanished"
     CHANGED = "changed"
     PURGED = "purged"
+    # A person's name carried onto the file's new Immich asset (immich.carry), and that
+    # write taken back by an undo. Neither moves the file.
+    IMMICH_NAMED = "immich_named"
+    IMMICH_UNNAMED = "immich_unnamed"
 
 
 class BatchStatus(StrEnum):
@@ -215,3 +219,33 @@ class ReadySignal(StrEnum):
     DATABASE = "database"  # asset_job_status."facesRecognizedAt" set
     QUEUES = "queues"  # the face queues idle for quiet_polls polls
     NONE = "none"  # neither: not final
+
+
+class CarryStatus(StrEnum):
+    """``immich_carry.status``: one named Immich face of a file facesort moves.
+
+    pending (recorded before the move; waiting for Immich to know the new asset and to
+    finish its face detection) -> writing (a write is about to be sent: a retry looks
+    first whether it arrived) -> carried (a face Immich detected was given the person)
+    | created (no face there: facesort created one) | already (Immich had the person
+    there) | conflict (the face there is someone else's: left alone) | not_seen (no
+    Immich library imports the destination) | not_moved (the file did not move);
+    carried | created -> undone.
+    """
+
+    PENDING = "pending"
+    WRITING = "writing"
+    CARRIED = "carried"
+    CREATED = "created"
+    ALREADY = "already"
+    CONFLICT = "conflict"
+    NOT_SEEN = "not_seen"
+    NOT_MOVED = "not_moved"
+    UNDONE = "undone"
+
+
+class CarryOp(StrEnum):
+    """``immich_carry.op``: the write that carries a name."""
+
+    ASSIGN = "assign"  # PUT /api/faces/{personId} {"id": faceId}
+    CREATE = "create"  # POST /api/faces

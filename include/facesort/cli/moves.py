@@ -181,11 +181,13 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
             args.group,
             actor=f"facesort undo {args.group}",
             lease_s=config.claim_lease_seconds,
+            config=config,
         )
         skipped = report.skipped or []
         if args.json:
             print(json.dumps({"undo_group": report.group_id, "reverted": report.reverted,
-                              "to_staging": report.to_staging, "skipped": skipped},
+                              "to_staging": report.to_staging, "skipped": skipped,
+                              "immich": report.immich},
                              indent=2))  # fmt: skip
             return 0
         print(f"Reverted {report.reverted} move(s) of {args.group}.")
@@ -196,6 +198,8 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
             )
         for line in skipped:
             print(f"  skipped: {line}")
+        for line in report.immich:
+            print(f"  {line}")
         if report.reverted:
             print(
                 f"This undo is group {report.group_id}: `facesort undo {report.group_id}` redoes."
