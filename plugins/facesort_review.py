@@ -174,27 +174,15 @@ def index(request: Request, user=Viewer) -> Response:
 @app.get("/queue/{category}")
 def queue(request: Request, category: str, page: int = 1, user=Viewer) -> Response:
     from facesort.config import REVIEW_CATEGORIES
-    from facesort.review.queue import PAGE_SIZE, people_names, queue_items
+    from facesort.review.queue import PAGE_SIZE, queue_items
 
     if category not in REVIEW_CATEGORIES:
         raise HTTPException(404, f"no review category {category!r}")
-    config, state = facesort()
+    _, state = facesort()
     page = max(1, page)
     items = queue_items(state, category, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
-    return _page(
-        request,
-        "queue.html",
-        {
-            "config": config,
-            "state": state,
-            "category": category,
-            "items": items[:PAGE_SIZE],
-            "page": page,
-            "more": len(items) > PAGE_SIZE,
-            "people": people_names(state, config),
-            "user": user.get_name(),
-        },
-    )
+    more = len(items) > PAGE_SIZE
+    return _queue_page(request, user, items[:PAGE_SIZE], category=category, page=page, more=more)
 
 
 @app.get("/clusters")
@@ -218,7 +206,25 @@ def clusters(request: Request, user=Viewer) -> Response:
 
 @app.get("/clusters/{cluster_id}")
 def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
-    from facesort.review.queue import people_names, queue_items
+    from facesort.review.queue import queue_items
+
+    _, state = facesort()
+    items = queue_items(state, cluster_id=cluster_id, limit=500)
+    return _queue_page(request, user, items, cluster_id=cluster_id)
+
+
+def _queue_page(
+    request: Request,
+    user: Any,
+    items: list,
+    *,
+    category: str | None = None,
+    cluster_id: int | None = None,
+    page: int = 1,
+    more: bool = False,
+) -> Response:
+    """The queue page: a category's files, or a cluster's."""
+    from facesort.review.queue import people_names
 
     config, state = facesort()
     return _page(
@@ -227,11 +233,11 @@ def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
         {
             "config": config,
             "state": state,
-            "category": None,
+            "category": category,
             "cluster_id": cluster_id,
-            "items": queue_items(state, cluster_id=cluster_id, limit=500),
-            "page": 1,
-            "more": False,
+            "items": items,
+            "page": page,
+            "more": more,
             "people": people_names(state, config),
             "user": user.get_name(),
         },
