@@ -124,7 +124,20 @@ async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
 
 @app.exception_handler(FacesortError)
 async def _facesort_error(request: Request, exc: FacesortError) -> Response:
-    """Errors a person can act on (a bad name, a file not in the queue): the message."""
+    """Errors a person can act on (a bad name, a file not in the queue): the message.
+    A new person's name close to a known one (:mod:`facesort.review.spelling`) is a 409
+    the page answers by asking, then sending the action again confirmed."""
+    did_you_mean = getattr(exc, "did_you_mean", None)
+    if did_you_mean is not None:
+        return JSONResponse(
+            {
+                "detail": str(exc),
+                "confirm_new_person": True,
+                "person": exc.person,
+                "did_you_mean": did_you_mean,
+            },
+            status_code=409,
+        )
     if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
         return _page(request, "error.html", {"message": str(exc)}, status_code=400)
     return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -224,7 +237,7 @@ def _queue_page(
     more: bool = False,
 ) -> Response:
     """The queue page: a category's files, or a cluster's."""
-    from facesort.review.queue import people_names
+    from facesort.review.queue import people_names, tab_actions
 
     config, state = facesort()
     return _page(
@@ -235,6 +248,7 @@ def _queue_page(
             "state": state,
             "category": category,
             "cluster_id": cluster_id,
+            "actions": tab_actions(category),
             "items": items,
             "page": page,
             "more": more,
@@ -348,14 +362,18 @@ class FilesBody(BaseModel):
     file_ids: list[int] = Field(min_length=1, max_length=5000)
 
 
-class ApproveBody(FilesBody):
+class PersonBody(BaseModel):
     person: str = Field(max_length=500)
+    # A new person whose name is close to a known one is refused (409) until confirmed.
+    confirm_new_person: bool = False
+
+
+class ApproveBody(FilesBody, PersonBody):
     add_reference: bool = False
     face: int | None = None
 
 
-class ReferenceBody(FilesBody):
-    person: str = Field(max_length=500)
+class ReferenceBody(FilesBody, PersonBody):
     face: int | None = None
 
 
@@ -363,8 +381,8 @@ class UndoBody(BaseModel):
     group_id: str | None = Field(None, max_length=250)  # None: the last action
 
 
-class NameBody(BaseModel):
-    person: str = Field(max_length=500)
+class NameBody(PersonBody):
+    pass
 
 
 Actor = Depends(signed_in_user)
@@ -385,7 +403,11 @@ def _done(result) -> JSONResponse:
 @app.post("/api/approve", dependencies=[SameOrigin])
 def approve(body: ApproveBody, user=Actor) -> Response:
     result = _reviewer(user).approve(
-        body.file_ids, body.person, add_reference=body.add_reference, face=body.face
+        body.file_ids,
+        body.person,
+        add_reference=body.add_reference,
+        face=body.face,
+        confirm_new_person=body.confirm_new_person,
     )
     return _done(result)
 
@@ -397,7 +419,11 @@ def reject(body: FilesBody, user=Actor) -> Response:
 
 @app.post("/api/add-reference", dependencies=[SameOrigin])
 def add_reference(body: ReferenceBody, user=Actor) -> Response:
-    return _done(_reviewer(user).add_reference(body.file_ids, body.person, face=body.face))
+    reviewer = _reviewer(user)
+    result = reviewer.add_reference(
+        body.file_ids, body.person, face=body.face, confirm_new_person=body.confirm_new_person
+    )
+    return _done(result)
 
 
 @app.post("/api/not-duplicate", dependencies=[SameOrigin])
@@ -415,7 +441,11 @@ def undo(body: UndoBody, user=Actor) -> Response:
 
 @app.post("/api/clusters/{cluster_id}/name", dependencies=[SameOrigin])
 def name_cluster(cluster_id: int, body: NameBody, user=Actor) -> Response:
-    return _done(_reviewer(user).name_cluster(cluster_id, body.person))
+    reviewer = _reviewer(user)
+    result = reviewer.name_cluster(
+        cluster_id, body.person, confirm_new_person=body.confirm_new_person
+    )
+    return _done(result)
 
 
 @app.get("/api/counts")

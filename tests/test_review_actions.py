@@ -138,6 +138,43 @@ def test_batch_approve_uses_the_existing_spelling_and_undo_last(make_queue):
         reviewer.undo_last()
 
 
+def test_a_new_name_close_to_a_known_one_asks_and_undo_removes_the_emptied_folder(make_queue):
+    from facesort.review.spelling import NewPersonUnconfirmed
+
+    ws, state, reviewer = make_queue("lin-manuel-miranda.png")
+    lin = file_id(state, "lin-manuel-miranda.png")
+    before = record(state, lin).current_path
+
+    # "bidn" is nobody yet, and one letter from biden (a reference folder): asked.
+    with pytest.raises(
+        NewPersonUnconfirmed, match="new person 'bidn'. did you mean 'biden'"
+    ) as asked:
+        reviewer.approve([lin], "bidn")
+    assert asked.value.did_you_mean == ["biden"]
+    for action in (
+        lambda: reviewer.add_reference([lin], "Bidn"),
+        lambda: reviewer.approve([lin], "bidenn", add_reference=True),
+    ):
+        with pytest.raises(NewPersonUnconfirmed):
+            action()
+    assert record(state, lin).current_path == before and os.path.isfile(before)
+    assert not (ws.library / "bidn").exists() and not (ws.references / "Bidn").exists()
+    with state.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ReviewAction)) == 0
+
+    # Confirmed, it is a new person; a name close to nobody never asks.
+    result = reviewer.approve([lin], "bidn", add_reference=True, confirm_new_person=True)
+    assert result.moved[0].destination == str(ws.library / "bidn" / "lin-manuel-miranda.png")
+    assert len(list((ws.references / "bidn").iterdir())) == 1
+    # Undone: the file is back, and the person folders the typo made are gone.
+    reviewer.undo(result.group_id)
+    assert record(state, lin).current_path == before and os.path.isfile(before)
+    assert not (ws.library / "bidn").exists() and not (ws.references / "bidn").exists()
+    assert (ws.references / "biden").is_dir()
+    reviewer.approve([lin], "Lin-Manuel Miranda")
+    assert ws.files()["lin-manuel-miranda.png"] == "library/Lin-Manuel Miranda"
+
+
 def test_actions_refuse_what_they_cannot_do_and_change_nothing(make_queue):
     ws, state, reviewer = make_queue(
         "obama-240p.jpg",

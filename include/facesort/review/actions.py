@@ -49,6 +49,7 @@ from facesort.review.record import (
 )
 from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.results import ActionResult, ReviewError, file_label, summary_of
+from facesort.review.spelling import check_new_person
 from facesort.review.targets import (
     check_folder,
     faces_to_add,
@@ -83,10 +84,14 @@ class Reviewer:
         *,
         add_reference: bool = False,
         face: int | None = None,
+        confirm_new_person: bool = False,
     ) -> ActionResult:
         """Move files to ``library/<person>/``; label the face; optionally add it as a
-        reference. ``face`` (1-based) names the face for a file with several."""
+        reference. ``face`` (1-based) names the face for a file with several. A new
+        person whose name is close to a known one is refused unless
+        ``confirm_new_person`` (:mod:`facesort.review.spelling`)."""
         person = person_name(self.state, self.config, person)
+        check_new_person(self.state, self.config, person, confirmed=confirm_new_person)
         files, retry, prior = self._gate(ReviewKind.APPROVE, person, file_ids)
         duplicates = [
             m for m in files if m.category == Category.DUPLICATES and m.id not in prior.moved
@@ -158,12 +163,14 @@ class Reviewer:
         *,
         face: int | None = None,
         whole_photo: bool = False,
+        confirm_new_person: bool = False,
     ) -> ActionResult:
         """Make one face of each file (a crop) a reference photo of ``person``; with
         ``whole_photo``, copy the photo itself (only for photos with exactly one face).
         ``face`` (1-based) names the face of a single file with several. The files stay
         where they are."""
         person = person_name(self.state, self.config, person)
+        check_new_person(self.state, self.config, person, confirmed=confirm_new_person)
         files, retry, _ = self._gate(ReviewKind.ADD_REFERENCE, person, file_ids, queue=False)
         picked = faces_to_add(self.state, files, face, person, whole_photo)
         intent = self.begin(ReviewKind.ADD_REFERENCE, person, files, retry)
@@ -224,11 +231,13 @@ class Reviewer:
         result.summary = summary_of("are not duplicates: sorted by their faces", result)
         return record_result(self.state, self.actor, result, None, files, {"originals": originals})
 
-    def name_cluster(self, cluster_id: int, person: str) -> ActionResult:
+    def name_cluster(
+        self, cluster_id: int, person: str, *, confirm_new_person: bool = False
+    ) -> ActionResult:
         """Name a cluster of unknown faces (see :func:`facesort.review.naming.name_cluster`)."""
         from facesort.review.naming import name_cluster
 
-        return name_cluster(self, cluster_id, person)
+        return name_cluster(self, cluster_id, person, confirm_new_person=confirm_new_person)
 
     def _gate(
         self,

@@ -94,7 +94,11 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
         if command == "approve":
             ids = resolve_files(state, args.files)
             result = reviewer.approve(
-                ids, args.person, add_reference=args.add_reference, face=args.face
+                ids,
+                args.person,
+                add_reference=args.add_reference,
+                face=args.face,
+                confirm_new_person=args.new_person,
             )
         elif command == "reject":
             result = reviewer.reject(resolve_files(state, args.files))
@@ -104,11 +108,14 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
                 args.person,
                 face=args.face,
                 whole_photo=args.whole_photo,
+                confirm_new_person=args.new_person,
             )
         elif command == "not-duplicate":
             result = reviewer.not_duplicate(resolve_files(state, args.files))
         elif command == "name-cluster":
-            result = reviewer.name_cluster(args.cluster, args.person)
+            result = reviewer.name_cluster(
+                args.cluster, args.person, confirm_new_person=args.new_person
+            )
         elif command == "undo":
             results = (
                 [reviewer.undo(group) for group in args.groups]
@@ -259,4 +266,10 @@ def add_review_commands(commands) -> None:
 
     for parser in (approve, reject, reference, not_duplicate, undo, name, recheck):
         parser.add_argument("--json", action="store_true")
+    for parser in (approve, reference, name):
+        parser.add_argument(
+            "--new-person",
+            action="store_true",
+            help="PERSON is new, even if the name is close to a known one (not a typo)",
+        )
     review.set_defaults(handler=cmd_review)

@@ -19,6 +19,7 @@ from facesort.review.pictures import NoPicture
 from facesort.review.record import confirm_faces, record_result, recorded_on_failure
 from facesort.review.reference_photos import file_faces
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
+from facesort.review.spelling import check_new_person
 from facesort.review.targets import check_folder, person_name
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import FileResult, Router
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
     from facesort.review.actions import Reviewer
 
 
-def name_cluster(reviewer: Reviewer, cluster_id: int, person: str) -> ActionResult:
+def name_cluster(
+    reviewer: Reviewer, cluster_id: int, person: str, *, confirm_new_person: bool = False
+) -> ActionResult:
     """Name a cluster of unknown faces: up to ``review.cluster_reference_faces`` of its
     faces, spread across the cluster, become reference photos of ``person``; all its
     faces are labelled; each file in the review queue whose faces are now all this
@@ -47,6 +50,7 @@ def name_cluster(reviewer: Reviewer, cluster_id: int, person: str) -> ActionResu
     from facesort.review.clustering import cluster_members, spread_sample
 
     person = person_name(reviewer.state, reviewer.config, person)
+    check_new_person(reviewer.state, reviewer.config, person, confirmed=confirm_new_person)
     recover_first(reviewer.state, reviewer.config)
     check_active(reviewer.state, cluster_id)
     retry = naming_in_flight(reviewer.state, cluster_id, person)

@@ -42,6 +42,23 @@ CATEGORY_TITLES = {
 }
 
 
+# The actions each tab offers: those that can apply to its files (a duplicate cannot
+# be approved as a person; an unreadable file has no face to add as a reference).
+ALL_ACTIONS = ("approve", "add-reference", "reject", "not-duplicate", "undo")
+TAB_ACTIONS = {
+    Category.DUPLICATES: ("reject", "not-duplicate", "undo"),
+    Category.UNREADABLE: ("approve", "reject", "undo"),
+}
+QUEUE_ACTIONS = ("approve", "add-reference", "reject", "undo")
+
+
+def tab_actions(category: str | None) -> tuple[str, ...]:
+    """The actions offered on a category's tab (None: a cluster's files, of any tab)."""
+    if category is None:
+        return ALL_ACTIONS
+    return TAB_ACTIONS.get(category, QUEUE_ACTIONS)
+
+
 @dataclass
 class FaceView:
     number: int  # 1-based, detection order
@@ -100,6 +117,16 @@ class QueueItem:
         if self.faces and self.kind != Kind.VIDEO and self.rule in RULE_HEADLINES:
             return RULE_HEADLINES[self.rule]
         return self.summary
+
+    @property
+    def drawn_faces(self) -> list[tuple[int, FaceView]]:
+        """The faces drawn on the thumbnail with the number shown on each box (the key
+        that chooses it): a photo's faces keep their numbers (the list below names them
+        the same); a video's boxes, those of one frame, are numbered 1..n."""
+        shown = self.shown_faces
+        if self.kind != Kind.VIDEO:
+            return [(face.number, face) for face in shown]
+        return list(enumerate(shown, start=1))
 
     @property
     def shown_faces(self) -> list[FaceView]:

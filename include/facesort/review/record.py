@@ -246,6 +246,7 @@ def undo_action(
         apply_effects(state, photos, base_details, journal, result)
     else:
         revert_effects(state, base_details)
+    remove_emptied_person_folders(config, state, group_id)
     result.summary = (
         f"{result.kind} of {base_kind} ({base_group}): "
         f"{report.reverted + len(result.references)} change(s)"
@@ -269,6 +270,34 @@ def undo_action(
             )
         )
     return result
+
+
+def remove_emptied_person_folders(config: Config, state: State, group_id: str) -> None:
+    """Person folders (in the library or the references) that the undone group filled
+    and its undo emptied again: removed, so that an undone typo ("obma") leaves no
+    folder behind that would become a person of its own. Only empty folders directly
+    under those two roots are removed (``rmdir`` refuses anything else)."""
+    import os
+
+    from facesort.state.models import Transfer
+    from facesort.vocab import TransferState
+
+    roots = {os.path.realpath(config.library_dir), os.path.realpath(config.references_dir)}
+    with state.session() as session:
+        targets = set(
+            session.scalars(
+                sa.select(Transfer.dst).where(
+                    Transfer.group_id == group_id, Transfer.state == TransferState.DONE
+                )
+            )
+        )
+    for folder in {os.path.dirname(path) for path in targets}:
+        if os.path.realpath(os.path.dirname(folder)) not in roots:
+            continue
+        try:
+            os.rmdir(folder)  # only when empty
+        except OSError:
+            pass  # not empty (or gone): it stays
 
 
 def last_actions(state: State, count: int = 1) -> list[str]:

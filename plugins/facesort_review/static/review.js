@@ -31,15 +31,33 @@
     try { data = await response.json(); } catch (e) { /* not JSON */ }
     if (!response.ok) {
       const detail = Array.isArray(data.detail) ? data.detail.map(d => d.msg).join("; ") : data.detail;
-      throw new Error(detail || `${response.status} ${response.statusText}`);
+      const error = new Error(detail || `${response.status} ${response.statusText}`);
+      error.data = data;
+      throw error;
     }
     return data;
+  }
+
+  // A new person whose name is close to a known one ("obma" beside "obama"): the server
+  // refuses (409) until asked; ask, and send the same action again, confirmed.
+  async function postConfirmingNewPerson(path, body) {
+    try {
+      return await post(path, body);
+    } catch (error) {
+      const data = error.data || {};
+      if (!data.confirm_new_person) throw error;
+      const known = (data.did_you_mean || []).map(n => `'${n}'`).join(" or ");
+      if (!window.confirm(`New person '${data.person}'? Did you mean ${known}?\n\nOK: make the new person '${data.person}'. Cancel: change the name.`)) {
+        throw new Error(`nothing was changed: did you mean ${known}?`);
+      }
+      return await post(path, { ...body, confirm_new_person: true });
+    }
   }
 
   async function act(path, body, doneCards = []) {
     try {
       doneCards.forEach(c => c.classList.add("done"));
-      const result = await post(path, body);
+      const result = await postConfirmingNewPerson(path, body);
       let text = result.summary;
       if (result.skipped && result.skipped.length) text += " — " + result.skipped.join("; ");
       sessionStorage.setItem("facesort-message", text);
@@ -74,11 +92,16 @@
     cards().forEach(c => c.classList.toggle("selected", $(".select", c).checked));
   }
   function toggle(card) { const box = $(".select", card); box.checked = !box.checked; refreshSelection(); }
-  function chooseFace(card, number) {
-    if (number > Number(card.dataset.faces)) { say(`this file has no face ${number}`, true); return; }
+  // ``key``: the number on a face's box (a video's boxes, of one frame, are 1..n);
+  // the action names the face by its number among all the file's faces (data-face).
+  function chooseFace(card, key) {
+    const shown = $(`.box[data-key="${key}"], .faces li[data-key="${key}"]`, card);
+    if (!shown) { say(`this file has no face ${key}`, true); return; }
+    const number = Number(shown.dataset.face);
     chosenFace.set(card.dataset.id, number);
     $$(".box, .faces li", card).forEach(el => el.classList.toggle("chosen", Number(el.dataset.face) === number));
   }
+  const offered = name => Boolean($(`#toolbar [data-action="${name}"]`));
 
   // ---------------------------------------------------------------- actions
   function person() { return ($("#person") || {}).value ? $("#person").value.trim() : ""; }
@@ -93,7 +116,7 @@
       const chosen = targets();
       if (!chosen.length || !needPerson("approve")) return;
       const ids = chosen.map(c => Number(c.dataset.id));
-      const body = { file_ids: ids, person: person(), add_reference: $("#as-reference").checked };
+      const body = { file_ids: ids, person: person(), add_reference: Boolean($("#as-reference") && $("#as-reference").checked) };
       if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
       act("api/approve", body, chosen);
     },
@@ -131,7 +154,7 @@
     if (card) {
       current = cards().indexOf(card);
       focusCard(current);
-      if (box) chooseFace(card, Number(box.dataset.face));
+      if (box) chooseFace(card, Number(box.dataset.key));
     }
   });
   document.addEventListener("change", event => { if (event.target.matches(".select")) refreshSelection(); });
@@ -149,7 +172,7 @@
         event.preventDefault();
         const clusterForm = event.target.closest(".name-cluster");
         if (clusterForm) nameCluster(clusterForm);
-        else if (event.target.id === "person") actions.approve();
+        else if (event.target.id === "person" && offered("approve")) actions.approve();
       } else if (event.key === "Escape") {
         event.target.blur();
         focusCard(current);
@@ -167,9 +190,9 @@
     }
     else if (/^[1-9]$/.test(key)) { const c = cards()[current]; if (c) chooseFace(c, Number(key)); }
     else if (key === "a") { const p = $("#person"); if (p) p.focus(); }
-    else if (key === "f") { actions["add-reference"](); }
-    else if (key === "r") { actions.reject(); }
-    else if (key === "d" && $("[data-action=not-duplicate]")) { actions["not-duplicate"](); }
+    else if (key === "f" && offered("add-reference")) { actions["add-reference"](); }
+    else if (key === "r" && offered("reject")) { actions.reject(); }
+    else if (key === "d" && offered("not-duplicate")) { actions["not-duplicate"](); }
     else if (key === "u") { actions.undo(); }
     else if (key === "?") { actions.help(); }
     else return;
