@@ -258,6 +258,28 @@ def _queue_page(
     )
 
 
+@app.get("/is-this/{category}")
+def is_this(request: Request, category: str, user=Viewer) -> Response:
+    """ "Is this X?": the queue's suggestions, one card at a time (y / n / s)."""
+    from facesort.review.suggestions import ASKED_CATEGORIES, suggestions
+
+    if category not in ASKED_CATEGORIES:
+        raise HTTPException(404, f"no suggestions are made for {category!r}")
+    config, state = facesort()
+    return _page(
+        request,
+        "is_this.html",
+        {
+            "page_kind": "is-this",
+            "config": config,
+            "state": state,
+            "category": category,
+            "questions": suggestions(state, config, category),
+            "user": user.get_name(),
+        },
+    )
+
+
 @app.get("/actions")
 def actions(request: Request, user=Viewer) -> Response:
     from facesort.review.queue import recent_actions
@@ -332,6 +354,24 @@ def original_file(file_id: int, user=Viewer) -> Response:
     )
 
 
+@app.get("/reference-photo/{face_id}")
+def reference_photo(face_id: int, person: str, user=Viewer) -> Response:
+    """The reference photo of ``person`` nearest to a face (found from the records,
+    never a path from the request), small."""
+    from facesort.review.pictures import NoPicture, small_picture
+    from facesort.review.suggestions import best_reference
+
+    config, state = facesort()
+    path = best_reference(state, config, face_id, person)
+    if path is None:
+        raise HTTPException(404, f"no reference photo of {person!r} to compare face #{face_id}")
+    try:
+        data = small_picture(config, path)
+    except NoPicture as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-cache"})
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -375,6 +415,12 @@ class ApproveBody(FilesBody, PersonBody):
 
 class ReferenceBody(FilesBody, PersonBody):
     face: int | None = None
+
+
+class NotPersonBody(BaseModel):
+    file_id: int
+    face: int | None = Field(None, ge=1)  # 1-based; None: the file's only face
+    person: str = Field(max_length=500)
 
 
 class UndoBody(BaseModel):
@@ -429,6 +475,11 @@ def add_reference(body: ReferenceBody, user=Actor) -> Response:
 @app.post("/api/not-duplicate", dependencies=[SameOrigin])
 def not_duplicate(body: FilesBody, user=Actor) -> Response:
     return _done(_reviewer(user).not_duplicate(body.file_ids))
+
+
+@app.post("/api/not-person", dependencies=[SameOrigin])
+def not_person(body: NotPersonBody, user=Actor) -> Response:
+    return _done(_reviewer(user).not_person(body.file_id, body.face, body.person))
 
 
 @app.post("/api/undo", dependencies=[SameOrigin])

@@ -147,7 +147,7 @@ def test_a_new_name_close_to_a_known_one_asks_and_undo_removes_the_emptied_folde
 
     # "bidn" is nobody yet, and one letter from biden (a reference folder): asked.
     with pytest.raises(
-        NewPersonUnconfirmed, match="new person 'bidn'. did you mean 'biden'"
+        NewPersonUnconfirmed, match=r"new person 'bidn'\? did you mean 'biden'"
     ) as asked:
         reviewer.approve([lin], "bidn")
     assert asked.value.did_you_mean == ["biden"]
@@ -443,3 +443,48 @@ def test_a_face_from_a_video_frame_becomes_a_reference(make_workspace):
         assert not os.path.exists(reference)
     finally:
         state.dispose()
+
+
+def test_no_to_is_this_x_is_a_record_suggestions_and_recheck_respect_and_undo(make_workspace):
+    """ "Is this X?": with a strict sure_distance, alex's and kit's test photos are
+    uncertain matches (review/low_confidence) whose nearest person is right."""
+    from facesort.config import with_overrides
+    from facesort.review.suggestions import said_not, suggestions
+
+    ws = make_workspace(extras=False, settings={"matching": {"sure_distance": 0.35}})
+    for path in ws.staging.iterdir():
+        if path.name not in {"alex_lacamoire1.jpg", "johnsnow_test1.jpg"}:
+            path.unlink()
+    config = ws.config()
+    run_once(config, workers=1)
+    state = State(config.database_url)
+    reviewer = Reviewer(config, state, ACTOR)
+    alex, john = file_id(state, "alex_lacamoire1.jpg"), file_id(state, "johnsnow_test1.jpg")
+
+    asked = {s.item.id: s.person for s in suggestions(state, config, "low_confidence")}
+    assert asked == {alex: "alex_lacamoire", john: "kit_harington"}
+
+    no = reviewer.not_person(john, 1, "kit_harington")
+    assert ws.files()["johnsnow_test1.jpg"] == "review/low_confidence"  # nothing moved
+    (face,) = _faces(state, john)
+    assert said_not(state) == {face.id: {"kit_harington"}}
+    asked = {s.item.id: s.person for s in suggestions(state, config, "low_confidence")}
+    assert asked.get(john) != "kit_harington" and asked[alex] == "alex_lacamoire"
+
+    # A looser sure_distance makes both sure matches: the re-check moves alex's photo,
+    # not the one said not to be kit.
+    looser = with_overrides(config, {"matching": {"sure_distance": 0.5}})
+    moved = recheck_queue(state, looser, actor="night", group_id="recheck-1").moved
+    assert [r.file_id for r in moved] == [alex]
+    assert ws.files()["johnsnow_test1.jpg"] == "review/low_confidence"
+
+    # Undone, kit is suggested again; the undo undone (redo), not again.
+    undo = reviewer.undo(no.group_id)
+    assert said_not(state) == {}
+    assert {s.person for s in suggestions(state, config, "low_confidence")} == {"kit_harington"}
+    reviewer.undo(undo.group_id)
+    assert said_not(state) == {face.id: {"kit_harington"}}
+    assert suggestions(state, config, "low_confidence")[0].person != "kit_harington"
+    with pytest.raises(ReviewError, match="no face 2"):
+        reviewer.not_person(john, 2, "kit_harington")
+    state.dispose()

@@ -63,6 +63,7 @@ class FaceSource(StrEnum):
     LOCAL = "local"
     IMMICH = "immich"
     REVIEW = "review"
+    MANUAL = "manual"  # a box a person drew where the detector found no face
 
 
 class ReviewKind(StrEnum):
@@ -74,6 +75,8 @@ class ReviewKind(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     NAME_CLUSTER = "name_cluster"
     RECHECK = "recheck"
+    NOT_PERSON = "not_person"  # "this face is not X": no move, a record
+    KEEP_INSTEAD = "keep_instead"  # a duplicate and the file kept swap places
     UNDO = "undo"
     REDO = "redo"
 

@@ -47,7 +47,7 @@ from facesort.review.record import (
     recorded_on_failure,
     undo_action,
 )
-from facesort.review.reference_photos import ReferencePhotos
+from facesort.review.reference_photos import ReferencePhotos, file_faces
 from facesort.review.results import ActionResult, ReviewError, file_label, summary_of
 from facesort.review.spelling import check_new_person
 from facesort.review.targets import (
@@ -230,6 +230,25 @@ class Reviewer:
                 originals.append([media.id, media.sha256, phash])
         result.summary = summary_of("are not duplicates: sorted by their faces", result)
         return record_result(self.state, self.actor, result, None, files, {"originals": originals})
+
+    def not_person(self, file_id: int, face: int, person: str) -> ActionResult:
+        """Record that face ``face`` (1-based) of a queued file is not ``person``: they
+        are not suggested for it again, and the re-check does not move it to them
+        (:mod:`facesort.review.suggestions`). Nothing moves; undo takes it back."""
+        from facesort.review.record import record_action
+        from facesort.review.targets import pick_face
+
+        person = person_name(self.state, self.config, person)
+        files, _, _ = self._gate(ReviewKind.NOT_PERSON, person, [file_id])
+        chosen = pick_face(files[0], file_faces(self.state, file_id), face, "say who it is not")
+        if chosen is None:
+            raise ReviewError(f"Say which face of {file_label(files[0])} is not {person}.")
+        intent = self.begin(ReviewKind.NOT_PERSON, person, files, None)
+        result = ActionResult(intent.group_id, ReviewKind.NOT_PERSON, "")
+        result.summary = f"face {face or 1} of {file_label(files[0])} is not {person}"
+        details = {"not_person_faces": [chosen.id], "person": person}
+        record_action(self.state, result, self.actor, [file_id], person, details)
+        return result
 
     def name_cluster(
         self, cluster_id: int, person: str, *, confirm_new_person: bool = False

@@ -20,6 +20,7 @@ from facesort.review.record import confirm_faces, record_result, recorded_on_fai
 from facesort.review.reference_photos import file_faces
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
 from facesort.review.spelling import check_new_person
+from facesort.review.suggestions import said_not
 from facesort.review.targets import check_folder, person_name
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import FileResult, Router
@@ -57,6 +58,8 @@ def name_cluster(
     members = cluster_members(
         reviewer.state, cluster_id, of_files=retry.file_ids if retry is not None else None
     )
+    rejected = said_not(reviewer.state)  # faces a person said are not this person
+    members = [(face, media) for face, media in members if person not in rejected.get(face.id, ())]
     if not members:
         raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
     evaluator = Evaluator(reviewer.config, reviewer.state)

@@ -165,7 +165,51 @@
     act(`api/clusters/${form.dataset.cluster}/name`, { person: name }, [form.closest(".card")]);
   }
 
+  // ---------------------------------------------------------------- "is this X?"
+  // One question at a time; an answer is posted, and its card gives way to the next.
+  const asking = $("#is-this");
+  const questions = () => $$("#is-this .question");
+  function showNext(after) {
+    const all = questions();
+    const next = all[all.indexOf(after) + 1];
+    if (after && after.dataset.answered) after.remove(); else if (after) after.hidden = true;
+    if (next) { next.hidden = false; next.focus({ preventScroll: true }); return; }
+    asking.insertAdjacentHTML("beforeend", '<p class="empty-queue done-asking">No more questions here: reload to see the skipped ones again.</p>');
+    $$("#answers [data-answer]").forEach(b => { b.disabled = true; });
+  }
+  async function answer(kind) {
+    const card = questions().find(q => !q.hidden);
+    if (!card) return;
+    if (kind === "skip") { showNext(card); return; }
+    const id = Number(card.dataset.id), face = Number(card.dataset.face), who = card.dataset.person;
+    card.classList.add("done");
+    try {
+      const result = kind === "yes"
+        ? await post("api/approve", { file_ids: [id], person: who, face, add_reference: $("#as-reference").checked })
+        : await post("api/not-person", { file_id: id, face, person: who });
+      say(result.summary);
+      if (kind === "yes") {
+        const count = $(`.tab[data-category="${document.body.dataset.category}"] .count`);
+        if (count) count.textContent = String(Math.max(0, Number(count.textContent) - 1));
+      }
+      card.dataset.answered = kind;
+      showNext(card);
+    } catch (error) {
+      card.classList.remove("done");
+      say(error.message, true);
+    }
+  }
+  document.addEventListener("click", event => {
+    const button = event.target.closest("button[data-answer]");
+    if (button) answer(button.dataset.answer);
+  });
+
   document.addEventListener("keydown", event => {
+    if (asking && !event.target.matches("input, textarea") && !(event.ctrlKey || event.metaKey || event.altKey)) {
+      const kinds = { y: "yes", n: "no", s: "skip" };
+      if (kinds[event.key]) { event.preventDefault(); answer(kinds[event.key]); return; }
+      if (event.key === "f") { event.preventDefault(); const box = $("#as-reference"); box.checked = !box.checked; return; }
+    }
     const typing = event.target.matches("input, textarea");
     if (typing) {
       if (event.key === "Enter") {
@@ -202,4 +246,5 @@
   const position = Number(sessionStorage.getItem("facesort-position") || 0);
   sessionStorage.removeItem("facesort-position");
   if (cards().length) focusCard(position);
+  if (asking && questions().length) questions()[0].focus({ preventScroll: true });
 })();
