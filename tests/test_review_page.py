@@ -205,6 +205,150 @@ def test_batch_reject_and_undo_with_the_keyboard(server, queue):
     assert not list((ws.root / "trash").iterdir())
 
 
+def test_each_tab_offers_only_its_actions_and_stays_readable(server, queue):
+    ws, state = queue
+    lin = file_id(state, "obama_small.jpg")  # (lin-manuel-miranda.png is approved by now)
+    before = record(state, lin).current_path
+    with chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, server, "/facesort/review/queue/duplicates")
+        toolbar = page.locator("#toolbar")
+        # A duplicate cannot be approved as a person: no name, no approve, no reference.
+        assert (
+            toolbar.locator("[data-action=approve], #person, [data-action=add-reference]").count()
+            == 0
+        )
+        assert toolbar.locator("[data-action=not-duplicate]").count() == 1
+        page.locator("#gallery .card").first.click(position={"x": 150, "y": 10})
+        page.keyboard.press("a")  # nothing to type into: the key does nothing
+        page.keyboard.press("Enter")
+        assert page.locator("#message").inner_text() == ""
+        # The current tab is readable, also when its category is empty.
+        white = "rgb(255, 255, 255)"
+        current = page.locator(".tab.current")
+        assert current.evaluate("e => getComputedStyle(e).color") == white
+        page.goto(server.url + "/facesort/review/queue/unwanted_person")
+        empty = page.locator(".tab.current.empty[data-category=unwanted_person]")
+        assert empty.evaluate("e => getComputedStyle(e).color") == white
+        muted = page.locator(".tab.empty:not(.current)").first
+        assert muted.evaluate("e => getComputedStyle(e).color") != white
+
+        # A typo of a known name asks first; "Cancel" changes nothing.
+        page.goto(server.url + "/facesort/review/queue/unidentified")
+        assert page.locator("#toolbar [data-action=not-duplicate]").count() == 0
+        asked = []
+
+        def cancel(dialog):
+            asked.append(dialog.message)
+            dialog.dismiss()
+
+        page.once("dialog", cancel)
+        page.locator(f".card[data-id='{lin}']").click(position={"x": 150, "y": 10})
+        page.keyboard.press("a")
+        page.keyboard.type("bidn")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('nothing was changed')"
+        )
+        assert "New person 'bidn'? Did you mean 'biden'?" in asked[0]
+    assert record(state, lin).current_path == before and os.path.isfile(before)
+    assert not (ws.root / "library" / "bidn").exists()
+
+
+def test_a_typo_asks_through_the_api_and_undo_removes_its_folder(server, queue):
+    ws, state = queue
+    lin = file_id(state, "obama_small.jpg")  # (lin-manuel-miranda.png is approved by now)
+    before = record(state, lin).current_path
+    headers = {"Authorization": f"Bearer {server.token()}", "Content-Type": "application/json"}
+    body = {"file_ids": [lin], "person": "bidn"}
+    status, _, answer = _request(
+        server, "/facesort/review/api/approve", method="POST", body=body, headers=headers
+    )
+    assert status == 409
+    answer = json.loads(answer)
+    assert answer["confirm_new_person"] is True and answer["did_you_mean"] == ["biden"]
+    assert "new person 'bidn'? did you mean 'biden'?" in answer["detail"]
+    assert record(state, lin).current_path == before
+
+    body["confirm_new_person"] = True
+    status, _, answer = _request(
+        server, "/facesort/review/api/approve", method="POST", body=body, headers=headers
+    )
+    assert status == 200, answer
+    assert (ws.root / "library" / "bidn" / "obama_small.jpg").is_file()
+    status, _, _ = _request(
+        server, "/facesort/review/api/undo", method="POST", body={}, headers=headers
+    )
+    assert status == 200
+    assert record(state, lin).current_path == before and os.path.isfile(before)
+    assert not (ws.root / "library" / "bidn").exists()
+
+
+def test_is_this_x_with_the_keyboard(server, queue):
+    """y / n / s on the unidentified queue's suggestions (nearest people beyond the
+    review distance: here never the right person, so "no" is the answer to give)."""
+    from facesort.review.suggestions import said_not, suggestions
+
+    ws, state = queue
+    config = ws.config()
+    questions = suggestions(state, config, "unidentified")
+    assert len(questions) >= 3
+    first, second, third = questions[:3]
+    with chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, server, "/facesort/review/queue/unidentified")
+        page.get_by_text("Is this…? one face at a time").click()
+        page.wait_for_url("**/is-this/unidentified")
+        card = page.locator(".question:not([hidden])")
+        assert card.count() == 1
+        assert card.locator(".who").inner_text() == first.person
+        assert card.get_attribute("data-id") == str(first.item.id)
+        # The face beside the person's nearest reference photo, both shown.
+        for img in card.locator("img").all():
+            img.wait_for()
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=img.element_handle()
+            )
+        page.keyboard.press("n")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes(' is not ')"
+        )
+        assert card.get_attribute("data-id") == str(second.item.id)
+        page.keyboard.press("s")
+        assert card.get_attribute("data-id") == str(third.item.id)
+        page.keyboard.press("f")  # yes also adds the face as a reference
+        page.keyboard.press("y")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('approved')"
+        )
+        # On disk and in the records: the third file approved, the first said not.
+        approved = record(state, third.item.id)
+        assert approved.place == "library" and approved.people == [third.person]
+        assert os.path.isfile(approved.current_path)
+        assert len(list((ws.root / "references" / third.person).iterdir())) >= 2
+        assert said_not(state) == {first.face_id: {first.person}}
+        assert record(state, first.item.id).category == "unidentified"
+        assert record(state, second.item.id).category == "unidentified"
+        # Reloaded, the first is asked about somebody else or not at all.
+        page.reload()
+        asked = page.locator(".question").evaluate_all(
+            "qs => qs.map(q => [Number(q.dataset.id), q.dataset.person])"
+        )
+        assert [first.item.id, first.person] not in asked
+        # u undoes the approval, then the "no": the queue is as before.
+        page.keyboard.press("u")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of approve')"
+        )
+        page.keyboard.press("u")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of not_person')"
+        )
+    assert record(state, third.item.id).category == "unidentified"
+    assert os.path.isfile(record(state, third.item.id).current_path)
+    assert said_not(state) == {}
+
+
 def test_reports_link_and_the_newest_report_behind_sign_in(server, queue):
     from datetime import UTC, datetime
 
