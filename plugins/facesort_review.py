@@ -185,17 +185,66 @@ def index(request: Request, user=Viewer) -> Response:
 
 
 @app.get("/queue/{category}")
-def queue(request: Request, category: str, page: int = 1, user=Viewer) -> Response:
+def queue(
+    request: Request, category: str, page: int = 1, per_page: int = 0, user=Viewer
+) -> Response:
+    from facesort.review.queue import PAGE_SIZE, queue_ids, queue_items
+
+    search = _search(request, category)
+    _, state = facesort()
+    page, size = max(1, page), min(max(1, per_page or PAGE_SIZE), 500)
+    offset = (page - 1) * size
+    items = queue_items(state, category, offset=offset, limit=size + 1, search=search)
+    more = len(items) > size
+    # Every matching file, for "select all" across pages (only counted when there is more).
+    matching = len(queue_ids(state, category, search)) if more or page > 1 else len(items)
+    return _queue_page(
+        request,
+        user,
+        items[:size],
+        category=category,
+        page=page,
+        more=more,
+        search=search,
+        matching=matching,
+    )
+
+
+@app.get("/api/queue/{category}/ids")
+def matching_ids(request: Request, category: str, user=Viewer) -> Response:
+    """The ids of every file of the category that matches the search (select all)."""
+    from facesort.review.queue import queue_ids
+
+    search = _search(request, category)
+    _, state = facesort()
+    return JSONResponse({"file_ids": queue_ids(state, category, search)})
+
+
+def _search(request: Request, category: str):
+    """The queue's search from the query string (name, person, since, until, folder,
+    sort); a category that does not exist is a 404."""
+    from datetime import date
+
     from facesort.config import REVIEW_CATEGORIES
-    from facesort.review.queue import PAGE_SIZE, queue_items
+    from facesort.review.search import QueueSearch, QueueSort
 
     if category not in REVIEW_CATEGORIES:
         raise HTTPException(404, f"no review category {category!r}")
-    _, state = facesort()
-    page = max(1, page)
-    items = queue_items(state, category, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
-    more = len(items) > PAGE_SIZE
-    return _queue_page(request, user, items[:PAGE_SIZE], category=category, page=page, more=more)
+    params = request.query_params
+    days = {}
+    for key in ("since", "until"):
+        try:
+            days[key] = date.fromisoformat(params[key]) if params.get(key) else None
+        except ValueError:
+            raise HTTPException(
+                400, f"{key}: a date like 2026-12-03, not {params[key]!r}"
+            ) from None
+    try:
+        sort = QueueSort(params.get("sort") or QueueSort.OLDEST)
+    except ValueError:
+        raise HTTPException(400, f"sort: one of {', '.join(QueueSort)}") from None
+    text = {key: (params.get(key) or "")[:200] for key in ("name", "person", "folder")}
+    return QueueSearch(**text, **days, sort=sort)
 
 
 @app.get("/clusters")
@@ -235,6 +284,8 @@ def _queue_page(
     cluster_id: int | None = None,
     page: int = 1,
     more: bool = False,
+    search: Any = None,
+    matching: int | None = None,
 ) -> Response:
     """The queue page: a category's files, or a cluster's."""
     from facesort.review.queue import people_names, tab_actions
@@ -252,6 +303,8 @@ def _queue_page(
             "items": items,
             "page": page,
             "more": more,
+            "search": search,
+            "matching": len(items) if matching is None else matching,
             "people": people_names(state, config),
             "user": user.get_name(),
         },

@@ -349,6 +349,82 @@ def test_is_this_x_with_the_keyboard(server, queue):
     assert said_not(state) == {}
 
 
+def _card_names(server, path, token) -> list[str]:
+    import re
+
+    status, _, body = _request(server, path, headers=token)
+    assert status == 200, (path, status)
+    return re.findall(r'<img src="[^"]*/thumb/\d+[^"]*" alt="([^"]+)"', body.decode())
+
+
+def test_search_filter_and_sort_the_queue(server, queue):
+    _, state = queue
+    token = {"Authorization": f"Bearer {server.token()}"}
+    base = "/facesort/review/queue/unidentified"
+    everything = _card_names(server, base, token)
+    assert sorted(everything) == sorted(OBAMA_UNIDENTIFIED)  # (lin is approved by now)
+    assert sorted(_card_names(server, f"{base}?name=PARTIAL", token)) == [
+        "obama_partial_face.jpg",
+        "obama_partial_face2.jpg",
+    ]
+    assert _card_names(server, f"{base}?name=unidentified", token) == []  # a folder, no name
+    assert sorted(_card_names(server, f"{base}?folder=staging", token)) == sorted(everything)
+    assert _card_names(server, f"{base}?folder=elsewhere", token) == []
+    # The person suggested: the nearest person of one of its faces.
+    faces = {name: file_id(state, name) for name in everything}
+    from facesort.review.queue import queue_items
+
+    nearest = {i.name: i.faces[0] for i in queue_items(state, "unidentified")}
+    alex = {n for n, f in nearest.items() if f.person == "alex_lacamoire"}
+    assert alex and sorted(_card_names(server, f"{base}?person=Alex_Lacamoire", token)) == sorted(
+        alex
+    )
+    by_distance = sorted(everything, key=lambda n: (nearest[n].distance, faces[n]))
+    assert _card_names(server, f"{base}?sort=nearest", token) == by_distance
+    assert _card_names(server, f"{base}?sort=newest", token) == everything[::-1]
+    assert _card_names(server, f"{base}?since=2999-01-01", token) == []
+    assert sorted(_card_names(server, f"{base}?since=2000-01-01&until=2999-01-01", token)) == (
+        sorted(everything)
+    )
+    assert _request(server, f"{base}?since=yesterday", headers=token)[0] == 400
+    assert _request(server, f"{base}?sort=sideways", headers=token)[0] == 400
+    # Pages keep the search; the ids behind "select all" are every match, on every page.
+    assert len(_card_names(server, f"{base}?name=obama&per_page=2", token)) == 2
+    status, _, body = _request(
+        server, "/facesort/review/api/queue/unidentified/ids?name=partial&per_page=1", headers=token
+    )
+    assert status == 200
+    assert sorted(json.loads(body)["file_ids"]) == sorted(
+        faces[n] for n in ("obama_partial_face.jpg", "obama_partial_face2.jpg")
+    )
+
+
+def test_select_all_across_pages_reject_and_undo(server, queue):
+    ws, state = queue
+    ids = {name: file_id(state, name) for name in OBAMA_UNIDENTIFIED}
+    with chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, server, "/facesort/review/queue/unidentified?per_page=3")
+        assert page.locator("#gallery .card").count() == 3
+        page.locator("#gallery .card").first.click(position={"x": 150, "y": 10})
+        page.keyboard.press("Shift+A")
+        page.wait_for_function(
+            "() => document.querySelector('#selection').textContent.includes('all 7 selected')"
+        )
+        page.keyboard.press("r")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('7 files rejected')"
+        )
+        assert all(record(state, i).place == "trash" for i in ids.values())
+        assert sorted(p.name for p in (ws.root / "trash").iterdir()) == sorted(OBAMA_UNIDENTIFIED)
+        page.keyboard.press("u")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of reject')"
+        )
+    assert all(record(state, i).category == "unidentified" for i in ids.values())
+    assert not list((ws.root / "trash").iterdir())
+
+
 def test_reports_link_and_the_newest_report_behind_sign_in(server, queue):
     from datetime import UTC, datetime
 

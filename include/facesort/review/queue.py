@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from facesort.config import REVIEW_CATEGORIES, Config
 from facesort.resort import current_folder
+from facesort.review.search import QueueSearch
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction
@@ -234,24 +235,15 @@ def queue_items(
     limit: int = PAGE_SIZE,
     cluster_id: int | None = None,
     file_ids: list[int] | None = None,
+    search: QueueSearch | None = None,
 ) -> list[QueueItem]:
-    """Files in the review queue (one category, a cluster's files, or given ids)."""
+    """Files in the review queue (one category, a cluster's files, or given ids), those
+    that match ``search`` in its order (oldest first by default)."""
+    search = search or QueueSearch()
     with state.session() as session:
-        query = sa.select(MediaFile).where(MediaFile.status == FileStatus.DONE)
-        if file_ids is not None:
-            query = query.where(MediaFile.id.in_(file_ids))
-        elif cluster_id is not None:
-            members = sa.select(FaceRow.file_id).where(FaceRow.cluster_id == cluster_id)
-            query = query.where(
-                MediaFile.id.in_(members), MediaFile.place.in_((Place.REVIEW, Place.LIBRARY))
-            )
-        else:
-            query = query.where(MediaFile.place == Place.REVIEW)
-            if category:
-                query = query.where(MediaFile.category == category)
-        rows = session.scalars(
-            query.order_by(MediaFile.decided_at, MediaFile.id).offset(offset).limit(limit)
-        ).all()
+        query = _selection(sa.select(MediaFile), category, cluster_id, file_ids)
+        query = search.order(search.filter(query))
+        rows = session.scalars(query.offset(offset).limit(limit)).all()
         faces = _faces_of(session, [m.id for m in rows])
         original_ids = [m.duplicate_of_id for m in rows if m.duplicate_of_id]
         originals = {
@@ -259,6 +251,37 @@ def queue_items(
             for m in session.scalars(sa.select(MediaFile).where(MediaFile.id.in_(original_ids)))
         }
         return [_item(m, faces[m.id], originals.get(m.duplicate_of_id)) for m in rows]
+
+
+def queue_ids(
+    state: State, category: str, search: QueueSearch | None = None, *, limit: int = 5000
+) -> list[int]:
+    """The ids of every file of a category that matches ``search``, in its order: what
+    "select all" selects, across pages."""
+    search = search or QueueSearch()
+    query = search.order(search.filter(_selection(sa.select(MediaFile.id), category)))
+    with state.session() as session:
+        return list(session.scalars(query.limit(limit)))
+
+
+def _selection(
+    query: sa.Select,
+    category: str | None,
+    cluster_id: int | None = None,
+    file_ids: list[int] | None = None,
+) -> sa.Select:
+    query = query.where(MediaFile.status == FileStatus.DONE)
+    if file_ids is not None:
+        return query.where(MediaFile.id.in_(file_ids))
+    if cluster_id is not None:
+        members = sa.select(FaceRow.file_id).where(FaceRow.cluster_id == cluster_id)
+        return query.where(
+            MediaFile.id.in_(members), MediaFile.place.in_((Place.REVIEW, Place.LIBRARY))
+        )
+    query = query.where(MediaFile.place == Place.REVIEW)
+    if category:
+        query = query.where(MediaFile.category == category)
+    return query
 
 
 def get_file(state: State, file_id: int) -> MediaFile | None:

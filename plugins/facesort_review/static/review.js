@@ -79,6 +79,19 @@
     all[current].scrollIntoView({ block: "nearest" });
   }
   function selected() { return cards().filter(c => $(".select", c).checked); }
+  // "Select all N": every file matching the search, on this page and the others.
+  let everyId = null;
+  async function selectEvery() {
+    const data = await fetch(`${base}api/queue/${document.body.dataset.category}/ids${location.search}`, {
+      headers: { "Accept": "application/json" }, credentials: "same-origin",
+    }).then(r => r.json());
+    everyId = data.file_ids;
+    cards().forEach(c => { $(".select", c).checked = true; });
+    refreshSelection();
+  }
+  function targetIds(chosen) {
+    return everyId ? everyId.slice() : chosen.map(c => Number(c.dataset.id));
+  }
   function targets() {
     const chosen = selected();
     if (chosen.length) return chosen;
@@ -86,9 +99,13 @@
     return all.length ? [all[current]] : [];
   }
   function refreshSelection() {
-    const n = selected().length;
+    if (everyId && selected().length !== cards().length) everyId = null;  // a card unselected
+    const n = everyId ? everyId.length : selected().length;
     const label = $("#selection");
-    if (label) label.textContent = `${n} selected`;
+    if (label) {
+      label.textContent = everyId ? `all ${n} selected (every page)` : `${n} selected`;
+      label.classList.toggle("all", Boolean(everyId));
+    }
     cards().forEach(c => c.classList.toggle("selected", $(".select", c).checked));
   }
   function toggle(card) { const box = $(".select", card); box.checked = !box.checked; refreshSelection(); }
@@ -115,7 +132,7 @@
     approve() {
       const chosen = targets();
       if (!chosen.length || !needPerson("approve")) return;
-      const ids = chosen.map(c => Number(c.dataset.id));
+      const ids = targetIds(chosen);
       const body = { file_ids: ids, person: person(), add_reference: Boolean($("#as-reference") && $("#as-reference").checked) };
       if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
       act("api/approve", body, chosen);
@@ -123,20 +140,21 @@
     "add-reference"() {
       const chosen = targets();
       if (!chosen.length || !needPerson("add the face as a reference")) return;
-      const ids = chosen.map(c => Number(c.dataset.id));
+      const ids = targetIds(chosen);
       const body = { file_ids: ids, person: person() };
       if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
       act("api/add-reference", body, []);
     },
     reject() {
       const chosen = targets();
-      if (chosen.length) act("api/reject", { file_ids: chosen.map(c => Number(c.dataset.id)) }, chosen);
+      if (chosen.length) act("api/reject", { file_ids: targetIds(chosen) }, chosen);
     },
     "not-duplicate"() {
       const chosen = targets();
-      if (chosen.length) act("api/not-duplicate", { file_ids: chosen.map(c => Number(c.dataset.id)) }, chosen);
+      if (chosen.length) act("api/not-duplicate", { file_ids: targetIds(chosen) }, chosen);
     },
     undo() { act("api/undo", {}); },
+    "select-all"() { selectEvery().catch(error => say(error.message, true)); },
     help() { $("#help").showModal(); },
   };
 
@@ -230,8 +248,10 @@
     else if (key === "x" || key === " ") { const c = cards()[current]; if (c) toggle(c); }
     else if (key === "*") {
       const all = cards(); const on = selected().length !== all.length;
+      everyId = null;
       all.forEach(c => { $(".select", c).checked = on; }); refreshSelection();
     }
+    else if (key === "A" && offered("select-all")) { actions["select-all"](); }
     else if (/^[1-9]$/.test(key)) { const c = cards()[current]; if (c) chooseFace(c, Number(key)); }
     else if (key === "a") { const p = $("#person"); if (p) p.focus(); }
     else if (key === "f" && offered("add-reference")) { actions["add-reference"](); }
