@@ -470,6 +470,10 @@ class ReferenceBody(FilesBody, PersonBody):
     face: int | None = None
 
 
+class FileBody(BaseModel):
+    file_id: int
+
+
 class NotPersonBody(BaseModel):
     file_id: int
     face: int | None = Field(None, ge=1)  # 1-based; None: the file's only face
@@ -528,6 +532,11 @@ def add_reference(body: ReferenceBody, user=Actor) -> Response:
 @app.post("/api/not-duplicate", dependencies=[SameOrigin])
 def not_duplicate(body: FilesBody, user=Actor) -> Response:
     return _done(_reviewer(user).not_duplicate(body.file_ids))
+
+
+@app.post("/api/keep-instead", dependencies=[SameOrigin])
+def keep_instead(body: FileBody, user=Actor) -> Response:
+    return _done(_reviewer(user).keep_instead(body.file_id))
 
 
 @app.post("/api/not-person", dependencies=[SameOrigin])

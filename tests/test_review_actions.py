@@ -488,3 +488,83 @@ def test_no_to_is_this_x_is_a_record_suggestions_and_recheck_respect_and_undo(ma
     with pytest.raises(ReviewError, match="no face 2"):
         reviewer.not_person(john, 2, "kit_harington")
     state.dispose()
+
+
+def _disk(root) -> dict[str, str]:
+    """Every file under the workspace's library and review folders: path -> content."""
+    return {
+        str(p.relative_to(root)): _digest(p)
+        for top in ("library", "review")
+        for p in sorted((root / top).rglob("*"))
+        if p.is_file() and ".thumbnails" not in p.parts
+    }
+
+
+def test_keep_this_one_instead_swaps_the_files_and_undo_puts_them_back(make_workspace):
+    ws = make_workspace(extras=False)
+    sizes = {"obama-1080p.jpg", "obama-720p.jpg", "obama-240p.jpg"}
+    for path in ws.staging.iterdir():
+        if path.name not in sizes:
+            path.unlink()
+    config = ws.config()
+    run_once(config, workers=1)
+    state = State(config.database_url)
+    reviewer = Reviewer(config, state, ACTOR)
+    big, mid, small = (file_id(state, n) for n in sorted(sizes, key=lambda n: -int(n[6:-5])))
+    before = _disk(ws.root)
+    assert ws.files()["obama-1080p.jpg"] == "library/obama"
+    assert record(state, mid).duplicate_of_id == big == record(state, small).duplicate_of_id
+    with pytest.raises(ReviewError, match="not in the review queue"):
+        reviewer.keep_instead(big)
+
+    result = reviewer.keep_instead(mid)
+
+    files = ws.files()
+    assert files["obama-720p.jpg"] == "library/obama"
+    assert files["obama-1080p.jpg"] == "review/duplicates"
+    kept, swapped, other = record(state, mid), record(state, big), record(state, small)
+    assert kept.is_original and kept.duplicate_of_id is None and kept.people == ["obama"]
+    assert not swapped.is_original and swapped.duplicate_of_id == mid
+    assert other.duplicate_of_id == mid  # the other duplicate points at the one kept now
+    assert len(_faces(state, mid)) == len(_faces(state, big)) == 1  # its face, copied
+    with state.session() as session:
+        originals = set(session.scalars(sa.select(OriginalHash.file_id)))
+    assert mid in originals and big not in originals
+    # The same bytes, in swapped places: nothing lost, nothing copied.
+    assert sorted(_disk(ws.root).values()) == sorted(before.values())
+
+    reviewer.undo(result.group_id)
+    assert _disk(ws.root) == before
+    assert record(state, big).is_original and record(state, big).duplicate_of_id is None
+    assert record(state, mid).duplicate_of_id == big == record(state, small).duplicate_of_id
+    assert _faces(state, mid) == []
+    with state.session() as session:
+        originals = set(session.scalars(sa.select(OriginalHash.file_id)))
+    assert big in originals and mid not in originals
+    state.dispose()
+
+
+# Killed with the second file (the duplicate) under both names: the kept file has moved.
+@pytest.mark.parametrize("crash_at", ["journal.linked#2"])
+def test_keep_this_one_instead_killed_and_retried(tmp_path, photos, crash_at):
+    from lifecycle import assert_lifecycle_holds, make_space
+    from lifecycle import file_id as space_file_id
+
+    staged = {"obama1.jpg": "incoming/obama1.jpg", "obama1 again.jpg": "incoming/obama1.jpg"}
+    space = make_space(tmp_path / "ws", photos, staged, people=("obama",))
+    space.run()
+    expected = space.contents()
+    where = space.where()
+    (duplicate,) = [name for name, folder in where.items() if folder == "review/duplicates"]
+    (kept,) = [name for name in where if name != duplicate]
+    command = ["review", "keep-instead", space_file_id(space, duplicate)]
+    crashed = space.facesort(*command, crash_at=crash_at)
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    retried = space.facesort(*command)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert space.where() == {duplicate: "library/obama", kept: "review/duplicates"}
+    assert_lifecycle_holds(space, expected)
+    undone = space.facesort("review", "undo", "--last", "1")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert space.where() == where
+    assert_lifecycle_holds(space, expected)

@@ -93,6 +93,7 @@ class TransferAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECK = "recheck"
     ADD_REFERENCE = "add_reference"
+    KEEP_INSTEAD = "keep_instead"
 
 
 class TransferOp(StrEnum):
@@ -132,6 +133,7 @@ class EventAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECKED = "rechecked"
     REFERENCE_ADDED = "reference_added"
+    KEEP_INSTEAD = "keep_instead"  # a duplicate and the file kept swapped places
     UNDO = "undo"
     FAILED = "failed"
     VANISHED = "vanished"

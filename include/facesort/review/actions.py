@@ -231,7 +231,14 @@ class Reviewer:
         result.summary = summary_of("are not duplicates: sorted by their faces", result)
         return record_result(self.state, self.actor, result, None, files, {"originals": originals})
 
-    def not_person(self, file_id: int, face: int, person: str) -> ActionResult:
+    def keep_instead(self, file_id: int) -> ActionResult:
+        """Keep the duplicate ``file_id`` instead of the file facesort kept: they swap
+        places (see :mod:`facesort.review.keep_instead`)."""
+        from facesort.review.keep_instead import keep_instead
+
+        return keep_instead(self, file_id)
+
+    def not_person(self, file_id: int, face: int | None, person: str) -> ActionResult:
         """Record that face ``face`` (1-based) of a queued file is not ``person``: they
         are not suggested for it again, and the re-check does not move it to them
         (:mod:`facesort.review.suggestions`). Nothing moves; undo takes it back."""

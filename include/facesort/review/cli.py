@@ -112,6 +112,9 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
             )
         elif command == "not-duplicate":
             result = reviewer.not_duplicate(resolve_files(state, args.files))
+        elif command == "keep-instead":
+            (file_id,) = resolve_files(state, [args.file])
+            result = reviewer.keep_instead(file_id)
         elif command == "name-cluster":
             result = reviewer.name_cluster(
                 args.cluster, args.person, confirm_new_person=args.new_person
@@ -247,6 +250,11 @@ def add_review_commands(commands) -> None:
     not_duplicate = sub.add_parser("not-duplicate", help="sort 'duplicates' by their faces")
     files(not_duplicate)
 
+    keep = sub.add_parser(
+        "keep-instead", help="keep a duplicate instead of the file kept (they swap places)"
+    )
+    keep.add_argument("file", help="the duplicate: its id (as `list` shows) or path")
+
     undo = sub.add_parser("undo", help="undo review actions (default: the last one)")
     undo.add_argument("groups", nargs="*", help="group ids (as `history` shows)")
     undo.add_argument("--last", type=int, default=1, help="undo the last N actions")
@@ -264,7 +272,7 @@ def add_review_commands(commands) -> None:
     purge = sub.add_parser("purge-trash", help="delete files rejected long enough ago")
     purge.add_argument("--dry-run", action="store_true")
 
-    for parser in (approve, reject, reference, not_duplicate, undo, name, recheck):
+    for parser in (approve, reject, reference, not_duplicate, keep, undo, name, recheck):
         parser.add_argument("--json", action="store_true")
     for parser in (approve, reference, name):
         parser.add_argument(

@@ -47,7 +47,7 @@ CATEGORY_TITLES = {
 # be approved as a person; an unreadable file has no face to add as a reference).
 ALL_ACTIONS = ("approve", "add-reference", "reject", "not-duplicate", "undo")
 TAB_ACTIONS = {
-    Category.DUPLICATES: ("reject", "not-duplicate", "undo"),
+    Category.DUPLICATES: ("reject", "not-duplicate", "keep-instead", "undo"),
     Category.UNREADABLE: ("approve", "reject", "undo"),
 }
 QUEUE_ACTIONS = ("approve", "add-reference", "reject", "undo")
@@ -101,6 +101,7 @@ class QueueItem:
     thumb_frame: int | None = None  # the video frame the thumbnail shows
     duplicate_of: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # more of the reason, one line each
+    facts: dict[str, Any] = field(default_factory=dict)  # resolution, size, date
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,8 +212,10 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
                 f" with faces; sure votes: "
                 + (", ".join(f"{p} {n}" for p, n in votes.items()) or "none")
             )
+    item.facts = file_facts(media)
     if media.duplicate_of_id is not None:
         item.duplicate_of = {
+            "facts": file_facts(original) if original else {},
             "id": media.duplicate_of_id,
             "name": os.path.basename(original.current_path or original.source_path)
             if original
@@ -225,6 +228,32 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
             "hash_distance": reason.get("hash_distance"),
         }
     return item
+
+
+def file_facts(media: MediaFile) -> dict[str, Any]:
+    """What tells two copies of a picture apart: resolution, size on disk, and date (the
+    file's modification time, as the downloader left it)."""
+    from datetime import UTC, datetime
+
+    return {
+        "resolution": f"{media.width}×{media.height}" if media.width and media.height else None,
+        "pixels": (media.width or 0) * (media.height or 0),
+        "size": media.size,
+        "size_text": _size_text(media.size),
+        "date": datetime.fromtimestamp(media.mtime_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+        if media.mtime_ns
+        else None,
+    }
+
+
+def _size_text(size: int | None) -> str:
+    if not size:
+        return "?"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return "?"
 
 
 def queue_items(

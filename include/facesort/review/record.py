@@ -160,6 +160,10 @@ def revert_effects(state: State, details: dict[str, Any]) -> None:
                 row.person = cluster["previous"]["person"]
         for file_id, _sha, _phash in details.get("originals") or []:
             forget_original(session, file_id)
+        if details.get("keep_instead"):
+            from facesort.review.keep_instead import revert_swap
+
+            revert_swap(session, details["keep_instead"])
 
 
 def apply_effects(
@@ -191,6 +195,10 @@ def apply_effects(
             state.lock_for_dedupe(session)
         for file_id, sha, phash in originals:
             register_original(session, file_id, sha, phash)
+    if details.get("keep_instead"):
+        from facesort.review.keep_instead import apply_swap
+
+        apply_swap(state, details["keep_instead"])
     # Reference photos removed by the undo are made again from their files.
     for file_id, face_id in details.get("references") or []:
         with state.session() as session:

@@ -153,6 +153,12 @@
       const chosen = targets();
       if (chosen.length) act("api/not-duplicate", { file_ids: targetIds(chosen) }, chosen);
     },
+    "keep-instead"(button) {
+      const card = button ? button.closest(".card") : cards()[current];
+      if (card && $("[data-action=keep-instead]", card)) {
+        act("api/keep-instead", { file_id: Number(card.dataset.id) }, [card]);
+      }
+    },
     undo() { act("api/undo", {}); },
     "select-all"() { selectEvery().catch(error => say(error.message, true)); },
     help() { $("#help").showModal(); },
@@ -164,7 +170,7 @@
       const name = button.dataset.action;
       if (name === "undo-group") { act("api/undo", { group_id: button.dataset.group }); return; }
       if (name === "name-cluster") { nameCluster(button.closest("form")); return; }
-      if (actions[name]) { event.preventDefault(); actions[name](); }
+      if (actions[name]) { event.preventDefault(); actions[name](button); }
       return;
     }
     const box = event.target.closest(".box");
@@ -257,6 +263,7 @@
     else if (key === "f" && offered("add-reference")) { actions["add-reference"](); }
     else if (key === "r" && offered("reject")) { actions.reject(); }
     else if (key === "d" && offered("not-duplicate")) { actions["not-duplicate"](); }
+    else if (key === "i") { actions["keep-instead"](); }
     else if (key === "u") { actions.undo(); }
     else if (key === "?") { actions.help(); }
     else return;
