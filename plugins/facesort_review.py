@@ -464,6 +464,8 @@ class PersonBody(BaseModel):
 class ApproveBody(FilesBody, PersonBody):
     add_reference: bool = False
     face: int | None = None
+    # A face the detector missed, drawn on the photo: left, top, right, bottom fractions.
+    manual_box: list[float] | None = Field(None, min_length=4, max_length=4)
 
 
 class ReferenceBody(FilesBody, PersonBody):
@@ -511,6 +513,7 @@ def approve(body: ApproveBody, user=Actor) -> Response:
         add_reference=body.add_reference,
         face=body.face,
         confirm_new_person=body.confirm_new_person,
+        manual_box=body.manual_box,
     )
     return _done(result)
 

@@ -10,6 +10,7 @@ import hashlib
 import os
 from datetime import timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from review_helpers import OBAMA_UNIDENTIFIED, file_id, queue_without_obama, record
@@ -568,3 +569,47 @@ def test_keep_this_one_instead_killed_and_retried(tmp_path, photos, crash_at):
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert space.where() == where
     assert_lifecycle_holds(space, expected)
+
+
+def test_a_face_drawn_by_hand_is_named_and_undo_removes_it(make_queue):
+    ws, state, reviewer = make_queue("obama_small.jpg")
+    obama = file_id(state, "obama_small.jpg")
+    (found,) = _faces(state, obama)
+    with pytest.raises(ReviewError, match="too small"):
+        reviewer.approve([obama], "obama", manual_box=[0.5, 0.5, 0.501, 0.6])
+    # The box of the face the detector found, drawn again by hand (corners in any order).
+    left, top, right, bottom = found.box
+    drawn = [right, bottom, left, top]
+
+    result = reviewer.approve(
+        [obama], "Barack Obama", manual_box=drawn, add_reference=True, confirm_new_person=True
+    )
+
+    assert ws.files()["obama_small.jpg"] == "library/Barack Obama"
+    detected, manual = _faces(state, obama)
+    assert detected.id == found.id and detected.person == found.person  # left as it was
+    assert manual.source == "manual" and manual.confidence == CONFIRMED
+    assert manual.person == "Barack Obama" and manual.box == [round(v, 5) for v in found.box]
+    # Its encoding is the face's: as near the detected face's as two encodings of it.
+    distance = match_encodings(
+        [np.frombuffer(manual.encoding, "<f8")],
+        _one_person(found),
+        ws.config().matching,
+    )[0].distance
+    assert distance < 0.2
+    (reference,) = result.references
+    assert os.path.isfile(reference) and "Barack Obama" in reference
+
+    undone = reviewer.undo(result.group_id)
+    assert ws.files()["obama_small.jpg"] == "review/unidentified"
+    assert [f.id for f in _faces(state, obama)] == [found.id]
+    assert not os.path.exists(reference)
+    reviewer.undo(undone.group_id)  # redo: the drawn face is made again
+    assert [f.source for f in _faces(state, obama)] == ["local", "manual"]
+    assert ws.files()["obama_small.jpg"] == "library/Barack Obama"
+
+
+def _one_person(face):
+    from facesort.matching import ReferenceSet
+
+    return ReferenceSet.build([("found", "found.jpg", np.frombuffer(face.encoding, "<f8"))])

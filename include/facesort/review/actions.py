@@ -40,6 +40,7 @@ from facesort.review.intent import (
     note_details,
     recover_first,
 )
+from facesort.review.manual_faces import check_box, manual_face
 from facesort.review.record import (
     confirm_faces,
     last_actions,
@@ -85,11 +86,14 @@ class Reviewer:
         add_reference: bool = False,
         face: int | None = None,
         confirm_new_person: bool = False,
+        manual_box: list[float] | None = None,
     ) -> ActionResult:
         """Move files to ``library/<person>/``; label the face; optionally add it as a
         reference. ``face`` (1-based) names the face for a file with several. A new
         person whose name is close to a known one is refused unless
-        ``confirm_new_person`` (:mod:`facesort.review.spelling`)."""
+        ``confirm_new_person`` (:mod:`facesort.review.spelling`). ``manual_box``: a face
+        the detector missed, drawn on the one photo approved, is the person's face
+        (:mod:`facesort.review.manual_faces`)."""
         person = person_name(self.state, self.config, person)
         check_new_person(self.state, self.config, person, confirmed=confirm_new_person)
         files, retry, prior = self._gate(ReviewKind.APPROVE, person, file_ids)
@@ -103,11 +107,19 @@ class Reviewer:
                 "facesort kept: choose 'not a duplicate' to sort it, or reject it. "
                 "Nothing was changed."
             )
-        chosen = faces_to_approve(self.state, files, face, person, add_reference)
+        if manual_box is not None:
+            if len(files) != 1 or face is not None:
+                raise ReviewError("A face can be drawn on one photo at a time.")
+            box = check_box(files[0], manual_box)
+            chosen: dict[int, Any] = {files[0].id: None}
+        else:
+            chosen = faces_to_approve(self.state, files, face, person, add_reference)
         router = Router(self.config, self.state, actor=self.actor, group_id=None)
         check_folder(router, person)
         intent = self.begin(ReviewKind.APPROVE, person, files, retry)
         group = router.journal.group_id = intent.group_id
+        if manual_box is not None and files[0].id not in intent.moved:
+            chosen[files[0].id] = manual_face(self.state, self.config, files[0], box, person, group)
         result = continued(ActionResult(group, ReviewKind.APPROVE, ""), intent)
         labels: dict[str, list[Any]] = {}
         with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
@@ -132,7 +144,7 @@ class Reviewer:
                 except SourceChanged as exc:
                     result.skipped.append(f"{file_label(media)}: {exc}")
                     continue
-                if picked is not None:
+                if picked is not None and manual_box is None:  # (a drawn face is named)
                     labels.update(confirm_faces(self.state, [picked], person, group))
         result.summary = summary_of(f"approved as {person}", result)
         return record_result(self.state, self.actor, result, person, files, {"faces": labels})

@@ -164,6 +164,10 @@ def revert_effects(state: State, details: dict[str, Any]) -> None:
             from facesort.review.keep_instead import revert_swap
 
             revert_swap(session, details["keep_instead"])
+        if details.get("manual_faces"):
+            from facesort.review.manual_faces import remove_manual_faces
+
+            remove_manual_faces(session, details["manual_faces"])
 
 
 def apply_effects(
@@ -195,6 +199,10 @@ def apply_effects(
             state.lock_for_dedupe(session)
         for file_id, sha, phash in originals:
             register_original(session, file_id, sha, phash)
+        if details.get("manual_faces"):
+            from facesort.review.manual_faces import restore_manual_faces
+
+            restore_manual_faces(session, details["manual_faces"], person)
     if details.get("keep_instead"):
         from facesort.review.keep_instead import apply_swap
 

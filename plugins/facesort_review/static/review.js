@@ -120,6 +120,42 @@
   }
   const offered = name => Boolean($(`#toolbar [data-action="${name}"]`));
 
+  // A face the detector missed: "m", then drag a box on the photo; the name typed next
+  // (a, Enter) approves the file with that face as the person's.
+  const drawnBox = new Map(); // file id -> [left, top, right, bottom] fractions
+  function startDrawing(card) {
+    const frame = $(".frame", card);
+    if (!frame || card.dataset.kind !== "image") { say("faces can be drawn on photos only", true); return; }
+    say("drag a box around the face the detector missed");
+    frame.classList.add("drawing");
+    let start = null, box = null;
+    const at = event => {
+      const r = frame.getBoundingClientRect();
+      return [Math.min(1, Math.max(0, (event.clientX - r.left) / r.width)), Math.min(1, Math.max(0, (event.clientY - r.top) / r.height))];
+    };
+    const draw = (a, b) => {
+      const [l, t, r, bt] = [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])];
+      if (!box) { box = document.createElement("span"); box.className = "box manual chosen"; box.textContent = "new"; frame.appendChild(box); }
+      Object.assign(box.style, { left: `${l * 100}%`, top: `${t * 100}%`, width: `${(r - l) * 100}%`, height: `${(bt - t) * 100}%` });
+      return [l, t, r, bt];
+    };
+    const down = event => { event.preventDefault(); start = at(event); };
+    const move = event => { if (start) draw(start, at(event)); };
+    const up = event => {
+      if (!start) return;
+      const drawn = draw(start, at(event));
+      frame.removeEventListener("mousedown", down); window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up);
+      frame.classList.remove("drawing");
+      drawnBox.set(card.dataset.id, drawn);
+      $$(".box:not(.manual), .faces li", card).forEach(el => el.classList.remove("chosen"));
+      say("face drawn: type the person's name (a) and press Enter to name it");
+      const p = $("#person"); if (p) p.focus();
+    };
+    frame.addEventListener("mousedown", down);
+    window.addEventListener("mousemove", move);
+    window.addEventListener("mouseup", up);
+  }
+
   // ---------------------------------------------------------------- actions
   function person() { return ($("#person") || {}).value ? $("#person").value.trim() : ""; }
   function needPerson(what) {
@@ -134,7 +170,8 @@
       if (!chosen.length || !needPerson("approve")) return;
       const ids = targetIds(chosen);
       const body = { file_ids: ids, person: person(), add_reference: Boolean($("#as-reference") && $("#as-reference").checked) };
-      if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
+      if (ids.length === 1 && drawnBox.has(String(ids[0]))) body.manual_box = drawnBox.get(String(ids[0]));
+      else if (ids.length === 1 && chosenFace.has(String(ids[0]))) body.face = chosenFace.get(String(ids[0]));
       act("api/approve", body, chosen);
     },
     "add-reference"() {
@@ -264,6 +301,7 @@
     else if (key === "r" && offered("reject")) { actions.reject(); }
     else if (key === "d" && offered("not-duplicate")) { actions["not-duplicate"](); }
     else if (key === "i") { actions["keep-instead"](); }
+    else if (key === "m" && offered("approve")) { const c = cards()[current]; if (c) startDrawing(c); }
     else if (key === "u") { actions.undo(); }
     else if (key === "?") { actions.help(); }
     else return;
