@@ -425,6 +425,95 @@ def test_select_all_across_pages_reject_and_undo(server, queue):
     assert not list((ws.root / "trash").iterdir())
 
 
+def _digests(root: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for top in ("library", "review")
+        for p in sorted((root / top).rglob("*"))
+        if p.is_file() and ".thumbnails" not in p.parts
+    }
+
+
+def test_keep_this_one_instead_in_the_browser_and_undo(server, queue):
+    ws, state = queue
+    before = _digests(ws.root)
+    duplicate = file_id(state, "obama-720p.jpg")
+    kept = record(state, duplicate).duplicate_of_id
+    kept_path = record(state, kept).current_path
+    with chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, server, "/facesort/review/queue/duplicates")
+        card = page.locator(f".card[data-id='{duplicate}']")
+        facts = card.locator("table.facts").inner_text()
+        assert "1280×720" in facts and "1920×1080" in facts and "KB" in facts
+        card.click(position={"x": 150, "y": 10})
+        page.keyboard.press("i")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('swapped places')"
+        )
+        assert record(state, duplicate).current_path == kept_path.replace(
+            "obama-1080p.jpg", "obama-720p.jpg"
+        )
+        assert record(state, kept).category == "duplicates"
+        assert os.path.isfile(record(state, kept).current_path)
+        page.keyboard.press("u")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of keep_instead')"
+        )
+    assert _digests(ws.root) == before
+    assert record(state, kept).current_path == kept_path
+    assert record(state, duplicate).duplicate_of_id == kept
+
+
+def test_draw_a_missed_face_and_name_it(server, queue):
+    from facesort.review.reference_photos import file_faces
+
+    ws, state = queue
+    obama = file_id(state, "obama3.jpg")
+    (found,) = file_faces(state, obama)
+    with chromium() as browser:
+        page = browser.new_page()
+        sign_in(page, server, "/facesort/review/queue/unidentified")
+        card = page.locator(f".card[data-id='{obama}']")
+        card.locator("img").first.wait_for()
+        card.click(position={"x": 150, "y": 10})
+        page.keyboard.press("m")
+        frame = card.locator(".frame").bounding_box()
+        left, top, right, bottom = found.box
+        page.mouse.move(frame["x"] + left * frame["width"], frame["y"] + top * frame["height"])
+        page.mouse.down()
+        page.mouse.move(
+            frame["x"] + right * frame["width"], frame["y"] + bottom * frame["height"], steps=5
+        )
+        page.mouse.up()
+        assert card.locator(".box.manual").count() == 1
+        assert page.evaluate("document.activeElement.id") == "person"
+        page.keyboard.type("Someone Drawn")  # typed into the name field, focused for it
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => document.querySelector('#message').textContent !== ''")
+        page.wait_for_function(
+            "() => !document.querySelector('#message').textContent.startsWith('face drawn')"
+        )
+        assert "approved" in page.locator("#message").inner_text()
+        faces = file_faces(state, obama)
+        assert [f.source for f in faces] == ["local", "manual"]
+        drawn = faces[1]
+        assert drawn.person == "Someone Drawn" and drawn.confidence == "confirmed"
+        assert all(abs(a - b) < 0.03 for a, b in zip(drawn.box, found.box, strict=True))
+        assert record(state, obama).current_path == str(
+            ws.root / "library" / "Someone Drawn" / "obama3.jpg"
+        )
+        page.keyboard.press("u")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of approve')"
+        )
+    assert [f.id for f in file_faces(state, obama)] == [found.id]
+    assert record(state, obama).category == "unidentified"
+    assert not (ws.root / "library" / "Someone Drawn").exists()
+
+
 def test_reports_link_and_the_newest_report_behind_sign_in(server, queue):
     from datetime import UTC, datetime
 

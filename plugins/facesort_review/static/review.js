@@ -123,6 +123,7 @@
   // A face the detector missed: "m", then drag a box on the photo; the name typed next
   // (a, Enter) approves the file with that face as the person's.
   const drawnBox = new Map(); // file id -> [left, top, right, bottom] fractions
+  let justDrew = false;
   function startDrawing(card) {
     const frame = $(".frame", card);
     if (!frame || card.dataset.kind !== "image") { say("faces can be drawn on photos only", true); return; }
@@ -147,6 +148,8 @@
       frame.removeEventListener("mousedown", down); window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up);
       frame.classList.remove("drawing");
       drawnBox.set(card.dataset.id, drawn);
+      justDrew = true;  // the click that ends the drag must not take the focus back
+      setTimeout(() => { justDrew = false; }, 0);
       $$(".box:not(.manual), .faces li", card).forEach(el => el.classList.remove("chosen"));
       say("face drawn: type the person's name (a) and press Enter to name it");
       const p = $("#person"); if (p) p.focus();
@@ -210,6 +213,7 @@
       if (actions[name]) { event.preventDefault(); actions[name](button); }
       return;
     }
+    if (justDrew) { justDrew = false; return; }
     const box = event.target.closest(".box");
     const card = event.target.closest("#gallery .card");
     if (card) {
