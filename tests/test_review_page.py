@@ -492,9 +492,9 @@ def test_draw_a_missed_face_and_name_it(server, queue):
         assert page.evaluate("document.activeElement.id") == "person"
         page.keyboard.type("Someone Drawn")  # typed into the name field, focused for it
         page.keyboard.press("Enter")
-        page.wait_for_function("() => document.querySelector('#message').textContent !== ''")
-        page.wait_for_function(
-            "() => !document.querySelector('#message').textContent.startsWith('face drawn')"
+        page.wait_for_function(  # the drawing's hint gives way to the action's answer
+            "() => (t => t && !t.startsWith('face drawn'))"
+            "(document.querySelector('#message').textContent)"
         )
         assert "approved" in page.locator("#message").inner_text()
         faces = file_faces(state, obama)
