@@ -569,6 +569,21 @@ def test_screenshots(server, queue):
             page.goto(server.url + path)
             page.wait_for_load_state("networkidle")
             _shot(page, out / name)
+        # "Is this X?" (docs/images/is-this-x.png): a "no" given, the next face asked.
+        page.goto(server.url + "/facesort/review/is-this/unidentified")
+        page.wait_for_load_state("networkidle")
+        page.keyboard.press("n")
+        page.wait_for_function("() => document.querySelector('#message').textContent")
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.question:not([hidden]) img'))"
+            ".every(img => img.complete && img.naturalWidth > 0)"
+        )
+        (out / "images").mkdir(exist_ok=True)
+        _shot(page, out / "images" / "is-this-x.png")
+        page.keyboard.press("u")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('undo of not_person')"
+        )
         page.goto(server.url + "/plugin/facesort-review")
         page.wait_for_load_state("networkidle")
         page.frame_locator("iframe").locator(".tab").first.wait_for()
