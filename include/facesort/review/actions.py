@@ -96,7 +96,7 @@ class Reviewer:
         (:mod:`facesort.review.manual_faces`)."""
         person = person_name(self.state, self.config, person)
         check_new_person(self.state, self.config, person, confirmed=confirm_new_person)
-        files, retry, prior = self._gate(ReviewKind.APPROVE, person, file_ids)
+        files, retry, prior = self.gate(ReviewKind.APPROVE, person, file_ids)
         duplicates = [
             m for m in files if m.category == Category.DUPLICATES and m.id not in prior.moved
         ]
@@ -152,7 +152,7 @@ class Reviewer:
     def reject(self, file_ids: Iterable[int]) -> ActionResult:
         """Move files to the trash folder; the nightly run deletes them after
         ``review.trash_days`` days (an undo brings them back until then)."""
-        files, retry, _ = self._gate(ReviewKind.REJECT, None, file_ids)
+        files, retry, _ = self.gate(ReviewKind.REJECT, None, file_ids)
         intent = self.begin(ReviewKind.REJECT, None, files, retry)
         group = intent.group_id
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
@@ -183,7 +183,7 @@ class Reviewer:
         where they are."""
         person = person_name(self.state, self.config, person)
         check_new_person(self.state, self.config, person, confirmed=confirm_new_person)
-        files, retry, _ = self._gate(ReviewKind.ADD_REFERENCE, person, file_ids, queue=False)
+        files, retry, _ = self.gate(ReviewKind.ADD_REFERENCE, person, file_ids, queue=False)
         picked = faces_to_add(self.state, files, face, person, whole_photo)
         intent = self.begin(ReviewKind.ADD_REFERENCE, person, files, retry)
         group = intent.group_id
@@ -205,7 +205,7 @@ class Reviewer:
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,
         like new files (they move to wherever matching decides)."""
-        files, retry, _ = self._gate(
+        files, retry, _ = self.gate(
             ReviewKind.NOT_DUPLICATE, None, file_ids, categories=(Category.DUPLICATES,)
         )
         intent = self.begin(ReviewKind.NOT_DUPLICATE, None, files, retry)
@@ -258,7 +258,7 @@ class Reviewer:
         from facesort.review.targets import pick_face
 
         person = person_name(self.state, self.config, person)
-        files, _, _ = self._gate(ReviewKind.NOT_PERSON, person, [file_id])
+        files, _, _ = self.gate(ReviewKind.NOT_PERSON, person, [file_id])
         chosen = pick_face(files[0], file_faces(self.state, file_id), face, "say who it is not")
         if chosen is None:
             raise ReviewError(f"Say which face of {file_label(files[0])} is not {person}.")
@@ -277,7 +277,7 @@ class Reviewer:
 
         return name_cluster(self, cluster_id, person, confirm_new_person=confirm_new_person)
 
-    def _gate(
+    def gate(
         self,
         kind: str,
         person: str | None,

@@ -45,7 +45,7 @@ KEY = "keep_instead"
 def keep_instead(reviewer: Reviewer, file_id: int) -> ActionResult:
     """Keep the duplicate ``file_id`` instead of the file facesort kept."""
     state = reviewer.state
-    files, retry, _ = reviewer._gate(
+    files, retry, _ = reviewer.gate(
         ReviewKind.KEEP_INSTEAD, None, [file_id], categories=(Category.DUPLICATES,)
     )
     (duplicate,) = files
