@@ -30,7 +30,8 @@ class NewPersonUnconfirmed(ReviewError):
         super().__init__(
             f"new person {person!r}? did you mean "
             + " or ".join(repr(name) for name in did_you_mean)
-            + "? Nothing was changed: confirm the new name to go ahead."
+            + "? Nothing was changed: confirm the new name to go ahead (on the command line:"
+            " --new-person)."
         )
 
 
