@@ -15,6 +15,8 @@
 - :mod:`~facesort.review.search`: the queue's search and sort;
 - :mod:`~facesort.review.results`: what an action did (or why it could not be done);
 - :mod:`~facesort.review.reference_photos`: reference photos made in review (face crops);
+- :mod:`~facesort.review.intent`: the gate before an action's first move (recover first,
+  the action recorded open, a retry continues it);
 - :mod:`~facesort.review.record`: the record of each action, and undoing or redoing it;
 - :mod:`~facesort.review.trash`: rejected files wait in the trash folder, then are purged;
 - :mod:`~facesort.review.recheck`: the nightly re-check of the queue against today's
