@@ -63,6 +63,7 @@ class FaceSource(StrEnum):
     LOCAL = "local"
     IMMICH = "immich"
     REVIEW = "review"
+    MANUAL = "manual"  # a box a person drew where the detector found no face
 
 
 class ReviewKind(StrEnum):
@@ -74,6 +75,8 @@ class ReviewKind(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     NAME_CLUSTER = "name_cluster"
     RECHECK = "recheck"
+    NOT_PERSON = "not_person"  # "this face is not X": no move, a record
+    KEEP_INSTEAD = "keep_instead"  # a duplicate and the file kept swap places
     UNDO = "undo"
     REDO = "redo"
     # The people page (facesort.people): a person renamed or merged into another, a
@@ -97,6 +100,7 @@ class TransferAction(StrEnum):
     RECHECK = "recheck"
     ADD_REFERENCE = "add_reference"
     RENAME_PERSON = "rename_person"  # a person renamed or merged: their files follow
+    KEEP_INSTEAD = "keep_instead"
 
 
 class TransferOp(StrEnum):
@@ -137,6 +141,7 @@ class EventAction(StrEnum):
     RECHECKED = "rechecked"
     REFERENCE_ADDED = "reference_added"
     PERSON_RENAMED = "person_renamed"  # the file's person was renamed (or merged)
+    KEEP_INSTEAD = "keep_instead"  # a duplicate and the file kept swapped places
     UNDO = "undo"
     FAILED = "failed"
     VANISHED = "vanished"
