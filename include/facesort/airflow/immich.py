@@ -113,6 +113,7 @@ def queue_rescan(run: TaskRun) -> str:
     """After routing: queue the scans again so Immich sees the files at their new place."""
     import sqlalchemy as sa
 
+    from facesort.immich.carry_moves import moves_to_look_at
     from facesort.immich.prepare import rescan_after_routing
     from facesort.state.models import Event
     from facesort.vocab import EventAction
@@ -126,7 +127,8 @@ def queue_rescan(run: TaskRun) -> str:
                 .where(Event.actor == run.actor, Event.action == EventAction.ROUTED)
             )
         endpoint, _ = _endpoint(state, config, run.run_id)
-        done = rescan_after_routing(state, config, endpoint, run.run_id, moved or 0)
+        moved = (moved or 0) + moves_to_look_at(state)  # and later moves (review, ...)
+        done = rescan_after_routing(state, config, endpoint, run.run_id, moved)
     print(f"Immich rescan: {done}")
     return done
 

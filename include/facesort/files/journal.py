@@ -39,6 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from facesort.faults import crashpoint
 from facesort.files.hashing import CHUNK
 from facesort.files.owners import lease_end, owner_token
+from facesort.immich.carry_moves import record_move
 from facesort.names import numbered
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, Transfer, utcnow
@@ -207,6 +208,7 @@ class Journal:
                     transfer_id=row.id,
                 )
             )
+            record_move(session, row)  # names in Immich follow the file (immich.carry_moves)
 
     def _plan(self, request: TransferRequest, start: int) -> tuple[Transfer, int]:
         previous = self._snapshot(request.file_id) if request.outcome.file else None

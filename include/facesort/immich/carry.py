@@ -224,6 +224,7 @@ class CarryResult:
     counts: dict[str, int] = field(default_factory=dict)
     waiting: int = 0
     message: str | None = None  # a problem to tell the user once (missing permission)
+    files: set[int] = field(default_factory=set)  # the files a name was written to
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -232,7 +233,26 @@ class CarryResult:
             "counts": dict(self.counts),
             "waiting": self.waiting,
             "message": self.message,
+            "files": len(self.files),
         }
+
+
+def summary_line(carried: dict[str, Any] | None) -> str | None:
+    """One line for ``facesort run``: what was carried, and what still waits (None:
+    nothing either way)."""
+    counts = (carried or {}).get("counts") or {}
+    waiting = int((carried or {}).get("waiting") or 0)
+    files = int((carried or {}).get("files") or 0)
+    if not files and not waiting:
+        return None
+    how = [
+        f"{counts[status]} {word}"
+        for status, word in ((CarryStatus.CARRIED, "assigned"), (CarryStatus.CREATED, "created"))
+        if counts.get(status)
+    ]
+    line = f"Immich: names carried to {files} file{'' if files == 1 else 's'}"
+    line += f" ({', '.join(how)})" if how else ""
+    return line + (f", {waiting} waiting" if waiting else "")
 
 
 def _missing_permission(exc: ImmichPermissionError) -> str:
@@ -273,6 +293,7 @@ class CarryPass:
         self.config = config
         self.endpoint = endpoint
         self.actor = actor
+        self.files: set[int] = set()
 
     def run(self, *, write: bool = True) -> CarryResult:
         """``write=False`` only looks (a trigger's poll): it counts quiet looks, writes
@@ -315,7 +336,8 @@ class CarryPass:
             left = sum(1 for r in seen if r.file_id not in ready and r.id in worth)
             return CarryResult(left == 0, f"{len(ready)} file(s) ready", counts, len(waiting))
         done = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing written"
-        return CarryResult(left == 0, f"{done}; {len(waiting)} waiting", counts, len(waiting))
+        detail = f"{done}; {len(waiting)} waiting"
+        return CarryResult(left == 0, detail, counts, len(waiting), files=self.files)
 
     # ------------------------------------------------------------------ reading
 
@@ -601,6 +623,7 @@ class CarryPass:
                 )
             )
         counts[status] = counts.get(status, 0) + 1
+        self.files.add(row.file_id)
 
     def _close(
         self, row: ImmichCarry, status: CarryStatus, detail: str, counts: dict[str, int]
@@ -656,12 +679,14 @@ def carry_until_done(
     (``facesort run``); what still waits is finished by a later run."""
     sleep = sleep or time.sleep
     counts: dict[str, int] = {}
+    files: set[int] = set()
     started = time.monotonic()
     while True:
         result = carry_pass(state, config, endpoint, actor)
         for key, value in result.counts.items():
             counts[key] = counts.get(key, 0) + value
-        result.counts = counts
+        files |= result.files
+        result.counts, result.files = counts, files
         if result.message:
             log.warning("%s", result.message)
         if result.finished:

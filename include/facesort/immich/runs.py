@@ -185,6 +185,8 @@ _FILE_WORDS = {
 
 def report_lines(summary: dict[str, Any] | None) -> tuple[list[str], list[str]]:
     """(lines for stdout, lines for stderr) about Immich's part in a run."""
+    from facesort.immich.carry import summary_line
+
     out: list[str] = []
     err: list[str] = []
     if not summary or summary.get("status") == ImmichStatus.DISABLED:
@@ -201,6 +203,7 @@ def report_lines(summary: dict[str, Any] | None) -> tuple[list[str], list[str]]:
     if summary.get("wait") == WaitOutcome.NO_QUEUES and summary.get("wait_detail"):
         err.append(f"facesort: warning: Immich: {summary['wait_detail']}")
     out.extend(reference_lines(summary.get("references")))
+    out.extend(line for line in [summary_line(summary.get("carry_names"))] if line)
     return out, err
 
 

@@ -73,7 +73,9 @@ def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResul
             {"plain_moves": [m.as_json() for m in back]},
             undo_of=group_id,
         )
-    report = undo_group(state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=undo_id)
+    report = undo_group(
+        state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=undo_id, config=config
+    )
     result = ActionResult(undo_id, ReviewKind.UNDO, "", skipped=list(report.skipped or []))
     returned = 0
     for move in back:

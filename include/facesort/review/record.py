@@ -254,8 +254,9 @@ def undo_action(
         undo_of=group_id,
     )  # fmt: skip
     report = undo_group(
-        state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=intent.group_id
-    )
+        state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=intent.group_id,
+        config=config,  # names facesort carried to Immich for the action go back too
+    )  # fmt: skip
     result = ActionResult(report.group_id, undo_kind, "", skipped=list(report.skipped or []))
     if redo:
         journal = Journal(state, actor, report.group_id, lease_s=config.claim_lease_seconds)

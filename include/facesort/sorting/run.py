@@ -72,6 +72,7 @@ def run_once(
     ``sleep`` waits between two looks at Immich's queues (tests pass a short one).
     """
     from facesort.immich import carry as carry_names
+    from facesort.immich.carry_moves import moves_to_look_at
     from facesort.immich.prepare import rescan_after_routing
     from facesort.immich.runs import before_sorting, resolve_endpoint, run_summary
 
@@ -107,7 +108,7 @@ def run_once(
                 results.extend(batch.results)
         immich_summary = None
         if immich.status != ImmichStatus.DISABLED:
-            moved = sum(1 for r in results if r.destination)
+            moved = sum(1 for r in results if r.destination) + moves_to_look_at(state)
             endpoint, _ = resolve_endpoint(state, config, run_id)
             rescan = rescan_after_routing(state, config, endpoint, run_id, moved)
             carried = carry_names.carry_until_done(state, config, endpoint, actor, sleep=sleep)
