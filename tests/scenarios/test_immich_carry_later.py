@@ -74,6 +74,7 @@ def test_a_file_approved_from_review_gets_its_name_carried_by_the_next_run(
     assert "obama" in people, people
     assert [w.action for w in double.face_writes] == ["assign"]
     assert "Immich: names carried to 1 file (1 assigned)" in out
+    assert "nothing to do" not in err
     with State(config.database_url) as state:
         assert _carries(state)[-1] == (approved.group_id, "obama", CarryStatus.CARRIED)
 

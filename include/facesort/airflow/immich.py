@@ -127,7 +127,7 @@ def queue_rescan(run: TaskRun) -> str:
                 .where(Event.actor == run.actor, Event.action == EventAction.ROUTED)
             )
         endpoint, _ = _endpoint(state, config, run.run_id)
-        moved = (moved or 0) + moves_to_look_at(state)  # and later moves (review, ...)
+        moved = (moved or 0) + moves_to_look_at(state, config)  # and later moves (review, ...)
         done = rescan_after_routing(state, config, endpoint, run.run_id, moved)
     print(f"Immich rescan: {done}")
     return done

@@ -28,6 +28,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from facesort.config import Config
+from facesort.state import State
 from facesort.state.models import ImmichCarry, ImmichFile, Transfer
 from facesort.vocab import CarryStatus, ImmichFileStatus, TransferAction, TransferOp
 
@@ -131,8 +133,11 @@ def _read_faces(read: ImmichFile | None) -> list[dict[str, Any]]:
     return faces
 
 
-def moves_to_look_at(state) -> int:
-    """Files moved since the last carry pass looked (their new place needs a rescan)."""
+def moves_to_look_at(state: State, config: Config) -> int:
+    """Files moved since the last carry pass looked (their new place needs a rescan);
+    none while ``immich.carry_names`` is off (the pass would not look)."""
+    if not config.immich.carry_names:
+        return 0
     with state.session() as session:
         return int(
             session.scalar(

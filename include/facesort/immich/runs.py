@@ -192,10 +192,12 @@ def report_lines(summary: dict[str, Any] | None) -> tuple[list[str], list[str]]:
     if not summary or summary.get("status") == ImmichStatus.DISABLED:
         return out, err
     reason = summary.get("not_used") or not_used_reason(summary)
+    carried = summary_line(summary.get("carry_names"))
     if reason:
         err.append(f"facesort: warning: {NOT_USED}: {reason}")
     elif summary.get("wait") == WaitOutcome.SKIPPED and not summary.get("files"):
-        err.append("facesort: Immich: nothing to do (no new files)")
+        if not carried:  # names carried for files moved since (review): not nothing
+            err.append("facesort: Immich: nothing to do (no new files)")
     else:
         files = ", ".join(f"{k}: {v}" for k, v in sorted(summary.get("files", {}).items()))
         version = summary.get("server_version") or "(version not probed)"
@@ -203,7 +205,7 @@ def report_lines(summary: dict[str, Any] | None) -> tuple[list[str], list[str]]:
     if summary.get("wait") == WaitOutcome.NO_QUEUES and summary.get("wait_detail"):
         err.append(f"facesort: warning: Immich: {summary['wait_detail']}")
     out.extend(reference_lines(summary.get("references")))
-    out.extend(line for line in [summary_line(summary.get("carry_names"))] if line)
+    out.extend([carried] if carried else [])
     return out, err
 
 

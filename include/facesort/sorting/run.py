@@ -108,7 +108,7 @@ def run_once(
                 results.extend(batch.results)
         immich_summary = None
         if immich.status != ImmichStatus.DISABLED:
-            moved = sum(1 for r in results if r.destination) + moves_to_look_at(state)
+            moved = sum(1 for r in results if r.destination) + moves_to_look_at(state, config)
             endpoint, _ = resolve_endpoint(state, config, run_id)
             rescan = rescan_after_routing(state, config, endpoint, run_id, moved)
             carried = carry_names.carry_until_done(state, config, endpoint, actor, sleep=sleep)
