@@ -2,11 +2,17 @@
 Immich, sent to review (a folder no library imports, so its name could not be carried
 there), then approved from review into the library under an import path, gets its name
 on the new asset from the next ``facesort run``, which says so in one line. Against the
-Immich double that trashes a moved file's asset as v1.137.3 does."""
+Immich double that trashes a moved file's asset as v1.137.3 does. The carry-over is
+recorded with the move, in the journal's gate: an approval killed mid-move and retried
+records it once."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -120,3 +126,34 @@ def test_the_summary_line_counts_files_and_says_what_waits():
     assert summary_line({"counts": {}, "files": 0, "waiting": 2}) == (
         "Immich: names carried to 0 files, 2 waiting"
     )
+
+
+@pytest.mark.parametrize("point", ["journal.linked"])  # recovery finishes the move
+def test_an_approval_killed_mid_move_and_retried_records_its_carry_once(
+    make_workspace, immich_double, point
+):
+    ws = make_workspace(stage=(), extras=False)
+    shutil.copyfile(next(PHOTOS.rglob(TWO)), ws.staging / TWO)
+    double = immich_double(ws, seeded=False)
+    configure_immich(ws, double.url)
+    run_once(ws.config(), workers=1, sleep=_short_sleep)
+    config = ws.config()
+    with State(config.database_url) as state, state.session() as session:
+        file_id = session.scalar(sa.select(MediaFile.id))
+    approve = [sys.executable, "-m", "facesort.cli", "--config", str(ws.config_path),
+               "review", "approve", "obama", str(file_id), "--face", "1"]  # fmt: skip
+
+    killed = subprocess.run(
+        approve, env={**os.environ, "FACESORT_CRASH_AT": point}, capture_output=True, check=False
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    retried = subprocess.run(approve, capture_output=True, text=True, check=False)
+    assert retried.returncode == 0, retried.stderr
+
+    assert ws.files()[TWO] == "library/obama"
+    with State(config.database_url) as state:
+        pending = [c for c in _carries(state) if c[2] == CarryStatus.PENDING]
+    assert [c[1] for c in pending] == ["obama"]  # recorded with the move, once
+    second = run_once(config, workers=1, sleep=_short_sleep)
+    assert second.immich["carry_names"]["counts"] == {"carried": 1}
+    assert [w.action for w in double.face_writes] == ["assign"]
