@@ -157,3 +157,40 @@ def test_an_approval_killed_mid_move_and_retried_records_its_carry_once(
     second = run_once(config, workers=1, sleep=_short_sleep)
     assert second.immich["carry_names"]["counts"] == {"carried": 1}
     assert [w.action for w in double.face_writes] == ["assign"]
+
+
+def test_a_file_never_carried_for_takes_its_names_from_what_immich_said(
+    make_workspace, immich_double
+):
+    """Sorted while ``carry_names`` was off (or before facesort carried names): a later
+    move records the named faces Immich had on the file when facesort read it."""
+    from facesort.immich.carry_moves import moves_to_look_at, record_move
+    from facesort.state.models import ImmichFile, Transfer
+    from facesort.vocab import TransferAction, TransferOp
+
+    ws = make_workspace(stage=(), extras=False)
+    shutil.copyfile(next(PHOTOS.rglob("lin-manuel-miranda.png")), ws.staging / "lin.png")
+    double = immich_double(ws, seeded=False)
+    configure_immich(ws, double.url, carry_names=False)
+    run_once(ws.config(), workers=1, sleep=_short_sleep)
+    config = ws.config()
+    with State(config.database_url) as state:
+        assert not _carries(state)
+        with state.session() as session:
+            read = session.scalars(sa.select(ImmichFile)).one()
+
+            def moved(action: TransferAction) -> int:
+                move = Transfer(
+                    file_id=read.file_id, action=action, op=TransferOp.MOVE,
+                    src="/a/lin.png", dst="/b/lin.png", group_id="g", actor="t",
+                )  # fmt: skip
+                return record_move(session, move)
+
+            assert moved(TransferAction.ROUTE) == 0  # the run's own: recorded by the run
+            assert moved(TransferAction.RESORT) == 1
+            session.flush()
+            assert moved(TransferAction.RESORT) == 0  # it waits already: nothing new
+            (row,) = session.scalars(sa.select(ImmichCarry)).all()
+            assert (row.old_asset_id, row.person_name) == (read.asset_id, "lin-manuel-miranda")
+        # Off: the pass would not look, so the run queues no rescan for it.
+        assert moves_to_look_at(state, config) == 0
