@@ -172,7 +172,7 @@ class Evaluator:
         self, media: MediaFile, sha: str | None, stat, reason: str, limit: int, register: bool
     ) -> Evaluation:
         if register and sha is not None:
-            dup = self.finder.keep_or_find(media.id, sha, None)
+            dup = self.finder.keep_or_find(media.id, sha, None, media.source_path)
             if dup is not None:
                 return Evaluation(duplicate_decision(dup, limit), sha256=sha, stat=stat)
         return Evaluation(
@@ -195,7 +195,7 @@ class Evaluator:
         phash = perceptual_hash(decoded.image)
         size = {"width": decoded.width, "height": decoded.height}
         if register and sha is not None:
-            dup = self.finder.keep_or_find(media.id, sha, phash)
+            dup = self.finder.keep_or_find(media.id, sha, phash, media.source_path)
             if dup is not None:
                 return Evaluation(
                     duplicate_decision(dup, limit), sha256=sha, phash=phash, stat=stat, **size
@@ -233,7 +233,7 @@ class Evaluator:
         except UnreadableMedia as exc:
             return self._unreadable(media, sha, stat, str(exc), limit, register)
         if register and sha is not None:
-            dup = self.finder.keep_or_find(media.id, sha, None)
+            dup = self.finder.keep_or_find(media.id, sha, None, media.source_path)
             if dup is not None:
                 return Evaluation(duplicate_decision(dup, limit), sha256=sha, stat=stat)
         # Videos are always decided by votes over sampled frames: Immich only looks at a

@@ -26,6 +26,7 @@ from facesort.names import display_file_name, safe_file_name
 from facesort.scan import ScanReport
 from facesort.sorting.batches import process_batch, scan_and_plan, take_batches
 from facesort.sorting.evaluate import Evaluator
+from facesort.sorting.largest import keep_largest_copies, merge_results
 from facesort.sorting.route import FileResult, Router
 from facesort.sorting.sorter import Sorter
 from facesort.state import State
@@ -102,6 +103,9 @@ def run_once(
             for batch_id in batch_ids:
                 batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
                 results.extend(batch.results)
+        # Batches sorted in parallel may have kept a smaller copy of a picture: swap.
+        changed = keep_largest_copies(state, config, run_id, actor=actor)
+        results = merge_results(results, changed)
         immich_summary = None
         if immich is not None and immich.status != immich_steps.DISABLED:
             moved = sum(1 for r in results if r.destination)
