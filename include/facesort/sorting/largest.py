@@ -42,6 +42,12 @@ class _Copy:
     duplicate_of_id: int | None
     sha256: str | None
     phash: str | None
+    reason: dict | None
+
+    @property
+    def names_original(self) -> int | None:
+        """The original a duplicate's reason names (what the review page shows)."""
+        return (self.reason or {}).get("duplicate_of")
 
     @property
     def order(self) -> tuple[int, str, int]:
@@ -62,6 +68,7 @@ def copy_groups(state: State, run_id: str) -> list[list[_Copy]]:
                 MediaFile.duplicate_of_id,
                 MediaFile.sha256,
                 MediaFile.phash,
+                MediaFile.reason,
             )
             .join(Batch, Batch.id == MediaFile.batch_id)
             .where(Batch.run_id == run_id, MediaFile.status == FileStatus.DONE)
@@ -85,10 +92,14 @@ def copy_groups(state: State, run_id: str) -> list[list[_Copy]]:
 
 
 def _settled(group: list[_Copy]) -> bool:
-    """One copy is kept, and none is larger than it. Copies of the same size (byte-for-byte
-    copies above all) do not swap: neither is better than the other."""
+    """One copy is kept, none is larger than it, and the others name it. Copies of the
+    same size (byte-for-byte copies above all) do not swap: neither is better."""
     kept = [c for c in group if c.category != Category.DUPLICATES]
-    return len(kept) == 1 and kept[0].size >= group[0].size
+    return (
+        len(kept) == 1
+        and kept[0].size >= group[0].size
+        and all(c.names_original == kept[0].id for c in group if c is not kept[0])
+    )
 
 
 def _distance(a: str | None, b: str | None) -> int:
@@ -112,7 +123,13 @@ def keep_largest_copies(
     router = Router(config, state, actor=actor, group_id=run_id)
     results: list[FileResult] = []
     for group in groups:
-        results.extend(_keep_first(state, config, evaluator, router, group))
+        # A kept copy as large as the largest stays kept (only its copies' records change).
+        keeper = next(
+            (c for c in group if c.category != Category.DUPLICATES and c.size == group[0].size),
+            group[0],
+        )
+        ordered = [keeper, *(c for c in group if c is not keeper)]
+        results.extend(_keep_first(state, config, evaluator, router, ordered))
     return results
 
 
