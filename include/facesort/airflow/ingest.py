@@ -36,12 +36,25 @@ def scan_staging(run: TaskRun) -> list[int]:
 
 def sort_batch(run: TaskRun, batch_id: int) -> dict[str, Any]:
     """Sort one claimed batch; how many files went to each folder."""
+    import sys
+
+    from facesort.progress import progress_for
     from facesort.sorting.batches import process_batch
+    from facesort.sorting.workers import claimed_files
 
     run.label_map_index(f"batch {batch_id}")
     config = load_config(run.config_path)
     with State(config.database_url) as state:
-        report = process_batch(state, config, batch_id, actor=run.actor, group_id=run.run_id)
+        # A line every few seconds in the task log (stdout is the log, not a terminal).
+        shown = progress_for(
+            sys.stdout, claimed_files(state, [batch_id]), label=f"batch {batch_id}"
+        )
+        try:
+            report = process_batch(
+                state, config, batch_id, actor=run.actor, group_id=run.run_id, progress=shown
+            )
+        finally:
+            shown.close()
     counts = report.counts()
     for folder, count in sorted(counts.items()):
         print(f"{folder}: {count}")

@@ -24,6 +24,7 @@ from facesort.files.owners import lease_end, owner_gone, owner_token
 from facesort.files.recovery import recover_transfers
 from facesort.immich.resolve import StoredImmichNames
 from facesort.policy import Decision
+from facesort.progress import Progress
 from facesort.references import ReferencesError
 from facesort.scan import scan_staging
 from facesort.sorting.evaluate import Evaluation
@@ -179,8 +180,10 @@ def process_batch(
     actor: str,
     group_id: str | None = None,
     sorter: Sorter | None = None,
+    progress: Progress | None = None,
 ) -> BatchReport:
-    """Sort the files still claimed by one batch (safe to call again after a crash)."""
+    """Sort the files still claimed by one batch (safe to call again after a crash);
+    ``progress`` is told of each file done."""
     report = BatchReport(batch_id)
     lease_s = config.claim_lease_seconds
     # The gate: a retried task first finishes (or rolls back) what its killed try left
@@ -207,6 +210,8 @@ def process_batch(
             result = _process_claimed(state, config, sorter, batch_id, file_id)
             if result is not None:
                 report.results.append(result)
+            if progress is not None:
+                progress.advance()
     except ReferencesError:
         _release_batch(state, batch_id)  # the next run takes the files again
         raise
