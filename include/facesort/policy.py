@@ -31,6 +31,7 @@ from facesort.config import PolicySettings, VideoSettings
 from facesort.matching import FaceMatch, assign_people
 from facesort.names import UnsafeNameError, person_key, safe_folder_name
 from facesort.vocab import Category, Confidence, Place
+from facesort.words import plural
 
 if TYPE_CHECKING:
     from facesort.config import MatchingSettings
@@ -292,7 +293,7 @@ def decide_video(
     winners = [p for p in strong if matched_votes[p] / matched_frames >= video.min_vote_share]
 
     def votes(p: str) -> str:
-        return f"{p} sure in {sure_votes[p]} of {len(with_faces)} frames with faces"
+        return f"{p} sure in {sure_votes[p]} of {plural(with_faces, 'frame')} with faces"
 
     if len(strong) > 1 or crowded_frames >= video.min_sure_frames:
         who = ", ".join(votes(p) for p in strong) or "unknown faces"
@@ -333,6 +334,6 @@ def decide_video(
     return Decision.review(
         Category.UNIDENTIFIED,
         "unknown_face",
-        f"only unknown faces in {len(with_faces)} frames with faces",
+        f"only unknown faces in {plural(with_faces, 'frame')} with faces",
         **details,
     )

@@ -15,6 +15,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from facesort.airflow.step import TaskRun
 from facesort.config import load_config
 from facesort.state import State
+from facesort.words import plural
 
 
 def scan_staging(run: TaskRun) -> list[int]:
@@ -25,9 +26,9 @@ def scan_staging(run: TaskRun) -> list[int]:
     with State(config.database_url) as state:
         report, batch_ids = scan_and_plan(state, config, run.run_id, actor=run.actor)
     print(
-        f"{report.registered} new files, {report.known} already handled, "
+        f"{plural(report.registered, 'new file')}, {report.known} already handled, "
         f"{report.waiting} not stable yet, {report.ignored} not media; "
-        f"{len(batch_ids)} batches"
+        f"{plural(batch_ids, 'batch', 'batches')}"
     )
     for note in report.notes[:20]:
         print(f"note: {note}")

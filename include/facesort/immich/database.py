@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from facesort.errors import ImmichError, ImmichUnavailable
 from facesort.immich.faces import AssetFaces, ImmichFace
+from facesort.words import form
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class ImmichDatabase:
             missing = {"person", "asset_job_status"} - tables
             if missing:
                 raise ImmichError(
-                    f"{self.describe()} lacks the table(s) {', '.join(sorted(missing))}: the "
+                    f"{self.describe()} lacks the {form(missing, 'table')} "
+                    f"{', '.join(sorted(missing))}: the "
                     "role needs SELECT on Immich's tables (see README, section Immich)."
                 )
 

@@ -35,6 +35,7 @@ from facesort.immich.endpoint import ImmichEndpoint, PathMap
 from facesort.immich.faces import AssetFaces
 from facesort.state import State
 from facesort.state.models import Batch, ImmichFile, ImmichRun, MediaFile, utcnow
+from facesort.words import form, plural
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,8 @@ def prepare_run(
                 described = ", ".join(f"{h} (in Immich: {folders[h]})" for h in uncovered)
                 raise ImmichError(
                     f"No external library in Immich at {endpoint.base_url} imports the staging "
-                    f"folder(s) {described}. In Immich (Administration > External Libraries) "
+                    f"{form(uncovered, 'folder')} {described}. In Immich (Administration > "
+                    "External Libraries) "
                     "add the folder as an import path of the library, or fix immich.path_map "
                     "(host folder: the same folder as Immich's container sees it)."
                 )
@@ -212,7 +214,7 @@ class ReadinessPoll:
             recognized_all, assets_found = self._database_progress(paths, run)
             if recognized_all:
                 return self._finish(
-                    "ready", f"face detection finished for all {len(paths)} files (database)"
+                    "ready", f"face detection finished for all {plural(paths, 'file')} (database)"
                 )
             with ImmichApi(self.endpoint, server_version=run.server_version) as api:
                 counts = api.queue_counts()
@@ -236,15 +238,15 @@ class ReadinessPoll:
             if not missing:
                 return self._finish(
                     "ready",
-                    f"face queues idle for {streak} polls; all {len(paths)} files in Immich",
+                    f"face queues idle for {streak} polls; all {plural(paths, 'file')} in Immich",
                 )
             if streak >= 2 * needed:
                 # The scan is over and some files did not become assets (excluded, or not
                 # under an import path): they are matched locally.
                 return self._finish(
                     "ready",
-                    f"face queues idle for {streak} polls; {missing} of {len(paths)} files have "
-                    "no asset in Immich",
+                    f"face queues idle for {streak} polls; {missing} of {plural(paths, 'file')} "
+                    "have no asset in Immich",
                 )
         if now >= _aware(run.wait_deadline):
             pending = ", ".join(f"{q}: {n}" for q, n in busy.items() if n) or "none"
@@ -360,7 +362,7 @@ def _classify(asset: AssetFaces | None, file: RunFile, final: bool) -> tuple[str
     if not asset.faces:
         return "no_face", "Immich found no face"
     named = sum(1 for f in asset.faces if f.named)
-    return "faces", f"Immich: {len(asset.faces)} face(s), {named} named"
+    return "faces", f"Immich: {plural(asset.faces, 'face')}, {named} named"
 
 
 def read_names(state: State, endpoint: ImmichEndpoint | None, run_id: str) -> dict[str, int]:
@@ -456,7 +458,7 @@ def rescan_after_routing(
     except (ImmichUnavailable, ImmichError) as exc:
         return f"rescan not queued: {exc}"
     _save_run(state, run_id, rescanned_at=utcnow())
-    return f"scan queued for {len(chosen)} librar{'y' if len(chosen) == 1 else 'ies'}"
+    return f"scan queued for {plural(chosen, 'library', 'libraries')}"
 
 
 # --------------------------------------------------------------------- a whole run

@@ -79,6 +79,7 @@ from facesort.vocab import (
     ReviewKind,
     TransferAction,
 )
+from facesort.words import form, plural
 
 KINDS = tuple(ReviewKind)
 
@@ -213,7 +214,7 @@ class Reviewer:
                         self.photos.add_face(journal, media, picked[media.id], person, result)
                 labels.update(confirm_faces(self.state, [picked[media.id]], person, group))
         count = len(result.references)
-        result.summary = f"added {count} reference photo{'s' if count != 1 else ''} of {person}"
+        result.summary = f"added {plural(count, 'reference photo')} of {person}"
         return record_result(self.state, self.actor, result, person, files, {"faces": labels})
 
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
@@ -254,7 +255,8 @@ class Reviewer:
                     register_original(session, media.id, media.sha256, phash)
                     note_details(session, group, originals=[[media.id, media.sha256, phash]])
                 originals.append([media.id, media.sha256, phash])
-        result.summary = summary_of("are not duplicates: sorted by their faces", result)
+        verb = form(result.moved, "is not a duplicate", "are not duplicates")
+        result.summary = summary_of(f"{verb}: sorted by their faces", result)
         return record_result(self.state, self.actor, result, None, files, {"originals": originals})
 
     def name_cluster(self, cluster_id: int, person: str) -> ActionResult:
@@ -318,7 +320,7 @@ class Reviewer:
             cluster.status, cluster.person = ClusterStatus.NAMED, person
             note_details(session, group, cluster={"id": cluster_id, "previous": previous})
         result.summary = (
-            f"cluster {cluster_id} named {person}: {len(result.references)} reference photos "
+            f"cluster {cluster_id} named {person}: {plural(result.references, 'reference photo')} "
             f"added, {count_files(result.moved)} moved to the library"
         )
         details = {"faces": labels, "cluster": {"id": cluster_id, "previous": previous}}
@@ -404,7 +406,7 @@ def _pick_face(
     """Face number ``face`` (1-based), or the only face; None when neither applies."""
     if face is not None:
         if not 1 <= face <= len(faces):
-            found = f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
+            found = plural(faces, "face")
             raise ReviewError(
                 f"{file_label(media)} has {found}: there is no face {face} to {purpose}."
             )

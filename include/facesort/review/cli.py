@@ -25,6 +25,7 @@ import os
 from typing import TYPE_CHECKING
 
 from facesort.config import REVIEW_CATEGORIES, Config
+from facesort.words import plural
 
 if TYPE_CHECKING:
     from facesort.review.results import ActionResult
@@ -130,9 +131,9 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
 
             report = recluster(state, config)
             print(
-                f"{report.faces} unknown faces: {report.clusters} clusters "
+                f"{plural(report.faces, 'unknown face')}: {plural(report.clusters, 'cluster')} "
                 f"({report.kept} kept from before, {report.new} new, {report.dissolved} "
-                f"dissolved), {report.faces - report.clustered} faces seen only once"
+                f"dissolved), {plural(report.faces - report.clustered, 'face')} seen only once"
             )
             return 0
         elif command == "clusters":
@@ -143,8 +144,8 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
             report = purge_trash(state, config, actor=_actor(), dry_run=args.dry_run)
             verb = "would delete" if args.dry_run else "deleted"
             print(
-                f"{verb} {len(report.deleted)} file(s) rejected more than "
-                f"{config.review.trash_days} days ago; {report.waiting} still kept"
+                f"{verb} {plural(report.deleted, 'file')} rejected more than "
+                f"{plural(config.review.trash_days, 'day')} ago; {report.waiting} still kept"
             )
             for path in report.deleted:
                 print(f"  {path}")

@@ -17,6 +17,7 @@ from facesort.resort import Scope, apply_resort, plan_resort
 from facesort.review.results import ActionResult
 from facesort.state import State
 from facesort.vocab import Category, ReviewKind, TransferAction
+from facesort.words import plural
 
 RECHECKED_CATEGORIES = (Category.UNIDENTIFIED, Category.LOW_CONFIDENCE)
 
@@ -61,6 +62,6 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
 
 def _summary(count: int) -> str:
     return (
-        f"re-check: {count} file{'s' if count != 1 else ''} of review/unidentified and "
+        f"re-check: {plural(count, 'file')} of review/unidentified and "
         "review/low_confidence now a sure match, moved to the library"
     )

@@ -28,6 +28,7 @@ from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction, utcnow
 from facesort.vocab import ActionState, ClusterStatus, Confidence, FaceSource, ReviewKind
+from facesort.words import plural
 
 
 def record_result(
@@ -70,7 +71,7 @@ def recorded_on_failure(
         if result.moved or result.references:
             result.summary = (
                 f"{result.kind} stopped by an error after {count_files(result.moved)} and "
-                f"{len(result.references)} reference photo(s): {exc}"
+                f"{plural(result.references, 'reference photo')}: {exc}"
             )
             record_result(state, actor, result, person, files, details)
         else:
@@ -248,7 +249,7 @@ def undo_action(
         revert_effects(state, base_details)
     result.summary = (
         f"{result.kind} of {base_kind} ({base_group}): "
-        f"{report.reverted + len(result.references)} change(s)"
+        f"{plural(report.reverted + len(result.references), 'change')}"
         + (f", {len(result.skipped)} left as they are" if result.skipped else "")
     )
     with state.session() as session:
