@@ -23,27 +23,18 @@ import json
 import logging
 import os
 import sys
-from collections import Counter
 from pathlib import Path
 
 from facesort.config import CONFIG_ENV, Config, load_config
 from facesort.errors import FacesortError
+from facesort.words import plural
 
 
-def _print_results(results, *, as_json: bool, out=None) -> None:
-    out = out or sys.stdout  # looked up now, not at import (tests capture stdout)
-    if as_json:
-        json.dump([r.as_dict() for r in results], out, indent=2)
-        out.write("\n")
-        return
-    width = max((len(os.path.basename(r.source)) for r in results), default=0)
-    for r in sorted(results, key=lambda r: (r.folder, r.source)):
-        name = os.path.basename(r.source)
-        where = r.destination if r.destination else f"left in {r.folder}"
-        out.write(f"{name:<{width}}  -> {where}\n{'':<{width}}     {r.summary}\n")
-    counts = Counter(r.folder for r in results)
-    if counts:
-        out.write("\n" + ", ".join(f"{folder}: {n}" for folder, n in sorted(counts.items())) + "\n")
+def _print_results(results, *, as_json: bool, out=None, roots=()) -> None:
+    from facesort.listing import print_results
+
+    # stdout looked up now, not at import (tests capture stdout)
+    print_results(results, as_json=as_json, out=out or sys.stdout, roots=roots)
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
@@ -55,22 +46,25 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         check_staging_dirs(config)  # as in a real run: a missing folder is an error
         results = preview_run(config)
         if not args.json:
-            print(f"Dry run: {len(results)} files; nothing was moved or recorded.")
-        _print_results(results, as_json=args.json)
+            print(f"Dry run: {plural(results, 'file')}; nothing was moved or recorded.")
+        _print_results(results, as_json=args.json, roots=config.staging_dirs)
         return 0
-    summary = run_once(config, workers=args.workers)
+    from facesort.progress import progress_factory
+
+    summary = run_once(config, workers=args.workers, progress=progress_factory(sys.stderr))
     if not args.json:
         scan = summary.scan
+        recovered = plural(summary.recovered, "interrupted move")
         print(
             f"Run {summary.run_id}: {scan.registered} new, "
             + (f"{scan.unsorted} still to sort, " if scan.unsorted else "")
             + f"{scan.known} already handled, "
             f"{scan.waiting} not stable yet, {scan.ignored} not media"
-            + (f", {summary.recovered} interrupted moves recovered" if summary.recovered else "")
+            + (f", {recovered} recovered" if summary.recovered else "")
         )
         for note in scan.notes:
             print(f"note: {note}")
-    _print_results(summary.results, as_json=args.json)
+    _print_results(summary.results, as_json=args.json, roots=config.staging_dirs)
     return _report_immich(summary.immich)
 
 
@@ -161,7 +155,7 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
 
     if args.ref_command == "add":
         folder, added = add_reference_photos(config, args.name, [Path(f) for f in args.files])
-        print(f"Added {len(added)} photo(s) to {config.references_dir / folder}")
+        print(f"Added {plural(added, 'photo')} to {config.references_dir / folder}")
         if folder != args.name:
             print(f"(stored as {folder!r}: that is the library folder name for {args.name!r})")
     from facesort.status import reference_summary
@@ -171,7 +165,7 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
         if not summary["people"]:
             print(f"No reference photos in {config.references_dir}.")
         for person, info in summary["people"].items():
-            print(f"{person:<30} {info['usable']} usable of {info['photos']} photo(s)")
+            print(f"{person:<30} {info['usable']} usable of {plural(info['photos'], 'photo')}")
         for problem in summary["problems"]:
             print(f"skipped: {problem}")
     return 0
@@ -190,7 +184,7 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
         )
     report = sync_references(config, endpoint)
     print(
-        f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
+        f"{plural(report.saved, 'reference photo')} saved from Immich, {report.unchanged} "
         f"unchanged, {len(report.removed)} removed"
     )
     for name in report.saved:
@@ -260,7 +254,7 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps({"plan": str(csv_path), "moves": rows}, indent=2))
             return 0
         if not args.json:
-            print(f"Re-sort of {request.describe()}: {len(plan)} file(s) would move.")
+            print(f"Re-sort of {request.describe()}: {plural(plan, 'file')} would move.")
             for folders, count in summarize_plan(plan).items():
                 print(f"  {folders}: {count}")
             print(f"Plan: {csv_path}")
@@ -275,8 +269,8 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps({"plan": str(csv_path), "group": group_id,
                               "results": [r.as_dict() for r in results]}, indent=2))  # fmt: skip
             return 0
-        _print_results(results, as_json=False)
-        print(f"Moved {len(moved)} of {len(plan)} planned file(s) as group {group_id}.")
+        _print_results(results, as_json=False, roots=(config.library_dir, config.review_dir))
+        print(f"Moved {len(moved)} of {plural(plan, 'planned file')} as group {group_id}.")
         for r in results:
             if r.destination is None:
                 print(f"not moved: {r.source}: {r.summary}")
@@ -311,8 +305,8 @@ def _continue_resort(state, config: Config, request, unfinished, args) -> int:
         print(json.dumps(body, indent=2))
         return 0
     print(f"Continuing the interrupted re-sort {group_id} (plan: {csv_path}).")
-    _print_results(applied.moved, as_json=False)
-    print(f"Moved {moved} file(s) in all as group {group_id}.")
+    _print_results(applied.moved, as_json=False, roots=(config.library_dir, config.review_dir))
+    print(f"Moved {plural(moved, 'file')} in all as group {group_id}.")
     print(f"Undo it with: facesort undo {group_id}")
     return 0
 
@@ -340,7 +334,8 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                     note += f"  (undone by {', '.join(g.undone_by)})"
                 print(
                     f"  {g.group_id}\n      {g.last_at:%Y-%m-%d %H:%M:%S} UTC  "
-                    f"{'/'.join(g.actions)}: {g.files} file(s)  by {', '.join(g.actors)}{note}"
+                    f"{'/'.join(g.actions)}: {plural(g.files, 'file')}  "
+                    f"by {', '.join(g.actors)}{note}"
                 )
             return 0
         from facesort.review.actions import Reviewer
@@ -372,10 +367,11 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                               "to_staging": report.to_staging, "skipped": skipped},
                              indent=2))  # fmt: skip
             return 0
-        print(f"Reverted {report.reverted} move(s) of {args.group}.")
+        print(f"Reverted {plural(report.reverted, 'move')} of {args.group}.")
         if report.to_staging:
             print(
-                f"{report.to_staging} file(s) are back in staging and waiting to be sorted: "
+                f"{plural(report.to_staging, 'file is', 'files are')} back in staging and waiting "
+                "to be sorted: "
                 "the next run sorts them again, with the settings and references of then."
             )
         for line in skipped:

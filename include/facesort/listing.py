@@ -1,0 +1,54 @@
+"""The per-file listing of ``facesort run`` (and of re-sorts): which file went where.
+
+Files are named by their path inside the folder they came from (``2024/trip/IMG_1.jpg``,
+not ``IMG_1.jpg``), so two files of the same name in two folders can be told apart;
+with several folders to come from, the folder's name leads (``phone/IMG_1.jpg``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO
+
+from facesort.sorting.route import FileResult
+
+
+def display_path(path: str, roots: Sequence[Path]) -> str:
+    """``path`` relative to the root holding it (the root's name first when there are
+    several roots); the whole path when no root holds it."""
+    best: Path | None = None
+    for root in roots:
+        try:
+            Path(path).relative_to(root)
+        except ValueError:
+            continue
+        if best is None or len(root.parts) > len(best.parts):
+            best = root
+    if best is None:
+        return path
+    inside = os.path.relpath(path, best)
+    return os.path.join(best.name, inside) if len(roots) > 1 else inside
+
+
+def print_results(
+    results: Iterable[FileResult], *, as_json: bool, out: IO[str], roots: Sequence[Path] = ()
+) -> None:
+    """Each file, where it went and why, then the count per folder (or all of it as JSON).
+    ``roots``: the folders the files came from (the staging folders of a run)."""
+    results = list(results)
+    if as_json:
+        json.dump([r.as_dict() for r in results], out, indent=2)
+        out.write("\n")
+        return
+    names = {id(r): display_path(r.source, roots) for r in results}
+    width = max((len(n) for n in names.values()), default=0)
+    for r in sorted(results, key=lambda r: (r.folder, names[id(r)])):
+        where = r.destination if r.destination else f"left in {r.folder}"
+        out.write(f"{names[id(r)]:<{width}}  -> {where}\n{'':<{width}}     {r.summary}\n")
+    counts = Counter(r.folder for r in results)
+    if counts:
+        out.write("\n" + ", ".join(f"{folder}: {n}" for folder, n in sorted(counts.items())) + "\n")
