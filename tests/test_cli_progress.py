@@ -14,7 +14,7 @@ from test_cli_args import FACESORT, cli_env, facesort
 from facesort.listing import display_path
 
 LINE = re.compile(
-    r"^progress: (\d+)/(\d+) files \((\d+)%\), \d+\.\d files/s, "
+    r"^progress: (\d+)/(\d+) files \((\d+)%\), \d+\.\d (?:files/s|s/file), "
     r"(about .+ left|done in .+)$"
 )
 

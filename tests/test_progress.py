@@ -11,7 +11,7 @@ import select
 from facesort.progress import BarProgress, LineProgress, NoProgress, duration, progress_for
 
 LINE = re.compile(
-    r"^progress: (\d+)/(\d+) files \((\d+)%\), (\d+\.\d) files/s, "
+    r"^progress: (\d+)/(\d+) files \((\d+)%\), (\d+\.\d (?:files/s|s/file)), "
     r"(about (\d+h \d\dm|\d+m \d\ds|\d+s) left|done in (\d+h \d\dm|\d+m \d\ds|\d+s))$"
 )
 
@@ -53,6 +53,11 @@ def test_a_run_stopped_early_still_ends_with_a_line():
     progress.advance(4)
     progress.close()
     assert lines == ["progress: 4/10 files (40%), 1.3 files/s, done in 3s"]
+    slow = LineProgress(10, lines.append, every_seconds=60, clock=clock)
+    clock.now += 8
+    slow.advance()
+    slow.close()
+    assert lines[-1] == "progress: 1/10 files (10%), 8.0 s/file, done in 8s"
 
 
 def test_durations_are_short():

@@ -9,6 +9,8 @@ and a last line when the run is done::
     progress: 40/200 files (20%), 1.9 files/s, about 1m 24s left
     progress: 200/200 files (100%), 1.9 files/s, done in 1m 45s
 
+(a slow run says ``2.4 s/file`` instead of ``0.4 files/s``).
+
 This module knows nothing of sorting: a run calls :meth:`LineProgress.advance` after
 each file and :meth:`LineProgress.close` at the end.
 """
@@ -55,6 +57,13 @@ def duration(seconds: float) -> str:
     return f"{hours}h {minutes:02d}m"
 
 
+def speed(files_per_second: float) -> str:
+    """``"2.5 files/s"``, or for slow runs (faces in large photos) ``"3.2 s/file"``."""
+    if 0 < files_per_second < 1:
+        return f"{1 / files_per_second:.1f} s/file"
+    return f"{files_per_second:.1f} files/s"
+
+
 class LineProgress:
     """One line now and then, for readers that are not terminals."""
 
@@ -94,7 +103,7 @@ class LineProgress:
         elapsed = now - self._started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         percent = 100 * self.done // self.total if self.total else 100
-        head = f"{self._label}: {self.done}/{self.total} files ({percent}%), {rate:.1f} files/s"
+        head = f"{self._label}: {self.done}/{self.total} files ({percent}%), {speed(rate)}"
         if final or self.done >= self.total:
             return f"{head}, done in {duration(elapsed)}"
         if not rate:
@@ -134,9 +143,9 @@ class BarProgress:
 
     def advance(self, files: int = 1) -> None:
         self._bar.advance(self._task, files)
-        speed = self._bar.tasks[0].speed
-        if speed:
-            self._bar.update(self._task, rate=f"{speed:.1f} files/s")
+        rate = self._bar.tasks[0].speed
+        if rate:
+            self._bar.update(self._task, rate=speed(rate))
 
     def close(self) -> None:
         self._bar.stop()
