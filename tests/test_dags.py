@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -68,7 +69,7 @@ def test_dag_files_import_nothing_heavy_at_parse_time(dag_file):
 
 
 @pytest.mark.slow
-def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch):
+def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch, capfd):
     ws = make_workspace(stage=("incoming",))
     monkeypatch.setenv("FACESORT_CONFIG", str(ws.config_path))
     run = dagbag.get_dag("facesort_ingest").test()
@@ -87,6 +88,11 @@ def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch
     assert files["truncated.jpg"] == "review/unreadable"
     assert not list(ws.staging.iterdir())
     assert library_events(run.run_id) == 1  # files reached the library: announced once
+    # sort_batch's progress, in its task log: at least the last line of the batch.
+    logged = capfd.readouterr().out
+    assert re.search(r"batch 1: (\d+)/\1 files \(100%\), .* done in ", logged), [
+        line for line in logged.splitlines() if "batch" in line
+    ]
 
     # The next run finds nothing new: no batch, nothing queued, still a success.
     again = dagbag.get_dag("facesort_ingest").test()
