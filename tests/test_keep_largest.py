@@ -123,3 +123,29 @@ def test_the_swap_survives_a_crash_and_undoes_with_its_run(make_workspace, photo
         report = undo_named_group(state, run_id, actor="test undo", lease_s=60)
     assert sorted(p.name for p in ws.staging.iterdir()) == sorted(STAGED), report.skipped
     assert ws.files() == {}
+
+
+@pytest.mark.airflow
+def test_the_ingest_dag_steps_swap_too_and_log_progress(make_workspace, photos, capsys):
+    from facesort.airflow import ingest
+    from facesort.airflow.step import TaskRun
+
+    ws = split_copies(make_workspace, photos)
+    run = TaskRun(dag_id="facesort_ingest", run_id="manual__1", config_path=str(ws.config_path))
+    batches = ingest.scan_staging(run)
+    assert len(batches) == 2
+    for batch_id in reversed(batches):  # as two workers may finish them
+        ingest.sort_batch(run, batch_id)
+    assert ws.files()["obama-720p.jpg"] == "library/obama"
+    summary = ingest.where_files_went(run)
+    assert_largest_kept(ws)
+    assert summary["folders"] == {
+        "library/alex_lacamoire": 1,
+        "library/obama": 1,
+        "review/duplicates": 2,
+    }
+    assert summary["to_library"] == 2
+    assert ingest.files_sorted_into_library(summary) == 2
+    logged = capsys.readouterr().out
+    for batch_id in batches:  # each sort_batch task's log ends with its progress
+        assert f"batch {batch_id}: 2/2 files (100%)" in logged, logged
