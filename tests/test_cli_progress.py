@@ -1,5 +1,5 @@
 """``facesort run`` as a long run looks: progress while it sorts, and a listing that
-tells files of the same name apart (facesort.progress, facesort.listing)."""
+tells files of the same name apart (facesort.progress, facesort.cli.output)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_cli_args import FACESORT, cli_env, facesort
 
-from facesort.listing import display_path
+from facesort.cli.output import display_path
 
 LINE = re.compile(
     r"^progress: (\d+)/(\d+) files \((\d+)%\), \d+\.\d (?:files/s|s/file), "

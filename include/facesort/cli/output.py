@@ -1,4 +1,4 @@
-"""The per-file listing of ``facesort run`` (and of re-sorts): which file went where.
+"""How the commands print sorted files: one line per file, or JSON.
 
 Files are named by their path inside the folder they came from (``2024/trip/IMG_1.jpg``,
 not ``IMG_1.jpg``), so two files of the same name in two folders can be told apart;
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO
-
-from facesort.sorting.route import FileResult
 
 
 def display_path(path: str, roots: Sequence[Path]) -> str:
@@ -34,11 +32,10 @@ def display_path(path: str, roots: Sequence[Path]) -> str:
     return os.path.join(best.name, inside) if len(roots) > 1 else inside
 
 
-def print_results(
-    results: Iterable[FileResult], *, as_json: bool, out: IO[str], roots: Sequence[Path] = ()
-) -> None:
+def print_results(results, *, as_json: bool, out=None, roots: Sequence[Path] = ()) -> None:
     """Each file, where it went and why, then the count per folder (or all of it as JSON).
     ``roots``: the folders the files came from (the staging folders of a run)."""
+    out = out or sys.stdout  # looked up now, not at import (tests capture stdout)
     results = list(results)
     if as_json:
         json.dump([r.as_dict() for r in results], out, indent=2)
