@@ -17,7 +17,9 @@ each file and :meth:`LineProgress.close` at the end.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from typing import IO, Protocol
@@ -140,6 +142,16 @@ class BarProgress:
         )
         self._task = self._bar.add_task(label, total=total, rate="")
         self._bar.start()
+        # rich now prints what goes to sys.stderr above the bar; log handlers that hold
+        # the real stream (``-v``) are pointed there too, or their lines would tear it.
+        self._handlers = [
+            h
+            for h in logging.getLogger().handlers
+            if isinstance(h, logging.StreamHandler) and h.stream is stream
+        ]
+        for handler in self._handlers:
+            handler.setStream(sys.stderr)
+        self._stream = stream
 
     def advance(self, files: int = 1) -> None:
         self._bar.advance(self._task, files)
@@ -149,6 +161,8 @@ class BarProgress:
 
     def close(self) -> None:
         self._bar.stop()
+        for handler in self._handlers:
+            handler.setStream(self._stream)
 
 
 def _env_number(name: str, default: float) -> float:
