@@ -66,6 +66,9 @@ def test_the_listing_names_files_by_their_path_in_staging(tmp_path):
         listed = [line.split("  -> ")[0].strip() for line in result.stdout.splitlines()
                   if "  -> " in line]  # fmt: skip
         assert sorted(listed) == ["camera/IMG_1.jpg", "phone/2024/trip/IMG_1.jpg"], result.stdout
+    status = facesort("status", "--files", "--config", config)
+    listed = sorted(line.split()[0] for line in status.stdout.splitlines())
+    assert listed == ["camera/IMG_1.jpg", "phone/2024/trip/IMG_1.jpg"], status.stdout
     # One staging folder: no folder name in front.
     assert display_path("/s/2024/a.jpg", [Path("/s")]) == "2024/a.jpg"
     assert display_path("/elsewhere/a.jpg", [Path("/s")]) == "/elsewhere/a.jpg"
