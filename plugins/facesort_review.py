@@ -36,6 +36,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from facesort.errors import FacesortError
+from facesort.words import plural
 
 ASSETS = Path(__file__).resolve().parent / "facesort_review"
 URL_PREFIX = "/facesort/review"
@@ -44,6 +45,7 @@ RESOURCE = "facesort review"  # the custom view auth managers are asked about
 REPORT_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(html|csv)")
 
 templates = Jinja2Templates(directory=ASSETS / "templates")
+templates.env.globals["plural"] = plural  # "1 file", "2 files" in the pages too
 
 
 class NotSignedIn(Exception):
