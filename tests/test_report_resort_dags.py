@@ -184,7 +184,7 @@ def test_resort_dag_dry_run_then_real_run_then_undo(
 
     code, out, err = facesort_cli("--config", ws.config_path, "undo", real.run_id)
     assert code == 0, err
-    assert f"Reverted 1 move(s) of {real.run_id}." in out
+    assert f"Reverted 1 move of {real.run_id}." in out
     assert ws.files() == before
     code, out, _ = facesort_cli("--config", ws.config_path, "undo", "--json")
     groups = {g["group_id"]: g for g in json.loads(out)}
