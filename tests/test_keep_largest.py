@@ -28,8 +28,9 @@ pytestmark = pytest.mark.slow
 STAGED = ("alex_lacamoire1.jpg", "obama-1080p.jpg", "obama-720p.jpg", "obama-480p.jpg")
 
 
-def split_copies(make_workspace, photos):
-    ws = make_workspace(stage=(), extras=False, settings={"batch_size": 2, "workers": 2})
+def split_copies(make_workspace, photos, **settings):
+    settings = {"batch_size": 2, "workers": 2, **settings}
+    ws = make_workspace(stage=(), extras=False, settings=settings)
     for name in STAGED:
         shutil.copyfile(photos / "incoming" / name, ws.staging / name)
     return ws
@@ -149,3 +150,18 @@ def test_the_ingest_dag_steps_swap_too_and_log_progress(make_workspace, photos, 
     logged = capsys.readouterr().out
     for batch_id in batches:  # each sort_batch task's log ends with its progress
         assert f"batch {batch_id}: 2/2 files (100%)" in logged, logged
+
+
+@pytest.mark.postgres
+def test_the_swap_on_postgresql(make_workspace, photos, pg_url):
+    ws = split_copies(make_workspace, photos, state_url=pg_url)
+    run_id = sort_second_batch_first(ws)
+    config = ws.config()
+    with State(config.database_url) as state:
+        moved = keep_largest_copies(state, config, run_id, actor="test")
+    assert {os.path.basename(r.source) for r in moved} == {
+        "obama-1080p.jpg",
+        "obama-720p.jpg",
+        "obama-480p.jpg",
+    }
+    assert_largest_kept(ws)
