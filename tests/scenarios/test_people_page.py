@@ -285,6 +285,28 @@ def test_rename_moves_folders_and_records_and_undo_puts_everything_back(server, 
     assert_lifecycle_holds(space, contents)
 
 
+def test_a_rename_undone_from_the_review_page_puts_references_and_records_back(
+    server, space, token
+):
+    """The review page's undo list shows people actions too: undoing one there is the
+    people page's whole undo (reference photos and records), not only its journal moves."""
+    before, records_before, faces_before = _disk(space), _records(space), _faces(space)
+    status, result = _post(server, token, "/api/rename", {"person": "obama", "new_name": "Barry"})
+    assert status == 200, result
+    assert (space.references / "Barry").is_dir() and not (space.references / "obama").exists()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    status, _, answer = _request(
+        server,
+        "/facesort/review/api/undo",
+        method="POST",
+        body={"group_id": result["group_id"]},
+        headers=headers,
+    )
+    assert status == 200, answer
+    assert _disk(space) == before and _records(space) == records_before
+    assert _faces(space) == faces_before
+
+
 def test_merge_keeps_both_photos_of_one_name_and_undo_separates_them(server, space, token):
     clash = space.references / "biden" / "obama.jpg"  # biden has a photo of that name too
     shutil.copyfile(space.references / "biden" / "biden.jpg", clash)
