@@ -12,6 +12,7 @@ import csv
 import email
 import importlib.util
 import json
+import re
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -397,6 +398,9 @@ def test_resort_waits_for_approval_in_the_ui(
     assert "| review/unidentified | library/lin-manuel-miranda | 1 |" in detail["body"]
     (plan_csv,) = (ws.root / "reports" / "resorts").glob("*.csv")
     assert f"`{plan_csv}`" in detail["body"]
+    link = re.search(r"\]\((/facesort/review/reports/resorts/[^)]+)\)", detail["body"])[1]
+    served = client.get(link, headers=headers)  # the link, behind the same sign-in
+    assert served.status_code == 200 and served.content == plan_csv.read_bytes()
     assert run.state == "success"
     tis = {ti.task_id: ti.state for ti in run.get_task_instances()}
     after = ws.files()
