@@ -38,7 +38,9 @@ ENCODER_NAME = "dlib_face_recognition_resnet_model_v1"
 
 
 @dataclass(frozen=True)
-class Face:
+class DetectedFace:
+    """One face found in a picture (the table row is `state.models.Face`)."""
+
     box: tuple[float, float, float, float]  # left, top, right, bottom as fractions
     encoding: np.ndarray | None  # shape (128,), float64; None for a face only Immich saw
     frame: int | None = None  # index of the video frame, None for photos
@@ -207,7 +209,9 @@ def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int,
     return [loc for loc in scaled if (loc[2] - loc[0]) >= min_px]
 
 
-def find_faces(rgb: np.ndarray, settings: MatchingSettings, frame: int | None = None) -> list[Face]:
+def find_faces(
+    rgb: np.ndarray, settings: MatchingSettings, frame: int | None = None
+) -> list[DetectedFace]:
     """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself."""
     import numpy as np
 
@@ -220,11 +224,13 @@ def find_faces(rgb: np.ndarray, settings: MatchingSettings, frame: int | None = 
     faces = []
     for (top, right, bottom, left), encoding in zip(kept, encodings, strict=True):
         box = (left / width, top / height, right / width, bottom / height)
-        faces.append(Face(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame))
+        faces.append(
+            DetectedFace(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame)
+        )
     return faces
 
 
-def largest_face(faces: list[Face]) -> Face | None:
+def largest_face(faces: list[DetectedFace]) -> DetectedFace | None:
     if not faces:
         return None
     return max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
