@@ -90,6 +90,7 @@ class TransferAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECK = "recheck"
     ADD_REFERENCE = "add_reference"
+    LEARN_REFERENCE = "learn_reference"  # a sure match copied as a reference (learning)
 
 
 class TransferOp(StrEnum):
@@ -129,6 +130,7 @@ class EventAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECKED = "rechecked"
     REFERENCE_ADDED = "reference_added"
+    REFERENCE_LEARNT = "reference_learnt"
     UNDO = "undo"
     FAILED = "failed"
     VANISHED = "vanished"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from facesort.cli.db import cmd_db
+from facesort.cli.learning import add_learning_commands
 from facesort.cli.moves import cmd_recover, cmd_resort, cmd_undo
 from facesort.cli.references import cmd_references, cmd_sync_immich
 from facesort.cli.report import cmd_report
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "sync-immich", help="save the feature face of each person named in Immich"
     )
     sync.set_defaults(handler=cmd_sync_immich)
+    add_learning_commands(ref_commands)
     refs.set_defaults(handler=cmd_references)
 
     recover = commands.add_parser("recover", help="finish moves an interrupted run left")

@@ -108,6 +108,10 @@ def run_once(
             endpoint, _ = immich_steps.resolve_endpoint(state, config, run_id)
             rescan = immich_steps.rescan_after_routing(state, config, endpoint, run_id, moved)
             immich_summary = immich_steps.run_summary(state, run_id) | {"rescan": rescan}
+        if config.matching.learning.enabled:
+            from facesort.learning import learn_references
+
+            learn_references(state, config, actor=actor, group_id=run_id)
         return RunSummary(run_id, recovered, report, results, immich_summary)
 
 
