@@ -13,9 +13,9 @@ its face is
 up to ``max_per_person`` learnt references per person. The photo is copied, through the
 journal, to ``references/<person>/learnt-<name>`` (the prefix marks it as learnt), each
 copy a journal group of its own: :func:`learnt_references` lists them with their group,
-and ``facesort undo GROUP`` (:func:`forget_learnt_reference`) removes one; a file once
-learnt is never learnt again, so a removed one stays removed (undoing the undo puts it
-back).
+and undoing that group (``facesort undo GROUP``, or :func:`forget_learnt_reference` by
+the photo's path) removes the copy; a file once learnt is never learnt again, so a
+removed one stays removed.
 """
 
 from __future__ import annotations
@@ -264,7 +264,7 @@ def learnt_references(state: State, config: Config) -> list[LearntReference]:
 
 def forget_learnt_reference(state: State, config: Config, path: str, *, actor: str):
     """Remove one learnt reference photo (by its path) by undoing its journal group;
-    returns the undo's report (undo that group to put the photo back)."""
+    returns the undo's report."""
     from facesort.errors import FacesortError
     from facesort.files.undo import undo_group
 

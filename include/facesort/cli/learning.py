@@ -26,8 +26,8 @@ def cmd_learnt(config: Config, args: argparse.Namespace) -> int:
                 print(f"{item.person:<24} {item.path}  (undo: facesort undo {item.group_id})")
             return 0
         if args.ref_command == "forget":
-            report = forget_learnt_reference(state, config, args.path, actor=ACTOR)
-            print(f"Removed {args.path}; put it back with: facesort undo {report.group_id}")
+            forget_learnt_reference(state, config, args.path, actor=ACTOR)
+            print(f"Removed {args.path} (its photo stays in the library and is not learnt again).")
             return 0
         listed = learnt_references(state, config)
     if args.json:
