@@ -61,7 +61,6 @@ class PlanApproval(ApprovalOperator):
     def __init__(self, *, plan_task_id: str = "plan", **kwargs: Any) -> None:
         kwargs.setdefault("subject", "Re-sort: move the planned files?")
         kwargs.setdefault("defaults", ApprovalOperator.REJECT)  # what a timeout answers
-        kwargs.setdefault("retries", 0)  # a retry would ask again for nothing
         super().__init__(**kwargs)
         self.plan_task_id = plan_task_id
 
