@@ -20,6 +20,7 @@ removed one stays removed.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from facesort.names import person_key
 from facesort.state import State
 from facesort.state.models import Face, MediaFile, Transfer
 from facesort.vocab import EventAction, FileStatus, Place, TransferAction, TransferOp, TransferState
+
+log = logging.getLogger(__name__)
 
 LEARNT_PREFIX = "learnt-"
 LEARNT_RULES = {"sure_match"}  # one face, a sure match: the photo shows that person
@@ -179,6 +182,7 @@ def _copy(
         Journal,
         OutcomeEvent,
         SourceChanged,
+        TransferFailed,
         TransferOutcome,
         TransferRequest,
     )
@@ -214,6 +218,9 @@ def _copy(
         )
     except SourceChanged:
         return None  # changed or moved by hand since it was sorted: not learnt
+    except TransferFailed as exc:  # a read-only or full references folder: the run goes on
+        log.warning("%s was not learnt as a reference photo of %s: %s", source, person, exc)
+        return None
     return LearntReference(person, path, media.id, source, candidate.novelty, group_id, None)
 
 

@@ -89,6 +89,8 @@ def stored_person_thresholds(state: State) -> dict[str, StoredThresholds]:
 
 def with_stored_thresholds(config: Config, state: State) -> Config:
     """``config`` with the stored thresholds over its ``matching.people``."""
+    if state.readonly and not sa.inspect(state.engine).has_table(PersonThreshold.__tablename__):
+        return config  # a dry run on a database not upgraded yet: nothing stored there
     stored = stored_person_thresholds(state)
     if not stored:
         return config
