@@ -116,3 +116,21 @@ def test_thresholds_that_cannot_work_are_refused_by_name(make_workspace, tmp_pat
             set_person_thresholds(state, "Emma", sure=0.5, review=0.4)
         with pytest.raises(ThresholdError, match=r"sure distance 3 is not a distance"):
             set_person_thresholds(state, "Emma", sure=3)
+
+
+def test_stored_thresholds_follow_a_rename_and_a_merge_keeps_the_survivors(tmp_path):
+    from facesort.thresholds import (
+        move_person_thresholds,
+        set_person_thresholds,
+        stored_person_thresholds,
+    )
+
+    with State(f"sqlite:///{tmp_path / 'state.db'}") as state:
+        set_person_thresholds(state, "Emma", sure=0.4)
+        set_person_thresholds(state, "Leo", review=0.7)
+        move_person_thresholds(state, "Emma", "Emma Stone")  # a rename
+        move_person_thresholds(state, "Leo", "Emma Stone")  # a merge into Emma Stone
+        stored = stored_person_thresholds(state)
+        assert {n: (t.sure_distance, t.review_distance) for n, t in stored.items()} == {
+            "Emma Stone": (0.4, None)
+        }

@@ -2,7 +2,8 @@
 
 The config's ``matching.people`` sets them in the file; what is stored here (the
 ``person_threshold`` table) wins over the file, person by person. The people page calls
-:func:`set_person_thresholds` / :func:`clear_person_thresholds`; sorting, the nightly
+:func:`set_person_thresholds` / :func:`clear_person_thresholds` (and
+:func:`move_person_thresholds` when it renames or merges people); sorting, the nightly
 re-check and re-sorts read them through :func:`with_stored_thresholds`, which the
 :class:`~facesort.sorting.evaluate.Evaluator` applies to its config.
 """
@@ -78,6 +79,25 @@ def set_person_thresholds(
 def clear_person_thresholds(state: State, name: str) -> None:
     """Judge ``name`` by the config again (``matching.people`` or the shared values)."""
     set_person_thresholds(state, name)
+
+
+def move_person_thresholds(state: State, old: str, new: str) -> None:
+    """After a rename (or a merge into ``new``): ``old``'s stored thresholds become
+    ``new``'s, unless ``new`` has their own (a merge keeps the survivor's)."""
+    with state.session() as session:
+        row = session.get(PersonThreshold, person_key(old))
+        if row is None or person_key(old) == person_key(new):
+            if row is not None:
+                row.person = new
+            return
+        if session.get(PersonThreshold, person_key(new)) is None:
+            session.add(
+                PersonThreshold(person_key=person_key(new), person=new,
+                                sure_distance=row.sure_distance,
+                                review_distance=row.review_distance, set_by=row.set_by,
+                                set_at=row.set_at)
+            )  # fmt: skip
+        session.delete(row)
 
 
 def stored_person_thresholds(state: State) -> dict[str, StoredThresholds]:
