@@ -136,6 +136,23 @@ def test_a_persons_own_thresholds_judge_only_their_faces():
     assert decision.details["faces"][0]["thresholds"]["sure_distance"] == 0.4
 
 
+def test_a_videos_reason_names_the_own_thresholds_its_person_was_judged_by():
+    from dataclasses import replace
+
+    from facesort.config.people import Thresholds
+
+    own = Thresholds(0.45, 0.7, person="lin", source="the people page")
+    frames = [[replace(sure("lin"), thresholds=own)]] * 3 + [[replace(uncertain("lin"),
+                                                                      thresholds=own)]]  # fmt: skip
+    decision = decide_video(frames, POLICY, VIDEO)
+    assert decision.folder == "library/lin"
+    assert decision.summary.endswith(
+        "; lin's own thresholds: sure 0.45, review 0.70 (the people page)"
+    )
+    assert decision.details["thresholds"]["lin"]["sure_distance"] == 0.45
+    assert "thresholds" not in decide_video([[sure("lin")]] * 3, POLICY, VIDEO).details
+
+
 def test_matching_uses_the_nearest_reference_of_each_person():
     rng = np.random.default_rng(7)
     a1, a2, b1 = rng.normal(size=(3, 128)) * 0.05
