@@ -411,3 +411,12 @@ def test_resort_waits_for_approval_in_the_ui(
     else:  # rejected, or no answer in time (the default, Reject): nothing moved
         assert tis == {"plan": "success", "approve": "success", "apply": "skipped"}
         assert after == before
+        import sqlalchemy as sa
+
+        from facesort.state.models import Transfer
+
+        with State(ws.config().database_url) as state, state.session() as session:
+            moves = session.scalar(
+                sa.select(sa.func.count()).where(Transfer.group_id == run.run_id)
+            )
+        assert moves == 0  # not even planned
