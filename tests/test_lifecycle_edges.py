@@ -143,7 +143,7 @@ def test_after_the_state_is_lost_the_library_is_indexed_before_sorting(tmp_path,
     shutil.copyfile(photos / "incoming" / "obama1.jpg", space.staging / "obama1.jpg")
     again = space.run()
     assert "indexing the library" in again.stdout + again.stderr
-    assert sorted(str(p.relative_to(space.root)) for p in space.files()) == [
+    assert sorted(str(p.relative_to(space.root)) for p in space.all_files()) == [
         "library/obama/obama1.jpg",  # the one in the library stays
         "review/duplicates/obama1.jpg",  # the download is a duplicate of it
     ]
