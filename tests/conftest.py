@@ -17,11 +17,12 @@ import time
 import uuid
 from pathlib import Path
 
+import paths
 import pytest
 from workspace import Workspace
 
-REPO = Path(__file__).resolve().parent.parent
-PHOTOS = REPO / "tests" / "fixtures" / "faces"
+REPO = paths.REPO
+PHOTOS = paths.PHOTOS
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="facesort-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)

@@ -17,7 +17,7 @@ graph is built here from the weights ``face_recognition_models`` ships:
 Its input is what dlib's encoder sees: aligned 150x150 RGB chips made by
 ``dlib.get_face_chip`` (5 landmarks, padding 0.25), normalised inside the graph as
 dlib's ``input_rgb_image_sized`` does ((value - channel mean) / 256, the means read from
-the file). tests/test_encoder_onnx.py checks the descriptors against dlib's.
+the file). tests/unit/test_encoder_onnx.py checks the descriptors against dlib's.
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from pathlib import Path
 
+import paths
 import pytest
 from lifecycle import (
     MOVE_POINTS,
@@ -304,7 +304,7 @@ def test_ingest_dag_with_its_worker_killed_while_linking(tmp_path, photos, airfl
         "run = DagBag(sys.argv[1]).get_dag('facesort_ingest').test()\n"
         "print('dag run', run.state)\n"
     )
-    dags = str(Path(__file__).resolve().parent.parent / "dags")
+    dags = str(paths.DAGS)
     env = {"FACESORT_CONFIG": str(space.config_path)}
     killed = run_python(code, dags, env=env, crash_at="journal.linked#1")
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-3000:]

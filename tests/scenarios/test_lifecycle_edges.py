@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import paths
 import pytest
 from lifecycle import (
     assert_lifecycle_holds,
@@ -64,7 +65,7 @@ def test_postgresql_going_away_mid_run_is_one_message_and_nothing_is_lost(
     admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
     admin.autocommit = True
     env = {k: v for k, v in os.environ.items() if k != "FACESORT_CRASH_AT"}
-    include = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
+    include = str(paths.INCLUDE)
     env["PYTHONPATH"] = include
     command = [sys.executable, "-m", "facesort.cli", "--config", str(space.config_path)]
     run = subprocess.Popen(

@@ -16,6 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import paths
+
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -136,7 +138,7 @@ def run_subprocess(
     """``command`` with this repository's package on the path (``FACESORT_CRASH_AT`` set
     to ``crash_at``, so that facesort SIGKILLs itself there)."""
     env = {k: v for k, v in os.environ.items() if k != "FACESORT_CRASH_AT"}
-    include = str(Path(__file__).resolve().parent.parent / "include")
+    include = str(paths.INCLUDE)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (include, env.get("PYTHONPATH")) if p)
     env.update(extra_env or {})
     if crash_at:
