@@ -9,9 +9,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
+from paths import INCLUDE
 
 # Distances to the person's nearest reference (tests/fixtures/faces/known): obama1.jpg
 # 0.34, obama3.jpg 0.32, obama-480p.jpg 0.07 (a near copy of obama/obama.jpg),
@@ -102,7 +102,7 @@ def test_a_learning_pass_killed_mid_copy_is_finished_by_the_next(make_workspace,
     _stage(ws, photos)
     run_once(ws.config(), workers=1)  # sorted without learning
     _set_learning(ws, {**LEARNING, "max_per_person": 2})
-    include = str(Path(__file__).resolve().parent.parent / "include")
+    include = str(INCLUDE)
 
     def learn(crash_at: str | None) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if k != "FACESORT_CRASH_AT"}
