@@ -74,7 +74,10 @@ def learn_references(
     settings = config.matching.learning
     if not settings.enabled:
         return []
+    from facesort.thresholds import with_stored_thresholds
+
     recover_transfers(state, lease_s=config.claim_lease_seconds)  # finish a killed pass
+    config = with_stored_thresholds(config, state)  # a person's own sure distance caps it
     candidates = _candidates(state, config, group_id)
     if not candidates:
         return []
