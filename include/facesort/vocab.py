@@ -169,3 +169,43 @@ class ClusterStatus(StrEnum):
     ACTIVE = "active"  # shown for naming
     NAMED = "named"  # its faces were given a person
     DISSOLVED = "dissolved"
+
+
+class ImmichStatus(StrEnum):
+    """``immich_run.status``: could Immich be used in a run?"""
+
+    OK = "ok"
+    DISABLED = "disabled"  # not configured, or switched off
+    UNAVAILABLE = "unavailable"  # unreachable, 5xx, timeouts: transient
+    ERROR = "error"  # key, permission, library: the user must act
+    NO_RECOGNITION = "no_face_recognition"  # face recognition off in Immich
+
+
+class WaitOutcome(StrEnum):
+    """``immich_run.wait_outcome``: how the wait for Immich's face data ended."""
+
+    WAITING = "waiting"
+    READY = "ready"
+    TIMEOUT = "timeout"
+    UNAVAILABLE = "unavailable"
+    SKIPPED = "skipped"  # nothing to wait for (no new file, Immich not used)
+    NO_QUEUES = "no_queues"  # the key cannot read the queues: names read without the wait
+
+
+class ImmichFileStatus(StrEnum):
+    """``immich_file.status``: what Immich said about one file of a run."""
+
+    FACES = "faces"
+    NO_FACE = "no_face"
+    NOT_READY = "not_ready"  # face data not final
+    STALE = "stale"  # the asset describes another file at that path
+    NO_ASSET = "no_asset"
+    UNAVAILABLE = "unavailable"  # Immich not asked
+
+
+class ReadySignal(StrEnum):
+    """What decided that Immich's face data for a file is final."""
+
+    DATABASE = "database"  # asset_job_status."facesRecognizedAt" set
+    QUEUES = "queues"  # the face queues idle for quiet_polls polls
+    NONE = "none"  # neither: not final

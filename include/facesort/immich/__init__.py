@@ -4,7 +4,10 @@
 - :mod:`~facesort.immich.api`: the REST client (errors named, retries with backoff);
 - :mod:`~facesort.immich.database`: the optional read-only database reader;
 - :mod:`~facesort.immich.faces`: Immich's faces in one shape, from either source;
-- :mod:`~facesort.immich.steps`: a run's steps: prepare (probe + scan), wait, read, rescan;
+- :mod:`~facesort.immich.runs`: Immich's part in a run: its record, summary, report;
+- :mod:`~facesort.immich.prepare`: probe, check the key, queue scans (and the rescan);
+- :mod:`~facesort.immich.wait`: is the face data final? (queues, database);
+- :mod:`~facesort.immich.read`: who is in each of the run's files;
 - :mod:`~facesort.immich.resolve`: using the stored answers while sorting;
 - :mod:`~facesort.immich.people`: named people -> local reference photos.
 
