@@ -63,6 +63,7 @@ class FaceSource(StrEnum):
     LOCAL = "local"
     IMMICH = "immich"
     REVIEW = "review"
+    MANUAL = "manual"  # a box a person drew where the detector found no face
 
 
 class ReviewKind(StrEnum):
@@ -74,8 +75,16 @@ class ReviewKind(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     NAME_CLUSTER = "name_cluster"
     RECHECK = "recheck"
+    NOT_PERSON = "not_person"  # "this face is not X": no move, a record
+    KEEP_INSTEAD = "keep_instead"  # a duplicate and the file kept swap places
     UNDO = "undo"
     REDO = "redo"
+    # The people page (facesort.people): a person renamed or merged into another, a
+    # reference photo removed, files split out of a person's folder.
+    RENAME_PERSON = "rename_person"
+    MERGE_PEOPLE = "merge_people"
+    REMOVE_REFERENCE = "remove_reference"
+    SPLIT_PERSON = "split_person"
 
 
 class TransferAction(StrEnum):
@@ -90,6 +99,8 @@ class TransferAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECK = "recheck"
     ADD_REFERENCE = "add_reference"
+    RENAME_PERSON = "rename_person"  # a person renamed or merged: their files follow
+    KEEP_INSTEAD = "keep_instead"
     LEARN_REFERENCE = "learn_reference"  # a sure match copied as a reference (learning)
 
 
@@ -130,12 +141,18 @@ class EventAction(StrEnum):
     NOT_DUPLICATE = "not_duplicate"
     RECHECKED = "rechecked"
     REFERENCE_ADDED = "reference_added"
+    PERSON_RENAMED = "person_renamed"  # the file's person was renamed (or merged)
+    KEEP_INSTEAD = "keep_instead"  # a duplicate and the file kept swapped places
     REFERENCE_LEARNT = "reference_learnt"
     UNDO = "undo"
     FAILED = "failed"
     VANISHED = "vanished"
     CHANGED = "changed"
     PURGED = "purged"
+    # A person's name carried onto the file's new Immich asset (immich.carry), and that
+    # write taken back by an undo. Neither moves the file.
+    IMMICH_NAMED = "immich_named"
+    IMMICH_UNNAMED = "immich_unnamed"
 
 
 class BatchStatus(StrEnum):
@@ -209,3 +226,33 @@ class ReadySignal(StrEnum):
     DATABASE = "database"  # asset_job_status."facesRecognizedAt" set
     QUEUES = "queues"  # the face queues idle for quiet_polls polls
     NONE = "none"  # neither: not final
+
+
+class CarryStatus(StrEnum):
+    """``immich_carry.status``: one named Immich face of a file facesort moves.
+
+    pending (recorded before the move; waiting for Immich to know the new asset and to
+    finish its face detection) -> writing (a write is about to be sent: a retry looks
+    first whether it arrived) -> carried (a face Immich detected was given the person)
+    | created (no face there: facesort created one) | already (Immich had the person
+    there) | conflict (the face there is someone else's: left alone) | not_seen (no
+    Immich library imports the destination) | not_moved (the file did not move);
+    carried | created -> undone.
+    """
+
+    PENDING = "pending"
+    WRITING = "writing"
+    CARRIED = "carried"
+    CREATED = "created"
+    ALREADY = "already"
+    CONFLICT = "conflict"
+    NOT_SEEN = "not_seen"
+    NOT_MOVED = "not_moved"
+    UNDONE = "undone"
+
+
+class CarryOp(StrEnum):
+    """``immich_carry.op``: the write that carries a name."""
+
+    ASSIGN = "assign"  # PUT /api/faces/{personId} {"id": faceId}
+    CREATE = "create"  # POST /api/faces

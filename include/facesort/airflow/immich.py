@@ -75,16 +75,38 @@ def learn_references(run: TaskRun) -> dict[str, Any]:
 
 
 def store_names(run: TaskRun) -> dict[str, int]:
-    """Who Immich says is in each of the run's files, stored for sort_batch; counts."""
+    """Who Immich says is in each of the run's files, stored for sort_batch; counts.
+    The named faces of files that will move are recorded too (names carried over)."""
+    from facesort.immich import carry
     from facesort.immich.read import read_names
 
     config = load_config(run.config_path)
     with State(config.database_url) as state:
         endpoint, _ = _endpoint(state, config, run.run_id)
         counts = read_names(state, endpoint, run.run_id)
+        # Before any file of the run moves: the names Immich has on them.
+        carrying = carry.prepare_for_run(
+            state, config, run.run_id, resolve=endpoint_with_connections
+        )
     for status, count in sorted(counts.items()):
         print(f"immich {status}: {count}")
+    print(f"Immich names recorded to carry over: {carrying['recorded']}")
     return counts
+
+
+def carry_names(run: TaskRun, *, write: bool = True) -> dict[str, Any]:
+    """Give the people named in Immich to the new assets of the files facesort moved,
+    where Immich is ready (one pass; what waits is finished by a later pass or run)."""
+    from facesort.immich import carry
+
+    config = load_config(run.config_path)
+    with State(config.database_url) as state:
+        endpoint = endpoint_with_connections(config)
+        result = carry.carry_pass(state, config, endpoint, run.actor, write=write)
+    if result.message:
+        log.warning("%s", result.message)
+    print(f"Immich names: {result.detail}")
+    return result.as_dict()
 
 
 def queue_rescan(run: TaskRun) -> str:

@@ -9,7 +9,10 @@
 - :mod:`~facesort.immich.wait`: is the face data final? (queues, database);
 - :mod:`~facesort.immich.read`: who is in each of the run's files;
 - :mod:`~facesort.immich.resolve`: using the stored answers while sorting;
-- :mod:`~facesort.immich.people`: named people -> local reference photos.
+- :mod:`~facesort.immich.people`: named people -> local reference photos;
+- :mod:`~facesort.immich.carry`: names carried over onto a moved file's new asset
+  (:mod:`~facesort.immich.writes`: the face writes; :mod:`~facesort.immich.carry_undo`:
+  taking them back).
 
 Nothing here imports Airflow; the hook, trigger and sensor are in :mod:`facesort.airflow`.
 """

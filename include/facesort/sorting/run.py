@@ -71,6 +71,7 @@ def run_once(
 
     ``sleep`` waits between two looks at Immich's queues (tests pass a short one).
     """
+    from facesort.immich import carry as carry_names
     from facesort.immich.prepare import rescan_after_routing
     from facesort.immich.runs import before_sorting, resolve_endpoint, run_summary
 
@@ -83,6 +84,7 @@ def run_once(
             state, config, run_id, actor=actor, min_batches=workers if parallel else 1
         )
         immich = before_sorting(state, config, run_id, sleep=sleep)
+        carry_names.prepare_for_run(state, config, run_id)  # before any file moves
         results: list[FileResult] = []
         if parallel and len(batch_ids) > 1:
             import multiprocessing
@@ -108,9 +110,11 @@ def run_once(
             moved = sum(1 for r in results if r.destination)
             endpoint, _ = resolve_endpoint(state, config, run_id)
             rescan = rescan_after_routing(state, config, endpoint, run_id, moved)
+            carried = carry_names.carry_until_done(state, config, endpoint, actor, sleep=sleep)
             immich_summary = run_summary(state, run_id) | {
                 "rescan": rescan,
                 "references": immich.references,
+                "carry_names": carried.as_dict(),
             }
         if config.matching.learning.enabled:
             from facesort.learning import learn_references

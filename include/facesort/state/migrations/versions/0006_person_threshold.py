@@ -1,7 +1,7 @@
 """person_threshold: a person's own sure/review distances, set on the people page
 
-Revision ID: 0005p
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 10:50:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005p"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
