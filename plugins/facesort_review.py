@@ -450,6 +450,18 @@ def latest_report_file(name: str, user=Viewer) -> Response:
     return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
 
 
+@app.get("/reports/resorts/{name}")
+def resort_plan_file(name: str, user=Viewer) -> Response:
+    """A re-sort's plan CSV (facesort_resort's approval request links it)."""
+    missing = HTTPException(404, f"no re-sort plan {name!r}: facesort_resort writes them")
+    config, _ = facesort()
+    folder = (config.reports_path / "resorts").resolve()
+    path = (folder / name).resolve()
+    if not REPORT_FILE.fullmatch(name) or path.parent != folder or not path.is_file():
+        raise missing
+    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
+
+
 # --------------------------------------------------------------------------- actions
 
 

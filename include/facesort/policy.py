@@ -35,6 +35,7 @@ from facesort.words import plural
 
 if TYPE_CHECKING:
     from facesort.config import MatchingSettings
+    from facesort.config.people import Thresholds
     from facesort.faces import DetectedFace
 
 LIBRARY = Place.LIBRARY
@@ -234,6 +235,11 @@ def decide_photo(
     )
 
 
+def _own_thresholds(frames: list[list[FaceMatch]]) -> dict[str, Thresholds]:
+    """Person -> their own thresholds, for the people of a video who have them."""
+    return {m.person: m.thresholds for f in frames for m in f if m.person and m.thresholds}
+
+
 def decide_video(
     frames: list[list[FaceMatch]], policy: PolicySettings, video: VideoSettings
 ) -> Decision:
@@ -299,6 +305,13 @@ def decide_video(
             f"several people in the video ({who}; {crowded_frames} frames with several faces)",
             **details,
         )
+    own = _own_thresholds(with_faces)
+    if own:
+        details["thresholds"] = {p: t.as_reason() for p, t in own.items()}
+
+    def judged(people: list[str]) -> str:
+        return "".join(f"; {own[p].describe()}" for p in people if p in own)
+
     if len(winners) == 1:
         person = winners[0]
         if not _wanted(person, policy):
@@ -312,7 +325,7 @@ def decide_video(
             category=None,
             rule="video_votes",
             summary=f"video: {votes(person)}, median distance "
-            f"{details['median_distance'][person]:.2f}",
+            f"{details['median_distance'][person]:.2f}{judged([person])}",
             people=(person,),
             details=details,
         )
@@ -324,7 +337,8 @@ def decide_video(
             Category.LOW_CONFIDENCE,
             "uncertain_video",
             f"not enough agreeing frames ({best}; need {video.min_sure_frames} sure frames and "
-            f"{video.min_vote_share:.0%} of matched frames)",
+            f"{video.min_vote_share:.0%} of matched frames)"
+            f"{judged([p for p, _ in matched_votes.most_common(3)])}",
             **details,
         )
     return Decision.review(

@@ -109,6 +109,12 @@ def where_files_went(run: TaskRun) -> dict[str, Any]:
             folders[library_folder((people or ["?"])[0])] += 1
     for folder, count in sorted(folders.items()):
         print(f"{folder}: {count}")
+    if config.matching.learning.enabled:  # reference photos from this run's sure matches
+        from facesort.learning import learn_references
+
+        with State(config.database_url) as state:
+            learnt = learn_references(state, config, actor=run.actor, group_id=run.run_id)
+        print(f"learnt {len(learnt)} reference photo(s)")
     to_review = sum(n for folder, n in folders.items() if folder.startswith("review/"))
     to_library = sum(n for folder, n in folders.items() if folder.startswith("library/"))
     return {

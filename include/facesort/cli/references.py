@@ -73,4 +73,7 @@ def add_commands(commands) -> None:
         "sync-immich", help="save the feature face of each person named in Immich"
     )
     sync.set_defaults(handler=cmd_sync_immich)
+    from facesort.cli.learning import add_learning_commands
+
+    add_learning_commands(ref_commands)  # learnt | learn | forget
     refs.set_defaults(handler=cmd_references)

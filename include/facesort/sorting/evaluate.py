@@ -119,7 +119,9 @@ class Evaluator:
         readonly: bool = False,
         immich: StoredImmichNames | None = None,
     ):
-        self.config = config
+        from facesort.thresholds import with_stored_thresholds
+
+        self.config = with_stored_thresholds(config, state)  # the people page's thresholds
         self.state = state
         # What Immich said about the files of the run (None: Immich is not consulted).
         self.immich = immich

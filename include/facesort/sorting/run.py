@@ -115,6 +115,10 @@ def run_once(
                 "references": immich.references,
                 "carry_names": carried.as_dict(),
             }
+        if config.matching.learning.enabled:
+            from facesort.learning import learn_references
+
+            learn_references(state, config, actor=actor, group_id=run_id)
         return RunSummary(run_id, recovered, report, results, immich_summary)
 
 
