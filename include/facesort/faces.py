@@ -28,9 +28,12 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from facesort.config import MatchingSettings
+    from facesort.media import DecodedImage
 
 log = logging.getLogger(__name__)
 
@@ -207,8 +210,30 @@ def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int,
     return [loc for loc in scaled if (loc[2] - loc[0]) >= min_px]
 
 
-def find_faces(rgb: np.ndarray, settings: MatchingSettings, frame: int | None = None) -> list[Face]:
-    """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself."""
+def decode_side(settings: MatchingSettings) -> int:
+    """The long side a photo is decoded at: the largest copy detection looks at. Faces
+    too small in it for a full-detail chip are encoded from a finer copy (``find_faces``)."""
+    quick = settings.quick_detect and settings.upsample > 0 and settings.detector == "hog"
+    side = round(settings.detect_max_side * QUICK_SCALE) if quick else settings.detect_max_side
+    return min(side, settings.encode_max_side)
+
+
+# The face of dlib's aligned chip (150 px, padding 0.25 on each side) spans 100 px: a
+# face box at least this high in a copy gives the chip all the detail it can hold, so
+# a finer copy adds nothing but decoding time.
+CHIP_FACE_PX = 100
+
+
+def find_faces(
+    rgb: np.ndarray,
+    settings: MatchingSettings,
+    frame: int | None = None,
+    finer: Callable[[], np.ndarray | None] | None = None,
+) -> list[Face]:
+    """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself,
+    or, where a face is smaller than a chip's face (``CHIP_FACE_PX``) in ``rgb`` and
+    ``finer`` is given, from the finer copy of the same picture it returns (at most
+    ``encode_max_side``; None: ``rgb`` is the finest there is)."""
     import numpy as np
 
     rgb = np.ascontiguousarray(rgb)
@@ -216,12 +241,49 @@ def find_faces(rgb: np.ndarray, settings: MatchingSettings, frame: int | None = 
     kept = locate_faces(rgb, settings)
     if not kept:
         return []
-    encodings = face_encodings(rgb, kept, settings.num_jitters, settings)
-    faces = []
-    for (top, right, bottom, left), encoding in zip(kept, encodings, strict=True):
-        box = (left / width, top / height, right / width, bottom / height)
-        faces.append(Face(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame))
-    return faces
+    boxes = [(left / width, top / height, right / width, bottom / height)
+             for top, right, bottom, left in kept]  # fmt: skip
+    source = rgb
+    if finer is not None and min(bottom - top for top, _, bottom, _ in kept) < CHIP_FACE_PX:
+        larger = finer()
+        if larger is not None and larger.shape[0] > height:
+            source = np.ascontiguousarray(larger)
+            rows, cols = source.shape[:2]
+            kept = [
+                (round(top * rows), min(cols, round(right * cols)),
+                 min(rows, round(bottom * rows)), round(left * cols))
+                for left, top, right, bottom in boxes
+            ]  # fmt: skip
+    encodings = face_encodings(source, kept, settings.num_jitters, settings)
+    return [
+        Face(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame)
+        for box, encoding in zip(boxes, encodings, strict=True)
+    ]
+
+
+def finer_copy(
+    path: str, decoded: DecodedImage, settings: MatchingSettings, max_pixels: int
+) -> Callable[[], np.ndarray | None]:
+    """What ``find_faces`` calls for the finer copy of a photo decoded at ``decode_side``:
+    the photo decoded again at ``encode_max_side``, or None where that is no larger."""
+
+    def decode() -> np.ndarray | None:
+        import numpy as np
+
+        from facesort.media import UnreadableMedia, open_image
+
+        if decoded.image.width >= decoded.width or decoded.image.height >= decoded.height:
+            return None  # decoded at full size already
+        if max(decoded.image.size) >= settings.encode_max_side:
+            return None
+        try:
+            return np.asarray(
+                open_image(path, max_side=settings.encode_max_side, max_pixels=max_pixels).image
+            )
+        except UnreadableMedia:  # it was read a moment ago; encode from what there is
+            return None
+
+    return decode
 
 
 def largest_face(faces: list[Face]) -> Face | None:
