@@ -174,22 +174,50 @@ HOG_WINDOW_PX = 80
 QUICK_SCALE = 1.25
 
 
+# The upsampled pass (upsample 1 on the detect_max_side copy) scans the picture at
+# this many times the quick pass's copy: faces from 50 px of it.
+UPSAMPLED_SCALE = 2 / QUICK_SCALE
+# bench/detection.py turns this off to measure the second pass as it was (upsampled).
+FITTED_SECOND_PASS = True
+
+
 def _detect(rgb: np.ndarray, settings: MatchingSettings) -> tuple[list, float]:
     """Boxes on a reduced copy of ``rgb`` and that copy's scale. With ``quick_detect``
-    a pass without upsampling comes first; the upsampled pass follows only where a face
+    a pass without upsampling comes first; a second pass follows only where a face
     too small for the quick pass could change the outcome: when it found no face, or
     when a face just under its smallest (80 px) would not be much smaller than the
-    largest face it found (``background_face_ratio``, the policy's strangers rule)."""
+    largest face it found (``background_face_ratio``, the policy's strangers rule).
+
+    Where the quick pass found faces, the second pass only needs the faces down to
+    ``background_face_ratio`` of the largest: it looks, without upsampling, at a copy
+    just large enough for those to be 80 px (at most the upsampled pass's scale), which
+    costs a fraction of the upsampled pass when the largest face is not tiny."""
     quick = settings.quick_detect and settings.upsample > 0 and settings.detector == "hog"
     # on a picture no larger than the detection copy the upsampled pass is cheap already
     if quick and max(rgb.shape[:2]) > settings.detect_max_side:
         larger, factor = _resized(rgb, round(settings.detect_max_side * QUICK_SCALE))
         quick = face_locations(larger, 0, settings.detector)
         largest = max((bottom - top for top, _, bottom, _ in quick), default=0)
-        if quick and settings.background_face_ratio * largest >= HOG_WINDOW_PX:
+        needed = settings.background_face_ratio * largest  # px of ``larger``
+        if quick and needed >= HOG_WINDOW_PX:
             return quick, factor
+        if quick and FITTED_SECOND_PASS and settings.upsample == 1:
+            scale = min(HOG_WINDOW_PX / max(needed, 1.0), UPSAMPLED_SCALE)
+            if scale < UPSAMPLED_SCALE * 0.9:  # else the upsampled pass costs the same
+                fitted = _scaled(larger, scale)
+                return face_locations(fitted, 0, settings.detector), factor * scale
     small, factor = _resized(rgb, settings.detect_max_side)
     return face_locations(small, settings.upsample, settings.detector), factor
+
+
+def _scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """``rgb`` enlarged ``scale`` times (bilinear, as dlib's own upsampling)."""
+    import numpy as np
+    from PIL import Image
+
+    height, width = rgb.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
 
 
 def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int, int, int, int]]:
