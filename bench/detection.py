@@ -118,7 +118,7 @@ def main() -> int:
             detect_ms = 1000 * (time.process_time() - start)
             encodings = faces.face_encodings(rgb, boxes, s.num_jitters, s)
             found = [
-                faces.Face((left / width, top / height, right / width, bottom / height), e)
+                faces.DetectedFace((left / width, top / height, right / width, bottom / height), e)
                 for (top, right, bottom, left), e in zip(boxes, encodings, strict=True)
             ]
             matches = (

@@ -95,7 +95,7 @@ def test_case_is_folded_where_the_filesystem_ignores_it(tmp_path, monkeypatch):
     """On a case-insensitive filesystem (macOS, a Windows share) ``Downloads`` and
     ``downloads`` are one folder. Linux test machines have none, so the probe of the
     filesystem is replaced; the comparison itself is the real one."""
-    import facesort.config as config_module
+    import facesort.config.folders as config_module
 
     (tmp_path / "Downloads").mkdir()
     text = {"staging_dirs": "[Downloads]", "library_dir": "downloads/library"}

@@ -41,7 +41,9 @@ ENCODER_NAME = "dlib_face_recognition_resnet_model_v1"
 
 
 @dataclass(frozen=True)
-class Face:
+class DetectedFace:
+    """One face found in a picture (the table row is `state.models.Face`)."""
+
     box: tuple[float, float, float, float]  # left, top, right, bottom as fractions
     encoding: np.ndarray | None  # shape (128,), float64; None for a face only Immich saw
     frame: int | None = None  # index of the video frame, None for photos
@@ -257,7 +259,7 @@ def find_faces(
     settings: MatchingSettings,
     frame: int | None = None,
     finer: Callable[[], np.ndarray | None] | None = None,
-) -> list[Face]:
+) -> list[DetectedFace]:
     """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself,
     or, where a face is smaller than a chip's face (``CHIP_FACE_PX``) in ``rgb`` and
     ``finer`` is given, from the finer copy of the same picture it returns (at most
@@ -284,7 +286,7 @@ def find_faces(
             ]  # fmt: skip
     encodings = face_encodings(source, kept, settings.num_jitters, settings)
     return [
-        Face(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame)
+        DetectedFace(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame)
         for box, encoding in zip(boxes, encodings, strict=True)
     ]
 
@@ -314,7 +316,7 @@ def finer_copy(
     return decode
 
 
-def largest_face(faces: list[Face]) -> Face | None:
+def largest_face(faces: list[DetectedFace]) -> DetectedFace | None:
     if not faces:
         return None
     return max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))

@@ -34,7 +34,7 @@ from facesort.vocab import Category, Confidence, Place
 
 if TYPE_CHECKING:
     from facesort.config import MatchingSettings
-    from facesort.faces import Face
+    from facesort.faces import DetectedFace
 
 LIBRARY = Place.LIBRARY
 REVIEW = Place.REVIEW
@@ -105,7 +105,7 @@ def _cut_by_border(box: tuple[float, float, float, float]) -> bool:
 
 
 def background_faces(
-    matches: list[FaceMatch], faces: list[Face], ratio: float
+    matches: list[FaceMatch], faces: list[DetectedFace], ratio: float
 ) -> tuple[int, list[tuple[int, str]]] | None:
     """(the one sure face, [(face left out, why)]) when every face but one sure match is
     an unknown stranger in the background: at most ``ratio`` of the sure face's height,
@@ -137,7 +137,7 @@ def background_faces(
 def decide_photo(
     matches: list[FaceMatch],
     policy: PolicySettings,
-    found: list[Face] | None = None,
+    found: list[DetectedFace] | None = None,
     matching: MatchingSettings | None = None,
 ) -> Decision:
     """Route a photo from the matches of its faces (one per face ``found``, in that

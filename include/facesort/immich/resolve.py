@@ -28,7 +28,7 @@ from facesort.state import State
 from facesort.state.models import ImmichFile, MediaFile
 
 if TYPE_CHECKING:
-    from facesort.faces import Face
+    from facesort.faces import DetectedFace
     from facesort.policy import Decision
 
 # Boxes of the same face from two detectors overlap at least this much (intersection
@@ -99,10 +99,10 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 def combine(
-    view: ImmichView, faces: list[Face], local: list[FaceMatch]
-) -> tuple[list[Face], list[FaceMatch]]:
+    view: ImmichView, faces: list[DetectedFace], local: list[FaceMatch]
+) -> tuple[list[DetectedFace], list[FaceMatch]]:
     """Faces and matches of a photo Immich partly resolved (see the module docstring)."""
-    from facesort.faces import Face
+    from facesort.faces import DetectedFace
 
     pairs: dict[int, int] = {}  # Immich face index -> local face index
     candidates = sorted(
@@ -121,14 +121,14 @@ def combine(
         if i not in pairs and j not in used:
             pairs[i] = j
             used.add(j)
-    out_faces: list[Face] = []
+    out_faces: list[DetectedFace] = []
     out_matches: list[FaceMatch] = []
     for i, immich in enumerate(view.faces):
         j = pairs.get(i)
         face = (
             faces[j]
             if j is not None
-            else Face(box=immich.box or (0.0, 0.0, 0.0, 0.0), encoding=None)
+            else DetectedFace(box=immich.box or (0.0, 0.0, 0.0, 0.0), encoding=None)
         )
         if immich.named:
             match = FaceMatch(person=immich.name, confidence="sure", source="immich")

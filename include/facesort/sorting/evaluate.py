@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder
-from facesort.faces import Face, decode_side, find_faces, finer_copy
+from facesort.faces import DetectedFace, decode_side, find_faces, finer_copy
 from facesort.faults import crashpoint
 from facesort.files.hashing import sha256_file
 from facesort.files.journal import SourceChanged
@@ -41,7 +41,7 @@ class Evaluation:
     phash: str | None = None
     width: int | None = None
     height: int | None = None
-    faces: list[Face] = field(default_factory=list)
+    faces: list[DetectedFace] = field(default_factory=list)
     matches: list[FaceMatch] = field(default_factory=list)
     stat: tuple[int, int, int] | None = None  # size, mtime_ns, inode when examined
     # False when the faces are the stored ones (a re-evaluation): their rows are kept.
@@ -76,7 +76,7 @@ def decision_fields(media: MediaFile) -> dict[str, Any]:
     }
 
 
-def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | None]]:
+def stored_faces(state: State, file_id: int) -> list[tuple[DetectedFace, FaceMatch | None]]:
     """The faces found in a file when it was sorted (in detection order), each with the
     match that stands without local matching: the name a person confirmed in review,
     Immich's name for a face Immich named, an unknown face for one only Immich saw; None
@@ -90,7 +90,7 @@ def stored_faces(state: State, file_id: int) -> list[tuple[Face, FaceMatch | Non
     faces = []
     for row in rows:
         encoding = encoding_from_bytes(row.encoding) if row.encoding is not None else None
-        face = Face(box=tuple(row.box), encoding=encoding, frame=row.frame)
+        face = DetectedFace(box=tuple(row.box), encoding=encoding, frame=row.frame)
         fixed = None
         if row.confidence == Confidence.CONFIRMED and row.person:
             fixed = FaceMatch(person=row.person, confidence=Confidence.SURE, source=row.source)
@@ -203,7 +203,9 @@ class Evaluator:
         view = self.immich.for_file(media) if self.immich else None
         if view is not None and view.resolved:
             # Immich named every face: no local detection needed.
-            faces = [Face(box=f.box or (0.0, 0.0, 0.0, 0.0), encoding=None) for f in view.faces]
+            faces = [
+                DetectedFace(box=f.box or (0.0, 0.0, 0.0, 0.0), encoding=None) for f in view.faces
+            ]
             matches = immich_matches(view)
             decided_by = "immich"
         else:
@@ -253,9 +255,11 @@ class Evaluator:
             decision, sha, None, info.width, info.height, faces=faces, matches=matches, stat=stat
         )
 
-    def decide(self, faces: list[Face], matches: list[FaceMatch], frames: int | None) -> Decision:
+    def decide(
+        self, faces: list[DetectedFace], matches: list[FaceMatch], frames: int | None
+    ) -> Decision:
         """Apply the policy to matched faces. ``frames``: None for a photo, else the number
-        of frames sampled from the video (``Face.frame`` indexes them)."""
+        of frames sampled from the video (``DetectedFace.frame`` indexes them)."""
         if frames is None:
             return decide_photo(matches, self.config.policy, faces, self.config.matching)
         per_frame: list[list[FaceMatch]] = [[] for _ in range(frames)]
@@ -263,7 +267,7 @@ class Evaluator:
             per_frame[face.frame or 0].append(match)
         return decide_video(per_frame, self.config.policy, self.config.video)
 
-    def _local_matches(self, faces: list[Face]) -> list[FaceMatch]:
+    def _local_matches(self, faces: list[DetectedFace]) -> list[FaceMatch]:
         import numpy as np
 
         if not faces:

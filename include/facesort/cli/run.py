@@ -1,0 +1,56 @@
+"""``facesort run``: one full pass, or its dry run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from facesort.cli.output import print_results
+from facesort.config import Config
+
+
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from facesort.sorting.run import preview_run, run_once
+
+    if args.dry_run:
+        from facesort.scan import check_staging_dirs
+
+        check_staging_dirs(config)  # as in a real run: a missing folder is an error
+        results = preview_run(config)
+        if not args.json:
+            print(f"Dry run: {len(results)} files; nothing was moved or recorded.")
+        print_results(results, as_json=args.json)
+        return 0
+    summary = run_once(config, workers=args.workers)
+    if not args.json:
+        scan = summary.scan
+        print(
+            f"Run {summary.run_id}: {scan.registered} new, "
+            + (f"{scan.unsorted} still to sort, " if scan.unsorted else "")
+            + f"{scan.known} already handled, "
+            f"{scan.waiting} not stable yet, {scan.ignored} not media"
+            + (f", {summary.recovered} interrupted moves recovered" if summary.recovered else "")
+        )
+        for note in scan.notes:
+            print(f"note: {note}")
+    print_results(summary.results, as_json=args.json)
+    return _report_immich(summary.immich)
+
+
+def _report_immich(immich: dict | None) -> int:
+    """One line about Immich. A setting to fix is a warning: the files were sorted
+    locally all the same, so the run succeeded."""
+    if not immich:
+        return 0
+    if immich["status"] == "error":
+        print(f"facesort: warning: Immich was not used: {immich['message']}", file=sys.stderr)
+        return 0
+    if immich["status"] != "ok":
+        print(f"facesort: Immich: {immich['message']}", file=sys.stderr)
+        return 0
+    files = ", ".join(f"{k}: {v}" for k, v in sorted(immich["files"].items()))
+    print(
+        f"Immich {immich['server_version']}: wait {immich['wait']}; files {files or 'none'}",
+        file=sys.stderr,
+    )
+    return 0
