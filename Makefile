@@ -158,8 +158,8 @@ bench: install
 # resort --apply, references add, sort_batch, the re-sort's apply, the re-check) killed
 # at each of its crash points and retried; `make test` kills each at one point.
 crash-test: install
-	FACESORT_CRASH_POINTS=60 $(BIN)/pytest tests/test_crash_recovery.py -k random -q
-	FACESORT_LIFECYCLE_CRASH_POINTS=all $(BIN)/pytest tests/test_lifecycle_crash.py -q
+	FACESORT_CRASH_POINTS=60 $(BIN)/pytest tests/scenarios/test_crash_recovery.py -k random -q
+	FACESORT_LIFECYCLE_CRASH_POINTS=all $(BIN)/pytest tests/scenarios/test_lifecycle_crash.py -q
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_LOCAL) $(DEMO)

@@ -1,7 +1,7 @@
 """Immich name lookup for 10,000 files: one query per batch vs one query per file.
 
 Creates a throw-away database on a PostgreSQL server, fills it with 10,000 Immich
-assets (v1.136+ schema, one face each, as tests/test_immich_database.py does), and
+assets (v1.136+ schema, one face each, as tests/unit/test_immich_database.py does), and
 times facesort's reader both ways. Reproduce with:
 
     .venv/bin/python bench/immich_lookup.py [--url postgresql://postgres@127.0.0.1:5432/postgres]
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "unit"))
 
 from test_immich_database import LIBRARY, N, fill, path
 

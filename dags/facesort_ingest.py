@@ -31,44 +31,34 @@ comes from `schedule.ingest` in it (or `FACESORT_INGEST_SCHEDULE`). See README.m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from airflow.sdk import dag
+from datetime import timedelta
 
 from facesort.airflow import (
     CPU_POOL,
-    DEFAULT_ARGS,
     LIBRARY,
     REVIEW_QUEUE,
-    TAGS,
     TaskRun,
     facesort_task,
     immich,
     ingest,
-    recovery,
 )
+from facesort.airflow.dag_defaults import facesort_dag, recover_interrupted
 from facesort.airflow.sensors import ImmichReadySensor
 from facesort.airflow.settings import immich_wait_from_env, ingest_schedule_from_env
 
 IMMICH_WAIT = immich_wait_from_env()
 
 
-@dag(
+@facesort_dag(
     dag_id="facesort_ingest",
     schedule=ingest_schedule_from_env(),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     dagrun_timeout=timedelta(hours=6),
-    tags=[*TAGS, "ingest"],
+    tags=["ingest"],
     doc_md=__doc__,
 )
 def facesort_ingest():
-    @facesort_task
-    def recover_interrupted(run: TaskRun) -> dict:
-        return recovery.recover_interrupted(run)
-
     @facesort_task
     def scan_staging(run: TaskRun) -> list[int]:
         return ingest.scan_staging(run)

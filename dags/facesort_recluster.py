@@ -24,39 +24,29 @@ section Review.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from airflow.sdk import dag
+from datetime import timedelta
 
 from facesort.airflow import (
     CPU_POOL,
-    DEFAULT_ARGS,
     LIBRARY,
-    TAGS,
     TaskRun,
     facesort_task,
     recluster,
-    recovery,
 )
+from facesort.airflow.dag_defaults import facesort_dag, recover_interrupted
 from facesort.airflow.settings import recluster_schedule_from_env
 
 
-@dag(
+@facesort_dag(
     dag_id="facesort_recluster",
     schedule=recluster_schedule_from_env(),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     dagrun_timeout=timedelta(hours=4),
-    tags=[*TAGS, "review"],
+    tags=["review"],
     doc_md=__doc__,
 )
 def facesort_recluster():
-    @facesort_task
-    def recover_interrupted(run: TaskRun) -> dict:
-        return recovery.recover_interrupted(run)
-
     @facesort_task(pool=CPU_POOL, execution_timeout=timedelta(hours=2))
     def recheck_review_queue(run: TaskRun) -> dict:
         return recluster.recheck_review_queue(run)

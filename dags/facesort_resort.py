@@ -24,19 +24,18 @@ message naming the field and the fix.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import Param, dag
+from airflow.sdk import Param
 
 from facesort.airflow import (
-    DEFAULT_ARGS,
     LIBRARY,
     REVIEW_QUEUE,
-    TAGS,
     TaskRun,
     facesort_task,
     resort,
 )
+from facesort.airflow.dag_defaults import facesort_dag
 from facesort.vocab import Category
 
 RESORTABLE = [c.value for c in Category if c is not Category.DUPLICATES]
@@ -49,13 +48,12 @@ def _distance(title: str, description: str) -> Param:
                  description=description, section=THRESHOLDS)  # fmt: skip
 
 
-@dag(
+@facesort_dag(
     dag_id="facesort_resort",
     schedule=None,
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,  # two re-sorts of the same files must not interleave
-    default_args={**DEFAULT_ARGS, "retries": 1},
+    retries=1,
     dagrun_timeout=timedelta(hours=6),
     params={
         "scope": Param(
@@ -126,7 +124,7 @@ def _distance(title: str, description: str) -> Param:
             section=THRESHOLDS,
         ),
     },
-    tags=[*TAGS, "resort"],
+    tags=["resort"],
     doc_md=__doc__,
 )
 def facesort_resort():

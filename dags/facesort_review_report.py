@@ -34,33 +34,30 @@ data interval, the Monday a week earlier):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from airflow.sdk import CronTriggerTimetable, Param, dag
+from airflow.sdk import CronTriggerTimetable, Param
 
 from facesort.airflow import (
-    DEFAULT_ARGS,
     REVIEW_REPORT,
-    TAGS,
     TaskRun,
     facesort_task,
     review_report,
 )
+from facesort.airflow.dag_defaults import facesort_dag
 from facesort.airflow.settings import report_schedule_from_env
 
 CRON, TIMEZONE = report_schedule_from_env()
 
 
-@dag(
+@facesort_dag(
     dag_id="facesort_review_report",
     # The data interval is the week before each run, so a run (scheduled, manual or
     # backfilled) knows which week is complete.
     schedule=CronTriggerTimetable(CRON, timezone=TIMEZONE, interval=timedelta(days=7)),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     # Runs for different weeks write different folders; "latest" only moves forward.
     max_active_runs=4,
-    default_args=DEFAULT_ARGS,
     dagrun_timeout=timedelta(hours=1),
     params={
         "week": Param(
@@ -72,7 +69,7 @@ CRON, TIMEZONE = report_schedule_from_env()
             "complete when the run's data interval ends (Monday: the week just ended).",
         ),
     },
-    tags=[*TAGS, "report"],
+    tags=["report"],
     doc_md=__doc__,
 )
 def facesort_review_report():

@@ -15,13 +15,14 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
+import paths
 import pytest
+from workspace import Workspace
 
-REPO = Path(__file__).resolve().parent.parent
-PHOTOS = REPO / "tests" / "fixtures" / "faces"
+REPO = paths.REPO
+PHOTOS = paths.PHOTOS
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="facesort-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
@@ -46,55 +47,6 @@ def photos() -> Path:
     return PHOTOS
 
 
-@dataclass
-class Workspace:
-    root: Path
-    config_path: Path
-
-    @property
-    def staging(self) -> Path:
-        return self.root / "staging"
-
-    @property
-    def library(self) -> Path:
-        return self.root / "library"
-
-    @property
-    def review(self) -> Path:
-        return self.root / "review"
-
-    @property
-    def references(self) -> Path:
-        return self.root / "references"
-
-    def config(self):
-        from facesort.config import load_config
-
-        return load_config(self.config_path)
-
-    def files(self) -> dict[str, str]:
-        """Every file under library/ and review/: name -> folder relative to the root."""
-        found = {}
-        for top in (self.library, self.review):
-            if not top.exists():
-                continue
-            for path in top.rglob("*"):
-                if path.is_file() and not path.name.startswith("."):
-                    assert path.name not in found, f"{path.name} is in two places"
-                    found[path.name] = str(path.parent.relative_to(self.root))
-        return found
-
-    def all_files(self) -> list[Path]:
-        """Every file anywhere in the workspace's staging, library and review folders."""
-        return sorted(
-            p
-            for top in (self.staging, self.library, self.review)
-            if top.exists()
-            for p in top.rglob("*")
-            if p.is_file()
-        )
-
-
 @pytest.fixture
 def make_workspace(tmp_path, photos):
     """Factory: a workspace with staged copies of the bundled photos."""
@@ -102,10 +54,8 @@ def make_workspace(tmp_path, photos):
 
     def make(stage=("incoming", "edge"), extras=True, settings=None, name="ws") -> Workspace:
         root = tmp_path / name
-        config_path = build_workspace(
-            root, photos, stage=tuple(stage), extras=extras, settings=settings or {}
-        )
-        return Workspace(root, config_path)
+        build_workspace(root, photos, stage=tuple(stage), extras=extras, settings=settings or {})
+        return Workspace(root)
 
     return make
 

@@ -13,7 +13,7 @@ graph is built from the weights ``face_recognition_models`` ships:
    onnxruntime's optimised copy of it for this machine, so this happens once per model,
    not once per process; :class:`OnnxFaceEncoder` runs it on aligned chips.
 
-tests/test_encoder_onnx.py checks the descriptors against dlib's.
+tests/unit/test_encoder_onnx.py checks the descriptors against dlib's.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ its 5-point landmark model and ``num_jitters``), called on dlib directly with th
 files of ``face_recognition_models``: importing ``face_recognition`` loads all four of
 its models, among them the 100 MB 68-point landmark model facesort never uses, which
 costs every worker process and every Airflow task 0.6 s and about 75 MiB.
-tests/test_media.py checks that both give the same boxes and encodings.
+tests/unit/test_media.py checks that both give the same boxes and encodings.
 
 The encoder itself runs on onnxruntime by default (``matching.encoder: onnx``, see
 ``facesort.encoder_onnx``): the same network and weights, on the same aligned chips

@@ -91,6 +91,12 @@ def _wanted(person: str, policy: PolicySettings) -> bool:
     return not policy.wanted_people or person_key(person) in _keys(policy.wanted_people)
 
 
+def _not_wanted(person: str, faces: list[dict[str, Any]]) -> Decision:
+    return Decision.review(
+        Category.UNIDENTIFIED, "not_wanted", f"{person} is not on policy.wanted_people", faces=faces
+    )
+
+
 def _faces_detail(matches: list[FaceMatch]) -> list[dict[str, Any]]:
     return [m.as_reason() for m in matches]
 
@@ -164,12 +170,7 @@ def decide_photo(
         main, left_out = strangers
         match = matches[main]
         if not _wanted(match.person, policy):
-            return Decision.review(
-                Category.UNIDENTIFIED,
-                "not_wanted",
-                f"{match.person} is not on policy.wanted_people",
-                faces=faces,
-            )
+            return _not_wanted(match.person, faces)
         why = "; ".join(
             f"face {i + 1}, {matches[i].describe()}: {reason}" for i, reason in left_out
         )
@@ -212,12 +213,7 @@ def decide_photo(
     match = matches[0]
     if match.confidence == Confidence.SURE and match.person:
         if not _wanted(match.person, policy):
-            return Decision.review(
-                Category.UNIDENTIFIED,
-                "not_wanted",
-                f"{match.person} is not on policy.wanted_people",
-                faces=faces,
-            )
+            return _not_wanted(match.person, faces)
         return Decision(
             category=None,
             rule="sure_match",

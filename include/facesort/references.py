@@ -35,6 +35,7 @@ from facesort.errors import FacesortError
 from facesort.faces import encoding_from_bytes, encoding_to_bytes, find_faces, largest_face
 from facesort.faults import crashpoint
 from facesort.files.hashing import sha256_file
+from facesort.files.journal import fsync_dir
 from facesort.matching import ReferenceSet
 from facesort.media import UnreadableMedia, open_image, sniff
 from facesort.names import (
@@ -413,7 +414,7 @@ def _copy_in(source: Path, folder: Path, name: str, sha: str) -> Path:
                 break
             except FileExistsError:
                 number += 1
-        _fsync_folder(folder)
+        fsync_dir(folder)
     except OSError as exc:
         raise FacesortError(
             f"Cannot copy {source} into {folder}: {exc.strerror or exc}. Nothing was added "
@@ -423,11 +424,3 @@ def _copy_in(source: Path, folder: Path, name: str, sha: str) -> Path:
         tmp.unlink(missing_ok=True)
     crashpoint("references.added")
     return dest
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

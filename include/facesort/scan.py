@@ -33,7 +33,8 @@ from facesort.errors import StagingError
 from facesort.faults import crashpoint
 from facesort.media import IMAGE_TYPES, VIDEO_TYPES, sniff
 from facesort.state import State
-from facesort.state.models import Event, FileIndexEntry, MediaFile, utcnow
+from facesort.state.events import record_event
+from facesort.state.models import FileIndexEntry, MediaFile, utcnow
 from facesort.vocab import EventAction, FileStatus, IndexState, Kind
 
 log = logging.getLogger(__name__)
@@ -275,15 +276,8 @@ def _scan_folder_once(state: State, root: str, settings: ScanSettings, actor: st
             session.add(media)
             session.flush()
             _upsert_index(session, root, seen, entry, REGISTERED, media.id, note, stamp)
-            session.add(
-                Event(
-                    file_id=media.id,
-                    action=EventAction.DISCOVERED,
-                    from_path=seen.path,
-                    actor=actor,
-                    reason={"kind": kind, "type": file_type, "size": seen.size},
-                )
-            )
+            found = {"kind": kind, "type": file_type, "size": seen.size}
+            record_event(session, media.id, EventAction.DISCOVERED, seen.path, actor, found)
             report.registered += 1
         vanished = [e.id for p, e in known.items() if p not in seen_paths]
         for start in range(0, len(vanished), 500):

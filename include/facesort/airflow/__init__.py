@@ -4,6 +4,8 @@ The rest of :mod:`facesort` never imports Airflow; the DAG files in ``dags/`` on
 these pieces together, each task body one call into a step module.
 
 - this module: what the DAGs share (assets, the CPU pool, retries, tags);
+- :mod:`~facesort.airflow.dag_defaults`: ``facesort_dag`` (``@dag`` with the start date,
+  the retries and the tag every DAG shares) and the shared ``recover_interrupted`` task;
 - :mod:`~facesort.airflow.step`: the ``facesort_task`` decorator and ``TaskRun`` (run id,
   actor, trigger form) that every task body gets;
 - :mod:`~facesort.airflow.settings`: the settings read cheaply at DAG-parse time

@@ -15,11 +15,11 @@
 Every command takes ``--config FILE`` (or ``$FACESORT_CONFIG``). Errors a user can
 act on are printed as one message, without a traceback, and exit with status 2.
 
-The package: ``parser.py`` (every command and its arguments), ``app.py`` (running one
+The package: ``parser.py`` (the options every command takes), ``app.py`` (running one
 command, its errors), ``output.py`` (printing sorted files), and one module per command
-group: ``run.py``, ``status.py`` (status, history), ``references.py``, ``moves.py``
-(recover, resort, undo), ``report.py``, ``db.py``; ``facesort review`` is in
-``facesort/review/cli.py``.
+group with its arguments and handlers: ``run.py``, ``status.py`` (status, history),
+``references.py``, ``moves.py`` (recover, resort, undo), ``report.py``, ``db.py``;
+``facesort review`` is in ``facesort/review/cli.py``.
 """
 
 from facesort.cli.app import main

@@ -18,3 +18,12 @@ def cmd_db(config: Config, args: argparse.Namespace) -> int:
         current = state.current_revision()
         print(f"{state.describe()}: schema {current or 'none'} (facesort needs {head_revision()})")
     return 0
+
+
+def add_commands(commands) -> None:
+    """``facesort db upgrade | current``."""
+    db = commands.add_parser("db", help="state database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate to the newest schema")
+    db_commands.add_parser("current", help="show the schema version")
+    db.set_defaults(handler=cmd_db)

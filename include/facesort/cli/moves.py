@@ -197,3 +197,48 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
         return 0
     finally:
         state.dispose()
+
+
+def add_commands(commands) -> None:
+    """``facesort recover``, ``resort`` and ``undo``."""
+    recover = commands.add_parser("recover", help="finish moves an interrupted run left")
+    recover.add_argument(
+        "--force", action="store_true", help="also transfers whose owner may still run"
+    )
+    recover.set_defaults(handler=cmd_recover)
+
+    resort = commands.add_parser(
+        "resort",
+        help="re-sort sorted files with today's references and settings (dry run unless --apply)",
+    )
+    resort.add_argument(
+        "scope",
+        choices=["library", "person", "review", "folders"],
+        help="the whole library, one person's folder, the review queue, or given folders",
+    )
+    resort.add_argument("--person", help="with scope person: whose folder")
+    resort.add_argument(
+        "--category",
+        action="append",
+        help="with scope review: a review category (repeat; default: all but duplicates)",
+    )
+    resort.add_argument("--folder", action="append", help="with scope folders: a folder (repeat)")
+    resort.add_argument("--apply", action="store_true", help="move the files (default: dry run)")
+    resort.add_argument(
+        "--redetect", action="store_true", help="detect faces again (slow; default: stored faces)"
+    )
+    for name in ("sure-distance", "review-distance", "min-margin"):
+        resort.add_argument(
+            f"--{name}", type=float, help=f"override matching.{name.replace('-', '_')}"
+        )
+    resort.add_argument("--plan", help="write the plan CSV here (default: under reports_dir)")
+    resort.add_argument("--json", action="store_true")
+    resort.set_defaults(handler=cmd_resort)
+
+    undo = commands.add_parser(
+        "undo", help="revert every move of a group (a run, a re-sort); without GROUP: list them"
+    )
+    undo.add_argument("group", nargs="?", help="the group id (a run id); omit to list groups")
+    undo.add_argument("--limit", type=int, default=20, help="groups listed (default 20)")
+    undo.add_argument("--json", action="store_true")
+    undo.set_defaults(handler=cmd_undo)

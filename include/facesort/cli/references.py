@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
 
 from facesort.config import Config
@@ -24,8 +25,7 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
             print(f"No reference photos in {config.references_dir}.")
         for person, info in summary["people"].items():
             print(f"{person:<30} {info['usable']} usable of {info['photos']} photo(s)")
-        for problem in summary["problems"]:
-            print(f"skipped: {problem}")
+        _listed("skipped", summary["problems"])
     return 0
 
 
@@ -45,8 +45,27 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
         f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
         f"unchanged, {len(report.removed)} removed"
     )
-    for name in report.saved:
-        print(f"saved: {config.references_dir / name}")
-    for why in report.skipped:
-        print(f"skipped: {why}")
+    _listed("saved", [config.references_dir / name for name in report.saved])
+    _listed("skipped", report.skipped)
     return 0
+
+
+def _listed(label: str, items: Iterable[object]) -> None:
+    """One line per item: ``label: item``."""
+    for item in items:
+        print(f"{label}: {item}")
+
+
+def add_commands(commands) -> None:
+    """``facesort references add | list | sync-immich``."""
+    refs = commands.add_parser("references", help="reference photos of people")
+    ref_commands = refs.add_subparsers(dest="ref_command", required=True)
+    add = ref_commands.add_parser("add", help="add photos of a person")
+    add.add_argument("name", help="the person's name (their folder in the library)")
+    add.add_argument("files", nargs="+", help="photos showing that person")
+    ref_commands.add_parser("list", help="people and their usable photos")
+    sync = ref_commands.add_parser(
+        "sync-immich", help="save the feature face of each person named in Immich"
+    )
+    sync.set_defaults(handler=cmd_sync_immich)
+    refs.set_defaults(handler=cmd_references)

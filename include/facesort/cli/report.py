@@ -26,3 +26,11 @@ def cmd_report(config: Config, args: argparse.Namespace) -> int:
     if not s["complete"]:
         print("  (the week is not over yet: its numbers will still change)")
     return 0
+
+
+def add_commands(commands) -> None:
+    """``facesort report``."""
+    report = commands.add_parser("report", help="write the weekly review-queue report")
+    report.add_argument("--week", help="ISO week, like 2026-W05 (default: the last complete week)")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(handler=cmd_report)

@@ -54,3 +54,12 @@ def _report_immich(immich: dict | None) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def add_commands(commands) -> None:
+    """``facesort run``."""
+    run = commands.add_parser("run", help="one full pass: recover, scan, sort")
+    run.add_argument("--dry-run", action="store_true", help="print decisions, touch nothing")
+    run.add_argument("--workers", type=int, default=None, help="processes (default: config)")
+    run.add_argument("--json", action="store_true", help="machine-readable output")
+    run.set_defaults(handler=cmd_run)

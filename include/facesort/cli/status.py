@@ -71,3 +71,16 @@ def cmd_history(config: Config, args: argparse.Namespace) -> int:
                 print(f"{'':24}{summary}")
             print(f"{'':24}by {event['actor']}")
     return 0
+
+
+def add_commands(commands) -> None:
+    """``facesort status`` and ``facesort history``."""
+    status = commands.add_parser("status", help="how many files are where")
+    status.add_argument("--files", action="store_true", help="list every file and its place")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=cmd_status)
+
+    history = commands.add_parser("history", help="every decision about a file")
+    history.add_argument("file", help="its staging path, current path, or a copy of it")
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(handler=cmd_history)

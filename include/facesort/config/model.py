@@ -8,22 +8,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from facesort.config import sections
 from facesort.config.folders import folder_layout_problems
-from facesort.config.sections import (
-    REVIEW_CATEGORIES,
-    DuplicateSettings,
-    ImmichSettings,
-    LimitSettings,
-    MatchingSettings,
-    NonEmptyStr,
-    PolicySettings,
-    ReportSettings,
-    ReviewSettings,
-    ScanSettings,
-    ScheduleSettings,
-    VideoSettings,
-    _Section,
-)
+from facesort.config.sections import REVIEW_CATEGORIES, NonEmptyStr, _Section
 
 
 class Config(_Section):
@@ -49,16 +36,16 @@ class Config(_Section):
     batch_size: int = Field(50, ge=1, le=10_000)
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
     claim_lease_seconds: int = Field(900, ge=10)
-    scan: ScanSettings = Field(default_factory=ScanSettings)
-    matching: MatchingSettings = Field(default_factory=MatchingSettings)
-    duplicates: DuplicateSettings = Field(default_factory=DuplicateSettings)
-    video: VideoSettings = Field(default_factory=VideoSettings)
-    policy: PolicySettings = Field(default_factory=PolicySettings)
-    limits: LimitSettings = Field(default_factory=LimitSettings)
-    review: ReviewSettings = Field(default_factory=ReviewSettings)
-    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
-    immich: ImmichSettings = Field(default_factory=ImmichSettings)
-    report: ReportSettings = Field(default_factory=ReportSettings)
+    scan: sections.ScanSettings = Field(default_factory=sections.ScanSettings)
+    matching: sections.MatchingSettings = Field(default_factory=sections.MatchingSettings)
+    duplicates: sections.DuplicateSettings = Field(default_factory=sections.DuplicateSettings)
+    video: sections.VideoSettings = Field(default_factory=sections.VideoSettings)
+    policy: sections.PolicySettings = Field(default_factory=sections.PolicySettings)
+    limits: sections.LimitSettings = Field(default_factory=sections.LimitSettings)
+    review: sections.ReviewSettings = Field(default_factory=sections.ReviewSettings)
+    schedule: sections.ScheduleSettings = Field(default_factory=sections.ScheduleSettings)
+    immich: sections.ImmichSettings = Field(default_factory=sections.ImmichSettings)
+    report: sections.ReportSettings = Field(default_factory=sections.ReportSettings)
 
     # Where the file was loaded from; set by load_config, not by the user.
     source: Path | None = Field(None, exclude=True)

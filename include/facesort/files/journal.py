@@ -309,7 +309,8 @@ def _execute(row: Transfer, expected_sha256: str | None) -> None:
     _remove_quietly(tmp)
 
 
-def fsync_dir(folder: str) -> None:
+def fsync_dir(folder: str | os.PathLike[str]) -> None:
+    """Make a rename or an unlink in ``folder`` durable (the folder's entry, not the file)."""
     fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)

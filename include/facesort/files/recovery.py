@@ -20,7 +20,8 @@ from facesort.files.hashing import content_is
 from facesort.files.journal import Journal, TransferOutcome, TransferRequest, fsync_dir
 from facesort.files.owners import owner_gone
 from facesort.state import State
-from facesort.state.models import Event, MediaFile, Transfer
+from facesort.state.events import record_event
+from facesort.state.models import MediaFile, Transfer
 from facesort.vocab import EventAction, FileStatus, TransferOp, TransferState
 
 log = logging.getLogger(__name__)
@@ -105,11 +106,7 @@ def _recover_one(journal: Journal, row: Transfer) -> str:
                     status=FileStatus.LEFT, last_error="vanished from staging before it was sorted"
                 )
             )
-            session.add(
-                Event(
-                    file_id=row.file_id, action=EventAction.VANISHED, from_path=src, actor=row.actor
-                )
-            )
+            record_event(session, row.file_id, EventAction.VANISHED, src, row.actor)
         return "vanished"
     # Not started, or the name was taken by another file: do it again, maybe under a new name.
     journal.mark(row.id, TransferState.ABANDONED, "interrupted; transferred again by recovery")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,8 @@ from facesort.files.journal import (
     fsync_dir,
 )
 from facesort.state import State
-from facesort.state.models import Event, MediaFile, Transfer
+from facesort.state.events import record_event
+from facesort.state.models import MediaFile, Transfer
 from facesort.vocab import EventAction, FileStatus, TransferAction, TransferOp, TransferState
 
 
@@ -171,15 +172,8 @@ def _undo_copy(state: State, row: Transfer, outcome: TransferOutcome, actor: str
     os.unlink(row.dst)
     fsync_dir(os.path.dirname(row.dst))
     with state.session() as session:
-        session.add(
-            Event(
-                file_id=row.file_id,
-                action=EventAction.UNDO,
-                from_path=row.dst,
-                actor=actor,
-                reason={"summary": f"copy removed by undo of {row.action} (the original is kept)"},
-            )
-        )
+        why = f"copy removed by undo of {row.action} (the original is kept)"
+        record_event(session, row.file_id, EventAction.UNDO, row.dst, actor, {"summary": why})
     return True
 
 
@@ -202,15 +196,9 @@ class TransferGroup:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "group_id": self.group_id,
-            "actions": self.actions,
-            "actors": self.actors,
-            "files": self.files,
-            "transfers": self.transfers,
+            **asdict(self),
             "first_at": self.first_at.isoformat(timespec="seconds"),
             "last_at": self.last_at.isoformat(timespec="seconds"),
-            "undoes": self.undoes,
-            "undone_by": self.undone_by,
         }
 
 

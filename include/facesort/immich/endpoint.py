@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from facesort.config import Config, ImmichSettings
 from facesort.errors import ImmichError
@@ -119,7 +118,3 @@ def endpoint_from_config(
         db_source=db_source,
         path_map=PathMap(dict(settings.path_map)),
     )
-
-
-def container_folder(endpoint: ImmichEndpoint, host_folder: str) -> str:
-    return str(PurePosixPath(endpoint.path_map.to_container(host_folder)))

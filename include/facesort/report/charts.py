@@ -8,11 +8,12 @@ metadata, so the same numbers give the same bytes.
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from facesort.vocab import Category
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from facesort.report.metrics import WeekReport
@@ -29,11 +30,20 @@ CATEGORY_COLOURS = {
 WIDTH, HEIGHT, DPI = 6.4, 3.2, 100
 
 
-def _figure() -> Figure:
+class Bar(NamedTuple):
+    """One series of bars: its column in the frame, its legend label, its colour."""
+
+    column: str
+    label: str
+    colour: str
+
+
+def _figure() -> tuple[Figure, Axes]:
+    """A chart's figure and its one plot."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI, layout="constrained")
-    return figure
+    return figure, figure.subplots()
 
 
 def _png(figure: Figure) -> bytes:
@@ -47,10 +57,25 @@ def _short(label: str) -> str:
     return label.split("-")[-1]
 
 
+def _titled(axes: Axes, title: str, counted: str, *, axis: str = "y") -> None:
+    """The chart's title and its axis of counts: labelled ``counted``, whole numbers only."""
+    axes.set_title(title)
+    getattr(axes, f"set_{axis}label")(counted)
+    getattr(axes, f"{axis}axis").get_major_locator().set_params(integer=True)
+
+
+def _stacked_weeks(axes: Axes, frame, lower: Bar, upper: Bar) -> list[str]:
+    """Two bars stacked per week, each a column of ``frame``; returns the x labels."""
+    x = [_short(w) for w in frame["week"]]
+    axes.bar(x, frame[lower.column], label=lower.label, color=lower.colour)
+    axes.bar(x, frame[upper.column], bottom=frame[lower.column], label=upper.label,
+             color=upper.colour)  # fmt: skip
+    return x
+
+
 def queue_trend(report: WeekReport) -> bytes:
     frame = report.queue_trend
-    figure = _figure()
-    axes = figure.subplots()
+    figure, axes = _figure()
     categories = [c for c in frame.columns if c not in {"week", "total", "change"}]
     bottom = [0] * len(frame)
     x = [_short(w) for w in frame["week"]]
@@ -61,9 +86,7 @@ def queue_trend(report: WeekReport) -> bytes:
         axes.bar(x, values, bottom=bottom, label=category,
                  color=CATEGORY_COLOURS.get(category, "#bcbd22"))  # fmt: skip
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    axes.set_title("Review queue at the end of each week")
-    axes.set_ylabel("files")
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    _titled(axes, "Review queue at the end of each week", "files")
     if any(bottom):
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _png(figure)
@@ -71,27 +94,21 @@ def queue_trend(report: WeekReport) -> bytes:
 
 def queue_flow(report: WeekReport) -> bytes:
     frame = report.flow_trend
-    figure = _figure()
-    axes = figure.subplots()
+    figure, axes = _figure()
     x = list(range(len(frame)))
     axes.bar([i - 0.2 for i in x], frame["entered"], width=0.4, label="entered", color="#d62728")
     axes.bar([i + 0.2 for i in x], frame["left"], width=0.4, label="left", color="#2ca02c")
     axes.set_xticks(x, [_short(w) for w in frame["week"]])
-    axes.set_title("Files entering and leaving the review queue")
-    axes.set_ylabel("files")
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    _titled(axes, "Files entering and leaving the review queue", "files")
     axes.legend(fontsize="small")
     return _png(figure)
 
 
 def auto_sort(report: WeekReport) -> bytes:
     frame = report.auto_sort
-    figure = _figure()
-    axes = figure.subplots()
-    x = [_short(w) for w in frame["week"]]
-    axes.bar(x, frame["to_library"], label="to a person's folder", color="#2ca02c")
-    axes.bar(x, frame["to_review"], bottom=frame["to_library"], label="to review",
-             color="#ff7f0e")  # fmt: skip
+    figure, axes = _figure()
+    x = _stacked_weeks(axes, frame, Bar("to_library", "to a person's folder", "#2ca02c"),
+                       Bar("to_review", "to review", "#ff7f0e"))  # fmt: skip
     axes.set_ylabel("files sorted")
     axes.yaxis.get_major_locator().set_params(integer=True)
     rate_axes = axes.twinx()
@@ -110,8 +127,7 @@ def auto_sort(report: WeekReport) -> bytes:
 def waiting_age(report: WeekReport) -> bytes:
     frame = report.age_buckets.set_index("category")
     frame = frame[frame.sum(axis=1) > 0]
-    figure = _figure()
-    axes = figure.subplots()
+    figure, axes = _figure()
     buckets = list(frame.columns)
     colours = ["#c7e9c0", "#74c476", "#fdae6b", "#e6550d", "#a50f15"]
     left = [0] * len(frame)
@@ -120,9 +136,7 @@ def waiting_age(report: WeekReport) -> bytes:
         axes.barh(list(frame.index), values, left=left, label=bucket, color=colour)
         left = [a + b for a, b in zip(left, values, strict=True)]
     axes.invert_yaxis()
-    axes.set_title("How long waiting items have waited")
-    axes.set_xlabel("files")
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    _titled(axes, "How long waiting items have waited", "files", axis="x")
     if len(frame):
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     else:
@@ -132,18 +146,15 @@ def waiting_age(report: WeekReport) -> bytes:
 
 def people(report: WeekReport, top: int = 15) -> bytes:
     frame = report.people.head(top)
-    figure = _figure()
-    axes = figure.subplots()
+    figure, axes = _figure()
     names = list(frame["person"])
     earlier = (frame["total"] - frame["added_this_week"]).clip(lower=0)
     axes.barh(names, earlier, label="before this week", color="#1f77b4")
     axes.barh(names, frame["added_this_week"], left=earlier, label="added this week",
               color="#aec7e8")  # fmt: skip
     axes.invert_yaxis()
-    axes.set_title(f"Files per person (top {top})" if len(report.people) > top else
-                   "Files per person")  # fmt: skip
-    axes.set_xlabel("files")
-    axes.xaxis.get_major_locator().set_params(integer=True)
+    title = f"Files per person (top {top})" if len(report.people) > top else "Files per person"
+    _titled(axes, title, "files", axis="x")
     if names:
         axes.legend(fontsize="small", loc="lower right")
     else:
@@ -154,14 +165,10 @@ def people(report: WeekReport, top: int = 15) -> bytes:
 
 def duplicates(report: WeekReport) -> bytes:
     frame = report.duplicates
-    figure = _figure()
-    axes = figure.subplots()
-    x = [_short(w) for w in frame["week"]]
-    axes.bar(x, frame["exact"], label="exact copies", color="#7f7f7f")
-    axes.bar(x, frame["near"], bottom=frame["exact"], label="near duplicates", color="#c7c7c7")
-    axes.set_title("Duplicates caught each week")
-    axes.set_ylabel("files")
-    axes.yaxis.get_major_locator().set_params(integer=True)
+    figure, axes = _figure()
+    _stacked_weeks(axes, frame, Bar("exact", "exact copies", "#7f7f7f"),
+                   Bar("near", "near duplicates", "#c7c7c7"))  # fmt: skip
+    _titled(axes, "Duplicates caught each week", "files")
     axes.legend(fontsize="small")
     return _png(figure)
 

@@ -275,22 +275,17 @@ def last_actions(state: State, count: int = 1) -> list[str]:
     """The ``count`` most recent review actions (or redos) not undone yet, newest first.
     Undos themselves are skipped: undoing twice undoes two actions."""
     with state.session() as session:
-        rows = session.execute(
-            sa.select(
-                ReviewAction.group_id,
-                ReviewAction.state,
-                ReviewAction.owner,
-                ReviewAction.lease_until,
-            )
+        actions = session.scalars(
+            sa.select(ReviewAction)
             .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != ReviewKind.UNDO)
             .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
         ).all()
     # An open action whose process is gone was killed halfway: it is an action like any
     # other (its record says what it did). One still being done is not undone under it.
     groups = [
-        group
-        for group, action_state, owner, lease_until in rows
-        if action_state != ActionState.OPEN or owner_gone(owner, lease_until)
+        action.group_id
+        for action in actions
+        if action.state != ActionState.OPEN or owner_gone(action.owner, action.lease_until)
     ][:count]
     if not groups:
         raise ReviewError("There is no review action to undo.")

@@ -7,7 +7,7 @@ and review actions all go through it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +60,7 @@ class FileResult:
     summary: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "file_id": self.file_id,
-            "source": self.source,
-            "destination": self.destination,
-            "folder": self.folder,
-            "summary": self.summary,
-        }
+        return asdict(self)
 
 
 class Router:

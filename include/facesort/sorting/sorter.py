@@ -18,7 +18,8 @@ from facesort.scan import forget_index_entry
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import FileResult, Router
 from facesort.state import State
-from facesort.state.models import Event, MediaFile
+from facesort.state.events import record_event
+from facesort.state.models import MediaFile
 from facesort.vocab import EventAction, FileStatus
 
 log = logging.getLogger(__name__)
@@ -72,15 +73,8 @@ def postpone(state: State, media: MediaFile, why: str, *, actor: str) -> FileRes
         ).rowcount
         if postponed:
             forget_original(session, media.id)
-        session.add(
-            Event(
-                file_id=media.id,
-                action=EventAction.FAILED,
-                from_path=media.source_path,
-                actor=actor,
-                reason={"summary": why, "retry": "next run"},
-            )
-        )
+        retry = {"summary": why, "retry": "next run"}
+        record_event(session, media.id, EventAction.FAILED, media.source_path, actor, retry)
     return FileResult(media.id, media.source_path, None, "staging", f"will retry: {why}")
 
 
@@ -98,13 +92,6 @@ def leave_in_staging(state: State, media: MediaFile, why: str, *, actor: str) ->
             forget_original(session, media.id)
         if not vanished:
             forget_index_entry(session, media.source_path)
-        session.add(
-            Event(
-                file_id=media.id,
-                action=EventAction.VANISHED if vanished else EventAction.CHANGED,
-                from_path=media.source_path,
-                actor=actor,
-                reason={"summary": why},
-            )
-        )
+        action = EventAction.VANISHED if vanished else EventAction.CHANGED
+        record_event(session, media.id, action, media.source_path, actor, {"summary": why})
     return FileResult(media.id, media.source_path, None, "staging", why)

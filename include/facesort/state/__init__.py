@@ -3,6 +3,7 @@
 - ``db``: opening it (:class:`State`, usable as ``with State(url) as state:``), sessions,
   locks, and keeping the schema current;
 - ``models``: its tables (stored words are the enums of :mod:`facesort.vocab`);
+- ``events``: ``record_event``, one row of the audit trail (``facesort history``);
 - ``migrations``: the Alembic history of the schema.
 """
 

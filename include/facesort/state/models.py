@@ -1,7 +1,7 @@
 """Tables of the state database.
 
 Changes to these tables go through a new Alembic migration in ``migrations/versions``;
-``tests/test_state.py`` checks that the migrations and these models agree.
+``tests/unit/test_state.py`` checks that the migrations and these models agree.
 
 - ``media_file``: one row per file facesort took from a staging folder, with where it is
   now, why, and whether it is an original that later files are compared against.

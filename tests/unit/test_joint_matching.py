@@ -6,9 +6,8 @@ photo pasted beside another (the faces stay real faces, found and encoded as in 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
+import paths
 import pytest
 from PIL import Image
 
@@ -18,7 +17,7 @@ from facesort.matching import FaceMatch, ReferenceSet, assign_people, match_enco
 from facesort.media import open_image
 from facesort.policy import decide_photo
 
-FIXTURES = Path(__file__).parent / "fixtures" / "faces"
+FIXTURES = paths.PHOTOS
 SETTINGS = MatchingSettings()
 POLICY = PolicySettings()
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from pathlib import Path
 
+import paths
 import pytest
 from lifecycle import (
     MOVE_POINTS,
@@ -39,6 +39,7 @@ pytestmark = pytest.mark.slow
 
 # obama has no reference photos at first: his photo waits in review/unidentified.
 QUEUED = {"obama1.jpg": "incoming/obama1.jpg"}
+UNIDENTIFIED = "review/unidentified"
 OTHER_POINTS = MOVE_POINTS[:1] + MOVE_POINTS[2:]
 
 
@@ -71,32 +72,44 @@ def _undo_last_review_action(space) -> None:
     assert undone.returncode == 0, undone.stdout + undone.stderr
 
 
+def _finish_then_undo(space, expected, name, moved_to, back_to, undo=None) -> None:
+    """After the retry: the next run, ``name`` where the action put it; then the action
+    undone (``undo``: a group; default the last review action): ``name`` is back, and
+    every file is still there once."""
+    _finish(space, expected)
+    assert _where(space, name) == moved_to
+    if undo is None:
+        _undo_last_review_action(space)
+    else:
+        assert space.facesort("undo", undo).returncode == 0
+    assert _where(space, name) == back_to
+    assert_lifecycle_holds(space, expected)
+
+
 # --------------------------------------------------------------------- review actions
 
 
-@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
-def test_review_approve_killed_and_retried(tmp_path, photos, crash_at):
-    space = _queue(tmp_path, photos)
-    expected = space.contents()
-    photo = file_id(space, "obama1.jpg")
-    _crash_and_retry(space, ["review", "approve", "obama", photo], crash_at)
-    _finish(space, expected)
-    assert _where(space, "obama1.jpg") == "library/obama"
-    _undo_last_review_action(space)
-    assert _where(space, "obama1.jpg") == "review/unidentified"
-    assert_lifecycle_holds(space, expected)
+# A review action on the one file queued in ``folder``: (staged, folder, the command before
+# the file's id, where the action puts the file).
+REVIEW_ACTIONS = [
+    pytest.param(QUEUED, "review/unidentified", ("approve", "obama"), "library/obama",
+                 id="approve"),
+    pytest.param(QUEUED, "review/unidentified", ("reject",), "trash", id="reject"),
+    pytest.param({**QUEUED, "obama1 again.jpg": "incoming/obama1.jpg"}, "review/duplicates",
+                 ("not-duplicate",), "review/unidentified", id="not-duplicate"),
+]  # fmt: skip
 
 
+@pytest.mark.parametrize(("staged", "folder", "command", "moved_to"), REVIEW_ACTIONS)
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
-def test_review_reject_killed_and_retried(tmp_path, photos, crash_at):
-    space = _queue(tmp_path, photos)
+def test_review_action_killed_and_retried(
+    tmp_path, photos, staged, folder, command, moved_to, crash_at
+):
+    space = _queue(tmp_path, photos, staged)
     expected = space.contents()
-    _crash_and_retry(space, ["review", "reject", file_id(space, "obama1.jpg")], crash_at)
-    _finish(space, expected)
-    assert _where(space, "obama1.jpg") == "trash"
-    _undo_last_review_action(space)
-    assert _where(space, "obama1.jpg") == "review/unidentified"
-    assert_lifecycle_holds(space, expected)
+    (name,) = [name for name, where in space.where().items() if where == folder]
+    _crash_and_retry(space, ["review", *command, file_id(space, name)], crash_at)
+    _finish_then_undo(space, expected, name, moved_to, back_to=folder)
 
 
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
@@ -111,21 +124,6 @@ def test_review_undo_killed_and_retried(tmp_path, photos, crash_at):
     # Exactly the approval was undone: nothing is left to undo.
     again = space.facesort("review", "undo", "--last", "1")
     assert again.returncode == 2 and "no review action to undo" in again.stderr
-
-
-@pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
-def test_review_not_duplicate_killed_and_retried(tmp_path, photos, crash_at):
-    staged = {**QUEUED, "obama1 again.jpg": "incoming/obama1.jpg"}
-    space = _queue(tmp_path, photos, staged)
-    expected = space.contents()
-    where = space.where()
-    (duplicate,) = [name for name, folder in where.items() if folder == "review/duplicates"]
-    _crash_and_retry(space, ["review", "not-duplicate", file_id(space, duplicate)], crash_at)
-    _finish(space, expected)
-    assert _where(space, duplicate) == "review/unidentified"
-    _undo_last_review_action(space)
-    assert _where(space, duplicate) == "review/duplicates"
-    assert_lifecycle_holds(space, expected)
 
 
 @pytest.mark.parametrize(
@@ -196,12 +194,8 @@ def test_resort_apply_killed_and_retried(tmp_path, photos, crash_at):
     expected = space.contents()
     _obama_known_again(space, photos)
     retried = _crash_and_retry(space, ["resort", "review", "--apply"], crash_at)
-    _finish(space, expected)
-    assert _where(space, "obama1.jpg") == "library/obama"
     group = retried.stdout.split("Undo it with: facesort undo ")[-1].split()[0]
-    assert space.facesort("undo", group).returncode == 0
-    assert _where(space, "obama1.jpg") == "review/unidentified"
-    assert_lifecycle_holds(space, expected)
+    _finish_then_undo(space, expected, "obama1.jpg", "library/obama", UNIDENTIFIED, group)
 
 
 @pytest.mark.parametrize("crash_at", crash_points("references.copied#1", "references.added#1"))
@@ -251,11 +245,9 @@ def test_resort_apply_task_killed_and_retried_by_airflow(tmp_path, photos, crash
     assert space.task("resort", call, crash_at=crash_at, **resort).returncode == -9
     applied = task_result(space.task("resort", call, **resort))
     assert applied["group_id"] == "manual__lifecycle"
-    _finish(space, expected)
-    assert _where(space, "obama1.jpg") == "library/obama"
-    assert space.facesort("undo", "manual__lifecycle").returncode == 0
-    assert _where(space, "obama1.jpg") == "review/unidentified"
-    assert_lifecycle_holds(space, expected)
+    _finish_then_undo(
+        space, expected, "obama1.jpg", "library/obama", UNIDENTIFIED, "manual__lifecycle"
+    )
 
 
 @pytest.mark.parametrize("crash_at", crash_points("journal.linked#1", *OTHER_POINTS))
@@ -267,11 +259,7 @@ def test_recheck_task_killed_and_retried_by_airflow(tmp_path, photos, crash_at):
     call = "step.recheck_review_queue(run)"
     assert space.task("recluster", call, crash_at=crash_at, **recluster).returncode == -9
     task_result(space.task("recluster", call, **recluster))
-    _finish(space, expected)
-    assert _where(space, "obama1.jpg") == "library/obama"
-    _undo_last_review_action(space)
-    assert _where(space, "obama1.jpg") == "review/unidentified"
-    assert_lifecycle_holds(space, expected)
+    _finish_then_undo(space, expected, "obama1.jpg", "library/obama", UNIDENTIFIED)
 
 
 def test_the_workspace_helpers_see_a_second_name(tmp_path, photos):
@@ -316,7 +304,7 @@ def test_ingest_dag_with_its_worker_killed_while_linking(tmp_path, photos, airfl
         "run = DagBag(sys.argv[1]).get_dag('facesort_ingest').test()\n"
         "print('dag run', run.state)\n"
     )
-    dags = str(Path(__file__).resolve().parent.parent / "dags")
+    dags = str(paths.DAGS)
     env = {"FACESORT_CONFIG": str(space.config_path)}
     killed = run_python(code, dags, env=env, crash_at="journal.linked#1")
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-3000:]

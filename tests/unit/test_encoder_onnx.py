@@ -6,13 +6,14 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import paths
 import pytest
 
 from facesort import dlib_weights, encoder_onnx, faces
 from facesort.config import MatchingSettings
 from facesort.media import open_image, probe_video, sample_frames
 
-FIXTURES = Path(__file__).parent / "fixtures" / "faces"
+FIXTURES = paths.PHOTOS
 LIMIT = 200_000_000
 TOLERANCE = 1e-3  # Euclidean distance; routing thresholds are 0.55 and 0.65
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import paths
 import pytest
 from lifecycle import (
     assert_lifecycle_holds,
@@ -64,7 +65,7 @@ def test_postgresql_going_away_mid_run_is_one_message_and_nothing_is_lost(
     admin = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
     admin.autocommit = True
     env = {k: v for k, v in os.environ.items() if k != "FACESORT_CRASH_AT"}
-    include = os.path.join(os.path.dirname(os.path.dirname(__file__)), "include")
+    include = str(paths.INCLUDE)
     env["PYTHONPATH"] = include
     command = [sys.executable, "-m", "facesort.cli", "--config", str(space.config_path)]
     run = subprocess.Popen(
@@ -143,7 +144,7 @@ def test_after_the_state_is_lost_the_library_is_indexed_before_sorting(tmp_path,
     shutil.copyfile(photos / "incoming" / "obama1.jpg", space.staging / "obama1.jpg")
     again = space.run()
     assert "indexing the library" in again.stdout + again.stderr
-    assert sorted(str(p.relative_to(space.root)) for p in space.files()) == [
+    assert sorted(str(p.relative_to(space.root)) for p in space.all_files()) == [
         "library/obama/obama1.jpg",  # the one in the library stays
         "review/duplicates/obama1.jpg",  # the download is a duplicate of it
     ]

@@ -28,6 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
+import paths
 import pytest
 import sqlalchemy as sa
 from deployment import resolved, write_env
@@ -35,7 +36,7 @@ from deployment import resolved, write_env
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.celery]
 
 BIN = Path(sys.executable).parent
-REPO = Path(__file__).resolve().parent.parent
+REPO = paths.REPO
 
 
 def _free_port() -> int:

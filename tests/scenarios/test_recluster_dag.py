@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import paths
 import pytest
 import sqlalchemy as sa
 from review_helpers import (
@@ -21,7 +20,7 @@ from facesort.state.models import Face, FaceCluster, MediaFile, ReviewAction
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 
-DAG_FILE = Path(__file__).resolve().parent.parent / "dags" / "facesort_recluster.py"
+DAG_FILE = paths.DAGS / "facesort_recluster.py"
 
 
 def _load_dag():

@@ -16,6 +16,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
+import paths
 import pytest
 from history_fixture import W04, HistoryWriter, write_history_to_w04
 
@@ -24,7 +25,7 @@ from facesort.state import State
 
 pytestmark = pytest.mark.airflow
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = paths.REPO
 
 
 def load_dag(name: str):

@@ -5,7 +5,7 @@ checked without one is: the real Docker Compose validates and resolves the file 
 the settings of .env.example, every Airflow component gets the same settings, workers
 can be scaled, the facesort config the containers use loads with the environment the
 compose file gives them, and the image copies files that exist and pins what the
-tested install pins. (tests/test_celery.py runs the DAG with these Celery settings
+tested install pins. (tests/scenarios/test_celery.py runs the DAG with these Celery settings
 against the Redis and PostgreSQL of this machine.)
 """
 

@@ -20,9 +20,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import paths
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = paths.REPO
 
 pytestmark = [pytest.mark.ui, pytest.mark.airflow]
 

@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import paths
+
+REPO = paths.REPO
 FACESORT = str(Path(sys.executable).parent / "facesort")
 
 

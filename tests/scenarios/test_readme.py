@@ -16,10 +16,11 @@ import subprocess
 import textwrap
 from pathlib import Path
 
+import paths
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = paths.REPO
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 MARK = re.compile(r"^[ \t]*<!-- test: (run|file (\S+)) -->[ \t]*\n", re.M)
 FENCE = re.compile(r"[ \t]*```(\w*)\n(.*?)\n[ \t]*```", re.S)

@@ -1,7 +1,7 @@
-"""Helpers of the file-lifecycle tests (issue 12): small workspaces, the ``facesort``
-command in a subprocess (killed with ``FACESORT_CRASH_AT``), Airflow task functions in
-a subprocess, and the check that every file exists exactly once and the database
-agrees with the disk.
+"""Helpers of the file-lifecycle tests (issue 12): small workspaces (a
+:class:`workspace.Workspace`, whose ``facesort`` and ``task`` run the command and DAG
+steps in a subprocess, killed with ``FACESORT_CRASH_AT``), and the check that every file
+exists exactly once and the database agrees with the disk.
 
 Everything goes through public entry points (the command line, the task functions,
 the state database), so the tests hold whatever the modules behind them are called.
@@ -9,7 +9,6 @@ the state database), so the tests hold whatever the modules behind them are call
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,11 +16,11 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
+from workspace import Workspace, digest, run_subprocess
 
 # Crash points every command passes when it moves a file: planned (intent written,
 # nothing moved), linked (the file under both names), moved (source gone, journal not
@@ -37,10 +36,6 @@ def crash_points(default: str, *more: str) -> list[str]:
     return [default, *more] if ALL_POINTS else [default]
 
 
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def without_dac_override() -> list[str]:
     """A command prefix under which mode 000 denies reading even to root (the tests run
     as root in the containers): drop the capabilities that bypass file permissions."""
@@ -54,120 +49,11 @@ def without_dac_override() -> list[str]:
     return [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
 
 
-@dataclass
-class Space:
-    """A small workspace: ``root/{staging,library,review,references,trash}``."""
-
-    root: Path
-
-    @property
-    def config_path(self) -> Path:
-        return self.root / "facesort.yaml"
-
-    @property
-    def staging(self) -> Path:
-        return self.root / "staging"
-
-    @property
-    def library(self) -> Path:
-        return self.root / "library"
-
-    @property
-    def review(self) -> Path:
-        return self.root / "review"
-
-    @property
-    def references(self) -> Path:
-        return self.root / "references"
-
-    @property
-    def trash(self) -> Path:
-        return self.root / "trash"
-
-    def config(self):
-        from facesort.config import load_config
-
-        return load_config(self.config_path)
-
-    def facesort(
-        self,
-        *args: str,
-        crash_at: str | None = None,
-        prefix: list[str] | None = None,
-        env: dict[str, str] | None = None,
-    ) -> subprocess.CompletedProcess:
-        """``facesort --config ... ARGS`` in a subprocess (SIGKILLed at ``crash_at``)."""
-        command = [sys.executable, "-m", "facesort.cli", "--config", str(self.config_path)]
-        return _run([*(prefix or []), *command, *map(str, args)], crash_at, env)
-
-    def run(self, *extra: str, **kwargs) -> subprocess.CompletedProcess:
-        """``facesort run --workers 1``, which must succeed."""
-        done = self.facesort("run", "--workers", "1", *extra, **kwargs)
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done
-
-    def task(
-        self,
-        module: str,
-        call: str,
-        *,
-        dag_id: str,
-        run_id: str,
-        params: dict | None = None,
-        crash_at: str | None = None,
-    ) -> subprocess.CompletedProcess:
-        """A step of a facesort DAG in a fresh process, as an Airflow worker runs it (and
-        runs it again on a retry). ``call`` is a Python expression on ``step`` (the
-        module ``facesort.airflow.<module>``) and ``run`` (the TaskRun of ``dag_id`` /
-        ``run_id``); its JSON-able result is printed as the last line."""
-        code = (
-            "import json\n"
-            "from facesort.airflow.step import TaskRun\n"
-            f"import facesort.airflow.{module} as step\n"
-            f"run = TaskRun(dag_id={dag_id!r}, run_id={run_id!r}, params={params or {}!r},"
-            f" config_path={str(self.config_path)!r})\n"
-            f"print(json.dumps({call}))\n"
-        )
-        return _run([sys.executable, "-c", code], crash_at, None)
-
-    def state(self):
-        from facesort.state import State
-
-        return State(self.config().database_url)
-
-    def files(self) -> list[Path]:
-        """Every file in staging, library, review and trash (the places files live)."""
-        return sorted(
-            p
-            for top in (self.staging, self.library, self.review, self.trash)
-            if top.exists()
-            for p in top.rglob("*")
-            if p.is_file() and ".thumbnails" not in p.parts
-        )
-
-    def where(self) -> dict[str, str]:
-        """File name -> its folder relative to the workspace."""
-        return {p.name: str(p.parent.relative_to(self.root)) for p in self.files()}
-
-    def contents(self) -> Counter:
-        return Counter(digest(p) for p in self.files())
-
-
 def run_python(
     code: str, *args: str, env: dict[str, str] | None = None, crash_at: str | None = None
 ) -> subprocess.CompletedProcess:
     """``python -c CODE ARGS`` with this repository's package (killed at ``crash_at``)."""
-    return _run([sys.executable, "-c", code, *args], crash_at, env)
-
-
-def _run(command: list[str], crash_at: str | None, extra_env: dict[str, str] | None):
-    env = {k: v for k, v in os.environ.items() if k != "FACESORT_CRASH_AT"}
-    include = str(Path(__file__).resolve().parent.parent / "include")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (include, env.get("PYTHONPATH")) if p)
-    env.update(extra_env or {})
-    if crash_at:
-        env["FACESORT_CRASH_AT"] = crash_at
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    return run_subprocess([sys.executable, "-c", code, *args], crash_at, env)
 
 
 def make_space(
@@ -177,10 +63,10 @@ def make_space(
     *,
     people: tuple[str, ...] = ("obama", "biden"),
     settings: dict | None = None,
-) -> Space:
+) -> Workspace:
     """A workspace with ``staged`` (staging name -> bundled photo) and the reference
     photos of ``people`` only (fewer references: quicker runs)."""
-    space = Space(root)
+    space = Workspace(root)
     space.staging.mkdir(parents=True)
     for name, relative in staged.items():
         shutil.copyfile(photos / relative, space.staging / name)
@@ -205,7 +91,7 @@ def make_space(
     return space
 
 
-def records(space: Space) -> list:
+def records(space: Workspace) -> list:
     from facesort.state.models import MediaFile
 
     state = space.state()
@@ -216,7 +102,7 @@ def records(space: Space) -> list:
         state.dispose()
 
 
-def open_transfers(space: Space) -> list:
+def open_transfers(space: Workspace) -> list:
     from facesort.state.models import Transfer
 
     state = space.state()
@@ -227,18 +113,18 @@ def open_transfers(space: Space) -> list:
         state.dispose()
 
 
-def file_id(space: Space, name: str) -> int:
+def file_id(space: Workspace, name: str) -> int:
     found = [m.id for m in records(space) if os.path.basename(m.source_path) == name]
     assert len(found) == 1, f"{name}: {found}"
     return found[0]
 
 
-def assert_lifecycle_holds(space: Space, expected: Counter) -> None:
+def assert_lifecycle_holds(space: Workspace, expected: Counter) -> None:
     """Every file exists exactly once by content (as many times as it was staged), no
     file has a second name, no journal row is open, and the database agrees with the
     disk: each record's current path is its file with its content, and nothing on disk
     lacks a record."""
-    on_disk = space.files()
+    on_disk = space.all_files()
     leftovers = [p for p in on_disk if p.name.startswith(".facesort-")]
     assert not leftovers, f"temporary files left: {leftovers}"
     assert space.contents() == expected, f"files by content differ: {space.where()}"
@@ -263,12 +149,12 @@ def task_result(done: subprocess.CompletedProcess):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def status_json(space: Space) -> dict:
+def status_json(space: Workspace) -> dict:
     done = space.facesort("status", "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-def no_numbered_names(space: Space) -> None:
-    numbered = [p for p in space.files() if NUMBERED.search(p.name)]
+def no_numbered_names(space: Workspace) -> None:
+    numbered = [p for p in space.all_files() if NUMBERED.search(p.name)]
     assert not numbered, f"a second name was made: {numbered}"

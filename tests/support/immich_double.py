@@ -37,11 +37,12 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
+import paths
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-FIXTURE = Path(__file__).parent / "fixtures" / "immich" / "faces.json"
-PHOTOS = Path(__file__).parent / "fixtures" / "faces"
+FIXTURE = paths.FIXTURES / "immich" / "faces.json"
+PHOTOS = paths.PHOTOS
 API_KEY = "test-api-key"
 OWNER_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "immich-double/user"))
 ALL_QUEUES = (
