@@ -18,6 +18,7 @@ that dies is finished by the next one.
 | `sort_batch` | mapped per batch, `facesort_cpu` pool: dedupe, Immich's names, local faces |
 | `summarize` | reads back from the audit trail where this run's files went |
 | `immich_rescan` | queues the scans again, so Immich sees the files at their new place |
+| `immich_carry_names` | deferrable: the people named in Immich, given to moved files' new assets |
 | `check_immich` | *skipped* with the fix when Immich's settings are wrong (files sorted locally) |
 | `announce_review_queue` | updates the `facesort_review_queue` asset when files were queued |
 
@@ -42,6 +43,7 @@ from facesort.airflow import (
     immich,
     ingest,
 )
+from facesort.airflow.carry import ImmichCarrySensor
 from facesort.airflow.dag_defaults import facesort_dag, recover_interrupted
 from facesort.airflow.sensors import ImmichReadySensor
 from facesort.airflow.settings import immich_wait_from_env, ingest_schedule_from_env
@@ -98,6 +100,15 @@ def facesort_ingest():
     def immich_rescan(run: TaskRun, summary: dict) -> str:
         return immich.queue_rescan(run)
 
+    # Defers while Immich works on the moved files, then writes (facesort.immich.carry).
+    immich_carry_names = ImmichCarrySensor(
+        task_id="immich_carry_names",
+        trigger_rule="none_failed",
+        deferrable=IMMICH_WAIT.deferrable,
+        poll_seconds=IMMICH_WAIT.poll_seconds,
+        max_wait_seconds=IMMICH_WAIT.max_wait_seconds,
+    )
+
     @facesort_task(trigger_rule="all_done")
     def check_immich(run: TaskRun) -> dict:
         return immich.check_outcome(run)
@@ -113,7 +124,7 @@ def facesort_ingest():
     immich_scan(batches) >> wait_for_immich >> learn_from_immich() >> names
     summary = summarize()
     names >> sort_batch.expand(batch_id=batches) >> summary
-    immich_rescan(summary) >> check_immich()
+    immich_rescan(summary) >> immich_carry_names >> check_immich()
     announce_review_queue(summary)
 
 

@@ -124,7 +124,20 @@ async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
 
 @app.exception_handler(FacesortError)
 async def _facesort_error(request: Request, exc: FacesortError) -> Response:
-    """Errors a person can act on (a bad name, a file not in the queue): the message."""
+    """Errors a person can act on (a bad name, a file not in the queue): the message.
+    A new person's name close to a known one (:mod:`facesort.review.spelling`) is a 409
+    the page answers by asking, then sending the action again confirmed."""
+    did_you_mean = getattr(exc, "did_you_mean", None)
+    if did_you_mean is not None:
+        return JSONResponse(
+            {
+                "detail": str(exc),
+                "confirm_new_person": True,
+                "person": exc.person,
+                "did_you_mean": did_you_mean,
+            },
+            status_code=409,
+        )
     if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
         return _page(request, "error.html", {"message": str(exc)}, status_code=400)
     return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -172,29 +185,66 @@ def index(request: Request, user=Viewer) -> Response:
 
 
 @app.get("/queue/{category}")
-def queue(request: Request, category: str, page: int = 1, user=Viewer) -> Response:
+def queue(
+    request: Request, category: str, page: int = 1, per_page: int = 0, user=Viewer
+) -> Response:
+    from facesort.review.queue import PAGE_SIZE, queue_ids, queue_items
+
+    search = _search(request, category)
+    _, state = facesort()
+    page, size = max(1, page), min(max(1, per_page or PAGE_SIZE), 500)
+    offset = (page - 1) * size
+    items = queue_items(state, category, offset=offset, limit=size + 1, search=search)
+    more = len(items) > size
+    # Every matching file, for "select all" across pages (only counted when there is more).
+    matching = len(queue_ids(state, category, search)) if more or page > 1 else len(items)
+    return _queue_page(
+        request,
+        user,
+        items[:size],
+        category=category,
+        page=page,
+        more=more,
+        search=search,
+        matching=matching,
+    )
+
+
+@app.get("/api/queue/{category}/ids")
+def matching_ids(request: Request, category: str, user=Viewer) -> Response:
+    """The ids of every file of the category that matches the search (select all)."""
+    from facesort.review.queue import queue_ids
+
+    search = _search(request, category)
+    _, state = facesort()
+    return JSONResponse({"file_ids": queue_ids(state, category, search)})
+
+
+def _search(request: Request, category: str):
+    """The queue's search from the query string (name, person, since, until, folder,
+    sort); a category that does not exist is a 404."""
+    from datetime import date
+
     from facesort.config import REVIEW_CATEGORIES
-    from facesort.review.queue import PAGE_SIZE, people_names, queue_items
+    from facesort.review.search import QueueSearch, QueueSort
 
     if category not in REVIEW_CATEGORIES:
         raise HTTPException(404, f"no review category {category!r}")
-    config, state = facesort()
-    page = max(1, page)
-    items = queue_items(state, category, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
-    return _page(
-        request,
-        "queue.html",
-        {
-            "config": config,
-            "state": state,
-            "category": category,
-            "items": items[:PAGE_SIZE],
-            "page": page,
-            "more": len(items) > PAGE_SIZE,
-            "people": people_names(state, config),
-            "user": user.get_name(),
-        },
-    )
+    params = request.query_params
+    days = {}
+    for key in ("since", "until"):
+        try:
+            days[key] = date.fromisoformat(params[key]) if params.get(key) else None
+        except ValueError:
+            raise HTTPException(
+                400, f"{key}: a date like 2026-12-03, not {params[key]!r}"
+            ) from None
+    try:
+        sort = QueueSort(params.get("sort") or QueueSort.OLDEST)
+    except ValueError:
+        raise HTTPException(400, f"sort: one of {', '.join(QueueSort)}") from None
+    text = {key: (params.get(key) or "")[:200] for key in ("name", "person", "folder")}
+    return QueueSearch(**text, **days, sort=sort)
 
 
 @app.get("/clusters")
@@ -218,7 +268,27 @@ def clusters(request: Request, user=Viewer) -> Response:
 
 @app.get("/clusters/{cluster_id}")
 def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
-    from facesort.review.queue import people_names, queue_items
+    from facesort.review.queue import queue_items
+
+    _, state = facesort()
+    items = queue_items(state, cluster_id=cluster_id, limit=500)
+    return _queue_page(request, user, items, cluster_id=cluster_id)
+
+
+def _queue_page(
+    request: Request,
+    user: Any,
+    items: list,
+    *,
+    category: str | None = None,
+    cluster_id: int | None = None,
+    page: int = 1,
+    more: bool = False,
+    search: Any = None,
+    matching: int | None = None,
+) -> Response:
+    """The queue page: a category's files, or a cluster's."""
+    from facesort.review.queue import people_names, tab_actions
 
     config, state = facesort()
     return _page(
@@ -227,12 +297,37 @@ def cluster_files(request: Request, cluster_id: int, user=Viewer) -> Response:
         {
             "config": config,
             "state": state,
-            "category": None,
+            "category": category,
             "cluster_id": cluster_id,
-            "items": queue_items(state, cluster_id=cluster_id, limit=500),
-            "page": 1,
-            "more": False,
+            "actions": tab_actions(category),
+            "items": items,
+            "page": page,
+            "more": more,
+            "search": search,
+            "matching": len(items) if matching is None else matching,
             "people": people_names(state, config),
+            "user": user.get_name(),
+        },
+    )
+
+
+@app.get("/is-this/{category}")
+def is_this(request: Request, category: str, user=Viewer) -> Response:
+    """ "Is this X?": the queue's suggestions, one card at a time (y / n / s)."""
+    from facesort.review.suggestions import ASKED_CATEGORIES, suggestions
+
+    if category not in ASKED_CATEGORIES:
+        raise HTTPException(404, f"no suggestions are made for {category!r}")
+    config, state = facesort()
+    return _page(
+        request,
+        "is_this.html",
+        {
+            "page_kind": "is-this",
+            "config": config,
+            "state": state,
+            "category": category,
+            "questions": suggestions(state, config, category),
             "user": user.get_name(),
         },
     )
@@ -312,6 +407,24 @@ def original_file(file_id: int, user=Viewer) -> Response:
     )
 
 
+@app.get("/reference-photo/{face_id}")
+def reference_photo(face_id: int, person: str, user=Viewer) -> Response:
+    """The reference photo of ``person`` nearest to a face (found from the records,
+    never a path from the request), small."""
+    from facesort.review.pictures import NoPicture, small_picture
+    from facesort.review.suggestions import best_reference
+
+    config, state = facesort()
+    path = best_reference(state, config, face_id, person)
+    if path is None:
+        raise HTTPException(404, f"no reference photo of {person!r} to compare face #{face_id}")
+    try:
+        data = small_picture(config, path)
+    except NoPicture as exc:
+        raise HTTPException(404, str(exc)) from None
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-cache"})
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -342,23 +455,39 @@ class FilesBody(BaseModel):
     file_ids: list[int] = Field(min_length=1, max_length=5000)
 
 
-class ApproveBody(FilesBody):
+class PersonBody(BaseModel):
     person: str = Field(max_length=500)
+    # A new person whose name is close to a known one is refused (409) until confirmed.
+    confirm_new_person: bool = False
+
+
+class ApproveBody(FilesBody, PersonBody):
     add_reference: bool = False
     face: int | None = None
+    # A face the detector missed, drawn on the photo: left, top, right, bottom fractions.
+    manual_box: list[float] | None = Field(None, min_length=4, max_length=4)
 
 
-class ReferenceBody(FilesBody):
-    person: str = Field(max_length=500)
+class ReferenceBody(FilesBody, PersonBody):
     face: int | None = None
+
+
+class FileBody(BaseModel):
+    file_id: int
+
+
+class NotPersonBody(BaseModel):
+    file_id: int
+    face: int | None = Field(None, ge=1)  # 1-based; None: the file's only face
+    person: str = Field(max_length=500)
 
 
 class UndoBody(BaseModel):
     group_id: str | None = Field(None, max_length=250)  # None: the last action
 
 
-class NameBody(BaseModel):
-    person: str = Field(max_length=500)
+class NameBody(PersonBody):
+    pass
 
 
 Actor = Depends(signed_in_user)
@@ -379,7 +508,12 @@ def _done(result) -> JSONResponse:
 @app.post("/api/approve", dependencies=[SameOrigin])
 def approve(body: ApproveBody, user=Actor) -> Response:
     result = _reviewer(user).approve(
-        body.file_ids, body.person, add_reference=body.add_reference, face=body.face
+        body.file_ids,
+        body.person,
+        add_reference=body.add_reference,
+        face=body.face,
+        confirm_new_person=body.confirm_new_person,
+        manual_box=body.manual_box,
     )
     return _done(result)
 
@@ -391,12 +525,26 @@ def reject(body: FilesBody, user=Actor) -> Response:
 
 @app.post("/api/add-reference", dependencies=[SameOrigin])
 def add_reference(body: ReferenceBody, user=Actor) -> Response:
-    return _done(_reviewer(user).add_reference(body.file_ids, body.person, face=body.face))
+    reviewer = _reviewer(user)
+    result = reviewer.add_reference(
+        body.file_ids, body.person, face=body.face, confirm_new_person=body.confirm_new_person
+    )
+    return _done(result)
 
 
 @app.post("/api/not-duplicate", dependencies=[SameOrigin])
 def not_duplicate(body: FilesBody, user=Actor) -> Response:
     return _done(_reviewer(user).not_duplicate(body.file_ids))
+
+
+@app.post("/api/keep-instead", dependencies=[SameOrigin])
+def keep_instead(body: FileBody, user=Actor) -> Response:
+    return _done(_reviewer(user).keep_instead(body.file_id))
+
+
+@app.post("/api/not-person", dependencies=[SameOrigin])
+def not_person(body: NotPersonBody, user=Actor) -> Response:
+    return _done(_reviewer(user).not_person(body.file_id, body.face, body.person))
 
 
 @app.post("/api/undo", dependencies=[SameOrigin])
@@ -409,7 +557,11 @@ def undo(body: UndoBody, user=Actor) -> Response:
 
 @app.post("/api/clusters/{cluster_id}/name", dependencies=[SameOrigin])
 def name_cluster(cluster_id: int, body: NameBody, user=Actor) -> Response:
-    return _done(_reviewer(user).name_cluster(cluster_id, body.person))
+    reviewer = _reviewer(user)
+    result = reviewer.name_cluster(
+        cluster_id, body.person, confirm_new_person=body.confirm_new_person
+    )
+    return _done(result)
 
 
 @app.get("/api/counts")

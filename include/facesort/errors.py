@@ -35,7 +35,16 @@ class ImmichAuthError(ImmichError):
 
 
 class ImmichPermissionError(ImmichError):
-    """Immich answered 403: the key lacks a permission (or its user is not an admin)."""
+    """Immich answered 403 ``Missing required permission: X``: the key lacks ``X``."""
+
+    def __init__(self, message: str, permission: str | None = None):
+        super().__init__(message)
+        self.permission = permission
+
+
+class ImmichNotAdminError(ImmichPermissionError):
+    """Immich answered a plain 403 ``Forbidden``: the key's user is not an admin (library
+    scans and job queues are admin routes), whatever permissions the key has."""
 
 
 class ImmichUnavailable(FacesortError):

@@ -78,33 +78,43 @@ def test_named_people_decide_and_the_rest_is_matched_locally(make_workspace, imm
     assert summary.immich["rescan"] == "scan queued for 2 libraries"
     # Learnt from Immich: the feature face of each named person is a reference now.
     assert list((ws.references / "lin-manuel-miranda").glob("immich-*.jpg"))
-    # Immich was only read, its queues polled through /api/queues, scans queued twice.
+    # Immich was only read, its queues polled through /api/queues, scans queued twice;
+    # the only other writes gave the moved files' new assets their names back.
     writes = [(e.method, e.path) for e in double.exchanges if e.method != "GET"]
-    assert {m for m, p in writes if p != "/search/metadata"} == {"POST"}
+    assert {m for m, p in writes if p != "/search/metadata" and not p.startswith("/faces")} == {
+        "POST"
+    }
     assert sum(1 for _, p in writes if p.endswith("/scan")) == 3  # 1 before, 2 after
     assert any(e.path == "/queues" for e in double.exchanges)
     assert not double.violations
-    # Searched by folder, a page at a time, never per file: readiness checks once the
-    # queues are quiet (one per poll while excluded obama3.jpg is missing), one read.
+    # Searched by folder, a page at a time, never per file: one probe of the key, then
+    # readiness checks once the queues are quiet (one per poll while excluded obama3.jpg
+    # is missing) and one read; each asks every visibility, as obama3.jpg is never found.
     searches = [json.loads(e.body) for e in double.exchanges if e.path == "/search/metadata"]
+    searches = [s for s in searches if not s["originalPath"].startswith("/mnt/photos/library")]
     assert {s["originalPath"] for s in searches} == {"/mnt/downloads"}
-    assert len(searches) == 4 < len(files)
+    assert [s["size"] for s in searches if not s.get("withPeople")] == [1]  # the probe
+    named = [s for s in searches if s.get("withPeople")]
+    assert [s["visibility"] for s in named[:3]] == ["timeline", "archive", "hidden"]
+    assert len(named) == 4 * 3 < len(files)
 
 
 def test_immich_unreachable_sorts_everything_locally(make_workspace):
     ws = make_workspace(stage=("incoming",), extras=False)
-    configure_immich(ws, f"http://127.0.0.1:{_closed_port()}")
+    url = f"http://127.0.0.1:{_closed_port()}"
+    configure_immich(ws, url)
 
     summary = run_once(ws.config(), workers=1, sleep=lambda _: None)
 
     assert summary.immich["status"] == "unavailable"
+    assert summary.immich["not_used"].startswith(f"Immich at {url} cannot be reached")
     files = ws.files()
     assert files["obama1.jpg"] == "library/obama"
     assert files["lin-manuel-miranda.png"] == "review/unidentified"
     assert not list(ws.staging.iterdir())
     reason = _reasons(ws)["obama1.jpg"]
     assert reason["decided_by"] == "local"
-    assert "matched locally: Immich was not usable in this run" in reason["summary"]
+    assert "matched locally: Immich was not used in this run" in reason["summary"]
 
 
 def test_face_data_not_ready_in_time_is_matched_locally(make_workspace, immich_double):
@@ -140,7 +150,9 @@ def test_a_wrong_key_is_one_message_and_files_are_still_sorted(
     assert code == 0  # sorted locally: the run succeeded, with a warning
     assert "facesort: warning: Immich was not used: Immich at" in err
     assert "401 Unauthorized" in err
+    assert "rejected the API key from the environment variable FACESORT_TEST_IMMICH_KEY" in err
     assert "Account Settings > API Keys" in err
+    assert len([line for line in err.splitlines() if "warning:" in line]) == 1
     assert not list(ws.staging.iterdir())  # sorted locally all the same
     assert ws.files()["obama1.jpg"] == "library/obama"
 

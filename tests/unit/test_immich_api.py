@@ -3,12 +3,19 @@ path search with paging and the exact-path check. No face detection here: fast."
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
 from conftest import IMMICH_STAGING, configure_immich
+from immich_double import PHOTOS
 
-from facesort.errors import ImmichAuthError, ImmichPermissionError, ImmichUnavailable
+from facesort.errors import (
+    ImmichAuthError,
+    ImmichNotAdminError,
+    ImmichPermissionError,
+    ImmichUnavailable,
+)
 from facesort.immich import api as api_module
 from facesort.immich.api import ImmichApi
 from facesort.immich.endpoint import endpoint_from_config
@@ -38,7 +45,8 @@ def test_wrong_key_is_named_as_401_with_where_the_key_comes_from(setup, monkeypa
         api.libraries()
     message = str(caught.value)
     assert "401 Unauthorized" in message and "Invalid API key" in message
-    assert f"immich.url / immich.api_key in the facesort config {ws.config_path}" in message
+    where = f"immich.api_key in the facesort config {ws.config_path}"
+    assert f"the environment variable FACESORT_TEST_IMMICH_KEY ({where})" in message
     # A 4xx is never retried.
     assert [e.path for e in double.exchanges] == ["/libraries"]
 
@@ -49,8 +57,13 @@ def test_missing_permission_names_the_permission_to_add(setup):
         api.libraries()
         with pytest.raises(ImmichPermissionError) as caught:
             api.scan_library(double.libraries[0]["id"])
-    assert "403 Forbidden" in str(caught.value)
-    assert "add library.update" in str(caught.value)
+    assert "403 Missing required permission: library.update" in str(caught.value)
+    assert "add library.update" in str(caught.value) and "admin" not in str(caught.value)
+    # A key of a user who is not an admin: plain "Forbidden", told apart.
+    double.permissions, double.admin = None, False
+    with ImmichApi(endpoint) as api, pytest.raises(ImmichNotAdminError) as caught:
+        api.libraries()
+    assert "403 Forbidden" in str(caught.value) and "not an admin" in str(caught.value)
 
 
 def test_server_errors_are_retried_with_backoff_then_succeed(setup):
@@ -168,3 +181,29 @@ def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
     # a single quiet poll was not taken for "ready".
     first_quiet = next(i for i, o in enumerate(outcomes) if "queues idle 1/2" in o)
     assert any("facialRecognition" in o for o in outcomes[first_quiet + 1 :])
+
+
+def test_archived_and_hidden_files_are_found_and_wildcards_match_literally(setup, tmp_path):
+    from facesort.immich.read import search_assets
+
+    _, double, endpoint = setup()
+    real, lookalike = tmp_path / "down_loads", tmp_path / "down-loads"
+    for folder, names in ((real, ["obama1.jpg", "obama_small.jpg", "two_people.jpg"]),
+                          (lookalike, ["obama1.jpg"])):  # fmt: skip
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_bytes(next(PHOTOS.rglob(name)).read_bytes())
+        double.mounts[f"/mnt/{folder.name}"] = folder
+        double.add_library([f"/mnt/{folder.name}"])
+    double.scan_now()
+    double.set_visibility("/mnt/down_loads/obama1.jpg", "archive")
+    double.set_visibility("/mnt/down_loads/obama_small.jpg", "hidden")
+    wanted = {f"/mnt/down_loads/{n}" for n in ("obama1.jpg", "obama_small.jpg", "two_people.jpg")}
+    with ImmichApi(endpoint) as api:
+        found = search_assets(api, wanted, None)
+    assert set(found) == wanted
+    searches = [e for e in double.exchanges if e.path == "/search/metadata"]
+    assert [json.loads(e.body)["visibility"] for e in searches] == ["timeline", "archive", "hidden"]
+    # "_" is escaped: the look-alike folder (down-loads) never comes back at all.
+    assert {json.loads(e.body)["originalPath"] for e in searches} == {"/mnt/down\\_loads"}
+    assert not any(b"down-loads" in e.response_body for e in searches)

@@ -174,3 +174,92 @@ def test_a_database_that_is_not_immichs_is_named(pg_url):
             database.assets_for_paths(["/x.jpg"])
     finally:
         database.dispose()
+
+
+@pytest.mark.slow
+def test_db_mode_uses_the_queues_for_faces_without_faces_recognized_at(
+    pg_url, make_workspace, immich_double
+):
+    """A face made by hand (or one there while Immich's machine learning failed) never
+    sets facesRecognizedAt: DB mode uses the idle queues then, as API mode does, and says
+    which signal decided. The size Immich read (asset_exif) tells a stale asset."""
+    import shutil
+    from datetime import UTC, datetime
+
+    from conftest import configure_immich
+    from immich_double import PHOTOS
+
+    from facesort.sorting.run import run_once
+
+    ws = make_workspace(stage=(), extras=False)
+    shutil.copy(next(PHOTOS.rglob("lin-manuel-miranda.png")), ws.staging)
+    shutil.copy(next(PHOTOS.rglob("obama1.jpg")), ws.staging)
+    double = immich_double(ws, machine_learning=False)  # the queues; faces come from the DB
+    configure_immich(ws, double.url, db_url=pg_url)
+    library = double.libraries[0]["id"]
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql((SCHEMAS["v1.136+"] + COMMON).replace("%", "%%"))
+        conn.exec_driver_sql(
+            'CREATE TABLE asset_exif ("assetId" uuid PRIMARY KEY, "fileSizeInByte" bigint)'
+        )
+        person = "00000000-0000-4000-8000-0000000000aa"
+        conn.execute(
+            sa.text("INSERT INTO person (id, name) VALUES (:p, 'lin-manuel-miranda')"),
+            {"p": person},
+        )
+        for i, name in enumerate(["lin-manuel-miranda.png", "obama1.jpg"]):
+            asset = f"00000000-0000-4000-8000-00000000010{i}"
+            mtime = datetime.fromtimestamp((ws.staging / name).stat().st_mtime, UTC)
+            conn.execute(
+                sa.text(
+                    'INSERT INTO asset (id, "ownerId", "libraryId", type, "originalPath", '
+                    '"fileModifiedAt") VALUES (:a, :p, :l, \'IMAGE\', :path, :m)'
+                ),
+                {"a": asset, "p": person, "l": library, "path": f"/mnt/downloads/{name}",
+                 "m": mtime},
+            )  # fmt: skip
+            # The size Immich read: right for lin-manuel-miranda.png, not for obama1.jpg.
+            size = (ws.staging / name).stat().st_size + (0 if i == 0 else 1)
+            conn.execute(
+                sa.text('INSERT INTO asset_exif ("assetId", "fileSizeInByte") VALUES (:a, :s)'),
+                {"a": asset, "s": size},
+            )
+            # facesRecognizedAt NULL for both: machine learning failed.
+            conn.execute(
+                sa.text('INSERT INTO asset_job_status ("assetId") VALUES (:a)'), {"a": asset}
+            )
+            if i == 0:  # a face the user drew by hand, named
+                conn.execute(
+                    sa.text(
+                        'INSERT INTO asset_face (id, "assetId", "personId", "imageWidth", '
+                        '"imageHeight", "boundingBoxX1", "boundingBoxY1", "boundingBoxX2", '
+                        '"boundingBoxY2", "sourceType") VALUES '
+                        "(:f, :a, :p, 704, 612, 241, 170, 562, 491, 'manual')"
+                    ),
+                    {"f": "00000000-0000-4000-8000-0000000002aa", "a": asset, "p": person},
+                )
+    engine.dispose()
+
+    summary = run_once(ws.config(), workers=1, sleep=lambda _: None)
+
+    assert summary.immich["wait"] == "ready", summary.immich
+    files = ws.files()
+    assert files["lin-manuel-miranda.png"] == "library/lin-manuel-miranda"  # only Immich knows
+    assert files["obama1.jpg"] == "library/obama"  # Immich's asset is stale: matched locally
+    from facesort.state import State
+    from facesort.state.models import ImmichFile
+
+    state = State(ws.config().database_url)
+    try:
+        with state.session() as session:
+            rows = {r.container_path: r for r in session.scalars(sa.select(ImmichFile))}
+    finally:
+        state.dispose()
+    lin = rows["/mnt/downloads/lin-manuel-miranda.png"]
+    assert (lin.status, lin.source) == ("faces", "db")
+    assert "Immich's face queues idle after the scan" in lin.detail
+    obama = rows["/mnt/downloads/obama1.jpg"]
+    size = (ws.root / "library" / "obama" / "obama1.jpg").stat().st_size
+    assert obama.status == "stale"
+    assert f"({size + 1} bytes in Immich, {size} now)" in obama.detail

@@ -10,6 +10,7 @@ import hashlib
 import os
 from datetime import timedelta
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from review_helpers import OBAMA_UNIDENTIFIED, file_id, queue_without_obama, record
@@ -136,6 +137,43 @@ def test_batch_approve_uses_the_existing_spelling_and_undo_last(make_queue):
     assert files["lin-manuel-miranda.png"] == "review/unidentified"
     with pytest.raises(ReviewError, match="no review action to undo"):
         reviewer.undo_last()
+
+
+def test_a_new_name_close_to_a_known_one_asks_and_undo_removes_the_emptied_folder(make_queue):
+    from facesort.review.spelling import NewPersonUnconfirmed
+
+    ws, state, reviewer = make_queue("lin-manuel-miranda.png")
+    lin = file_id(state, "lin-manuel-miranda.png")
+    before = record(state, lin).current_path
+
+    # "bidn" is nobody yet, and one letter from biden (a reference folder): asked.
+    with pytest.raises(
+        NewPersonUnconfirmed, match=r"new person 'bidn'\? did you mean 'biden'"
+    ) as asked:
+        reviewer.approve([lin], "bidn")
+    assert asked.value.did_you_mean == ["biden"]
+    for action in (
+        lambda: reviewer.add_reference([lin], "Bidn"),
+        lambda: reviewer.approve([lin], "bidenn", add_reference=True),
+    ):
+        with pytest.raises(NewPersonUnconfirmed):
+            action()
+    assert record(state, lin).current_path == before and os.path.isfile(before)
+    assert not (ws.library / "bidn").exists() and not (ws.references / "Bidn").exists()
+    with state.session() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(ReviewAction)) == 0
+
+    # Confirmed, it is a new person; a name close to nobody never asks.
+    result = reviewer.approve([lin], "bidn", add_reference=True, confirm_new_person=True)
+    assert result.moved[0].destination == str(ws.library / "bidn" / "lin-manuel-miranda.png")
+    assert len(list((ws.references / "bidn").iterdir())) == 1
+    # Undone: the file is back, and the person folders the typo made are gone.
+    reviewer.undo(result.group_id)
+    assert record(state, lin).current_path == before and os.path.isfile(before)
+    assert not (ws.library / "bidn").exists() and not (ws.references / "bidn").exists()
+    assert (ws.references / "biden").is_dir()
+    reviewer.approve([lin], "Lin-Manuel Miranda")
+    assert ws.files()["lin-manuel-miranda.png"] == "library/Lin-Manuel Miranda"
 
 
 def test_actions_refuse_what_they_cannot_do_and_change_nothing(make_queue):
@@ -406,3 +444,172 @@ def test_a_face_from_a_video_frame_becomes_a_reference(make_workspace):
         assert not os.path.exists(reference)
     finally:
         state.dispose()
+
+
+def test_no_to_is_this_x_is_a_record_suggestions_and_recheck_respect_and_undo(make_workspace):
+    """ "Is this X?": with a strict sure_distance, alex's and kit's test photos are
+    uncertain matches (review/low_confidence) whose nearest person is right."""
+    from facesort.config import with_overrides
+    from facesort.review.suggestions import said_not, suggestions
+
+    ws = make_workspace(extras=False, settings={"matching": {"sure_distance": 0.35}})
+    for path in ws.staging.iterdir():
+        if path.name not in {"alex_lacamoire1.jpg", "johnsnow_test1.jpg"}:
+            path.unlink()
+    config = ws.config()
+    run_once(config, workers=1)
+    state = State(config.database_url)
+    reviewer = Reviewer(config, state, ACTOR)
+    alex, john = file_id(state, "alex_lacamoire1.jpg"), file_id(state, "johnsnow_test1.jpg")
+
+    asked = {s.item.id: s.person for s in suggestions(state, config, "low_confidence")}
+    assert asked == {alex: "alex_lacamoire", john: "kit_harington"}
+
+    no = reviewer.not_person(john, 1, "kit_harington")
+    assert ws.files()["johnsnow_test1.jpg"] == "review/low_confidence"  # nothing moved
+    (face,) = _faces(state, john)
+    assert said_not(state) == {face.id: {"kit_harington"}}
+    asked = {s.item.id: s.person for s in suggestions(state, config, "low_confidence")}
+    assert asked.get(john) != "kit_harington" and asked[alex] == "alex_lacamoire"
+
+    # A looser sure_distance makes both sure matches: the re-check moves alex's photo,
+    # not the one said not to be kit.
+    looser = with_overrides(config, {"matching": {"sure_distance": 0.5}})
+    moved = recheck_queue(state, looser, actor="night", group_id="recheck-1").moved
+    assert [r.file_id for r in moved] == [alex]
+    assert ws.files()["johnsnow_test1.jpg"] == "review/low_confidence"
+
+    # Undone, kit is suggested again; the undo undone (redo), not again.
+    undo = reviewer.undo(no.group_id)
+    assert said_not(state) == {}
+    assert {s.person for s in suggestions(state, config, "low_confidence")} == {"kit_harington"}
+    reviewer.undo(undo.group_id)
+    assert said_not(state) == {face.id: {"kit_harington"}}
+    assert suggestions(state, config, "low_confidence")[0].person != "kit_harington"
+    with pytest.raises(ReviewError, match="no face 2"):
+        reviewer.not_person(john, 2, "kit_harington")
+    state.dispose()
+
+
+def _disk(root) -> dict[str, str]:
+    """Every file under the workspace's library and review folders: path -> content."""
+    return {
+        str(p.relative_to(root)): _digest(p)
+        for top in ("library", "review")
+        for p in sorted((root / top).rglob("*"))
+        if p.is_file() and ".thumbnails" not in p.parts
+    }
+
+
+def test_keep_this_one_instead_swaps_the_files_and_undo_puts_them_back(make_workspace):
+    ws = make_workspace(extras=False)
+    sizes = {"obama-1080p.jpg", "obama-720p.jpg", "obama-240p.jpg"}
+    for path in ws.staging.iterdir():
+        if path.name not in sizes:
+            path.unlink()
+    config = ws.config()
+    run_once(config, workers=1)
+    state = State(config.database_url)
+    reviewer = Reviewer(config, state, ACTOR)
+    big, mid, small = (file_id(state, n) for n in sorted(sizes, key=lambda n: -int(n[6:-5])))
+    before = _disk(ws.root)
+    assert ws.files()["obama-1080p.jpg"] == "library/obama"
+    assert record(state, mid).duplicate_of_id == big == record(state, small).duplicate_of_id
+    with pytest.raises(ReviewError, match="not in the review queue"):
+        reviewer.keep_instead(big)
+
+    result = reviewer.keep_instead(mid)
+
+    files = ws.files()
+    assert files["obama-720p.jpg"] == "library/obama"
+    assert files["obama-1080p.jpg"] == "review/duplicates"
+    kept, swapped, other = record(state, mid), record(state, big), record(state, small)
+    assert kept.is_original and kept.duplicate_of_id is None and kept.people == ["obama"]
+    assert not swapped.is_original and swapped.duplicate_of_id == mid
+    assert other.duplicate_of_id == mid  # the other duplicate points at the one kept now
+    assert len(_faces(state, mid)) == len(_faces(state, big)) == 1  # its face, copied
+    with state.session() as session:
+        originals = set(session.scalars(sa.select(OriginalHash.file_id)))
+    assert mid in originals and big not in originals
+    # The same bytes, in swapped places: nothing lost, nothing copied.
+    assert sorted(_disk(ws.root).values()) == sorted(before.values())
+
+    reviewer.undo(result.group_id)
+    assert _disk(ws.root) == before
+    assert record(state, big).is_original and record(state, big).duplicate_of_id is None
+    assert record(state, mid).duplicate_of_id == big == record(state, small).duplicate_of_id
+    assert _faces(state, mid) == []
+    with state.session() as session:
+        originals = set(session.scalars(sa.select(OriginalHash.file_id)))
+    assert big in originals and mid not in originals
+    state.dispose()
+
+
+# Killed with the second file (the duplicate) under both names: the kept file has moved.
+@pytest.mark.parametrize("crash_at", ["journal.linked#2"])
+def test_keep_this_one_instead_killed_and_retried(tmp_path, photos, crash_at):
+    from lifecycle import assert_lifecycle_holds, make_space
+    from lifecycle import file_id as space_file_id
+
+    staged = {"obama1.jpg": "incoming/obama1.jpg", "obama1 again.jpg": "incoming/obama1.jpg"}
+    space = make_space(tmp_path / "ws", photos, staged, people=("obama",))
+    space.run()
+    expected = space.contents()
+    where = space.where()
+    (duplicate,) = [name for name, folder in where.items() if folder == "review/duplicates"]
+    (kept,) = [name for name in where if name != duplicate]
+    command = ["review", "keep-instead", space_file_id(space, duplicate)]
+    crashed = space.facesort(*command, crash_at=crash_at)
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    retried = space.facesort(*command)
+    assert retried.returncode == 0, retried.stdout + retried.stderr
+    assert space.where() == {duplicate: "library/obama", kept: "review/duplicates"}
+    assert_lifecycle_holds(space, expected)
+    undone = space.facesort("review", "undo", "--last", "1")
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert space.where() == where
+    assert_lifecycle_holds(space, expected)
+
+
+def test_a_face_drawn_by_hand_is_named_and_undo_removes_it(make_queue):
+    ws, state, reviewer = make_queue("obama_small.jpg")
+    obama = file_id(state, "obama_small.jpg")
+    (found,) = _faces(state, obama)
+    with pytest.raises(ReviewError, match="too small"):
+        reviewer.approve([obama], "obama", manual_box=[0.5, 0.5, 0.501, 0.6])
+    # The box of the face the detector found, drawn again by hand (corners in any order).
+    left, top, right, bottom = found.box
+    drawn = [right, bottom, left, top]
+
+    result = reviewer.approve(
+        [obama], "Barack Obama", manual_box=drawn, add_reference=True, confirm_new_person=True
+    )
+
+    assert ws.files()["obama_small.jpg"] == "library/Barack Obama"
+    detected, manual = _faces(state, obama)
+    assert detected.id == found.id and detected.person == found.person  # left as it was
+    assert manual.source == "manual" and manual.confidence == CONFIRMED
+    assert manual.person == "Barack Obama" and manual.box == [round(v, 5) for v in found.box]
+    # Its encoding is the face's: as near the detected face's as two encodings of it.
+    distance = match_encodings(
+        [np.frombuffer(manual.encoding, "<f8")],
+        _one_person(found),
+        ws.config().matching,
+    )[0].distance
+    assert distance < 0.2
+    (reference,) = result.references
+    assert os.path.isfile(reference) and "Barack Obama" in reference
+
+    undone = reviewer.undo(result.group_id)
+    assert ws.files()["obama_small.jpg"] == "review/unidentified"
+    assert [f.id for f in _faces(state, obama)] == [found.id]
+    assert not os.path.exists(reference)
+    reviewer.undo(undone.group_id)  # redo: the drawn face is made again
+    assert [f.source for f in _faces(state, obama)] == ["local", "manual"]
+    assert ws.files()["obama_small.jpg"] == "library/Barack Obama"
+
+
+def _one_person(face):
+    from facesort.matching import ReferenceSet
+
+    return ReferenceSet.build([("found", "found.jpg", np.frombuffer(face.encoding, "<f8"))])

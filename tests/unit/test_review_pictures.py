@@ -62,6 +62,12 @@ def test_thumbnails_are_made_once_and_face_boxes_line_up(make_workspace, photos)
     found = _boxes_found_in(video_path)
     for face in video.shown_faces:
         assert max((_overlap(face.box, box) for box in found), default=0) > 0.4, (face.box, found)
+    # Its boxes are numbered 1..n (the keys that choose them), each naming its face by
+    # the face's number among all the video's faces (what the action is sent).
+    keys = [key for key, _ in video.drawn_faces]
+    assert keys == list(range(1, len(video.shown_faces) + 1))
+    assert [face.number for _, face in video.drawn_faces] == [f.number for f in video.shown_faces]
+    assert [key for key, _ in photo.drawn_faces] == [1, 2]
 
     # Made once: asking again (after the file moved, too) reuses the cached picture.
     Reviewer(config, state, "tester").approve([photo.id], "somebody", face=1)

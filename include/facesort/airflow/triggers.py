@@ -1,6 +1,6 @@
 """The trigger that waits in Airflow's triggerer until Immich's face data is final.
 
-It runs the same :class:`facesort.immich.steps.ReadinessPoll` as the sensor's reschedule
+It runs the same :class:`facesort.immich.wait.ReadinessPoll` as the sensor's reschedule
 mode and ``facesort run``: one implementation of "ready", with the progress kept in the
 state database. Each poll is a few short HTTP requests (and at most one database query)
 with timeouts; it runs in a worker thread so the triggerer's event loop never blocks,
@@ -39,7 +39,7 @@ class ImmichReadyTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from facesort.airflow.hooks import ImmichHook
         from facesort.config import load_config
-        from facesort.immich.steps import ReadinessPoll
+        from facesort.immich.wait import ReadinessPoll
         from facesort.state import State
 
         try:

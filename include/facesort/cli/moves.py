@@ -159,7 +159,13 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
         if is_review_group(state, args.group):
             # A review action: undo it with what it changed besides moves (face labels,
             # originals, a cluster's name), as `facesort review undo` does.
-            result = Reviewer(config, state, f"facesort undo {args.group}").undo(args.group)
+            from facesort.people.undo import is_people_action, undo
+
+            who = f"facesort undo {args.group}"
+            if is_people_action(state, args.group):  # a rename, merge...: facesort.people
+                result = undo(config, state, who, args.group)
+            else:
+                result = Reviewer(config, state, who).undo(args.group)
             if args.json:
                 print(json.dumps(result.as_dict(), indent=2))
                 return 0
@@ -175,11 +181,13 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
             args.group,
             actor=f"facesort undo {args.group}",
             lease_s=config.claim_lease_seconds,
+            config=config,
         )
         skipped = report.skipped or []
         if args.json:
             print(json.dumps({"undo_group": report.group_id, "reverted": report.reverted,
-                              "to_staging": report.to_staging, "skipped": skipped},
+                              "to_staging": report.to_staging, "skipped": skipped,
+                              "immich": report.immich},
                              indent=2))  # fmt: skip
             return 0
         print(f"Reverted {report.reverted} move(s) of {args.group}.")
@@ -190,6 +198,8 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
             )
         for line in skipped:
             print(f"  skipped: {line}")
+        for line in report.immich:
+            print(f"  {line}")
         if report.reverted:
             print(
                 f"This undo is group {report.group_id}: `facesort undo {report.group_id}` redoes."

@@ -22,6 +22,10 @@ def build_parser() -> argparse.ArgumentParser:
     from facesort.review.cli import add_review_commands
 
     add_review_commands(commands)
+
+    from facesort.people.cli import add_people_commands
+
+    add_people_commands(commands)
     db.add_commands(commands)
     _accept_common_options_everywhere(parser)
     return parser

@@ -33,6 +33,7 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
     from facesort.errors import ImmichError
     from facesort.immich.endpoint import endpoint_from_config
     from facesort.immich.people import sync_references
+    from facesort.immich.runs import reference_lines
 
     endpoint = endpoint_from_config(config)
     if endpoint is None:
@@ -43,10 +44,13 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
     report = sync_references(config, endpoint)
     print(
         f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
-        f"unchanged, {len(report.removed)} removed"
+        f"unchanged, {len(report.moved)} moved, {len(report.removed)} removed, "
+        f"{len(report.skipped)} skipped"
     )
     _listed("saved", [config.references_dir / name for name in report.saved])
-    _listed("skipped", report.skipped)
+    for line in reference_lines({**report.as_dict(), "saved": []}):  # moved, removed, skipped
+        print(line)
+    _listed("kept", report.kept)
     return 0
 
 

@@ -34,14 +34,20 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         for note in scan.notes:
             print(f"note: {note}")
     print_results(summary.results, as_json=args.json)
-    return _report_immich(summary.immich)
+    return _report_immich(summary.immich, as_json=args.json)
 
 
-def _report_immich(immich: dict | None) -> int:
-    """One line about Immich. A setting to fix is a warning: the files were sorted
-    locally all the same, so the run succeeded."""
-    if not immich:
-        return 0
+def _report_immich(immich: dict | None, *, as_json: bool = False) -> int:
+    """Immich's part: a setting to fix is one warning (the files were sorted locally all
+    the same, so the run succeeded); changes to the references learnt from it."""
+    from facesort.immich.runs import report_lines
+
+    out, err = report_lines(immich)
+    for line in out:
+        print(line, file=sys.stderr if as_json else sys.stdout)  # stdout stays JSON
+    for line in err:
+        print(line, file=sys.stderr)
+    return 0
     if immich["status"] == "error":
         print(f"facesort: warning: Immich was not used: {immich['message']}", file=sys.stderr)
         return 0

@@ -38,7 +38,11 @@ def _expand_env(value: Any, where: str, problems: list[str]) -> Any:
         return _ENV_REF.sub(substitute, value)
     if isinstance(value, dict):
         return {
-            k: _expand_env(v, f"{where}.{k}" if where else str(k), problems)
+            # immich.api_key stays as written: facesort.immich.endpoint expands it, as the
+            # key may be in the Airflow connection instead of the variable.
+            k: v
+            if (where, k) == ("immich", "api_key")
+            else _expand_env(v, f"{where}.{k}" if where else str(k), problems)
             for k, v in value.items()
         }
     if isinstance(value, list):

@@ -324,6 +324,11 @@ class ImmichSettings(_Section):
         description="Each run, save the feature-face thumbnail of every person named in Immich "
         "as a reference photo, so local matching knows them too.",
     )
+    carry_names: bool = Field(
+        True,
+        description="Give the people named in Immich back to a file's new asset after facesort "
+        "moved it within Immich's libraries (needs face.read, face.create, face.update).",
+    )
 
     @field_validator("url")
     @classmethod

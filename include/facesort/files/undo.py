@@ -11,7 +11,7 @@ import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -29,6 +29,9 @@ from facesort.state.events import record_event
 from facesort.state.models import MediaFile, Transfer
 from facesort.vocab import EventAction, FileStatus, TransferAction, TransferOp, TransferState
 
+if TYPE_CHECKING:
+    from facesort.config import Config
+
 
 @dataclass
 class UndoReport:
@@ -36,6 +39,7 @@ class UndoReport:
     reverted: int = 0
     skipped: list[str] | None = None
     to_staging: int = 0  # files back in staging, pending again
+    immich: list[str] = field(default_factory=list)  # names taken back in Immich
 
 
 class UnknownGroup(FacesortError):
@@ -43,7 +47,13 @@ class UnknownGroup(FacesortError):
 
 
 def undo_group(
-    state: State, group_id: str, actor: str, *, lease_s: int, undo_id: str | None = None
+    state: State,
+    group_id: str,
+    actor: str,
+    *,
+    lease_s: int,
+    undo_id: str | None = None,
+    config: Config | None = None,
 ) -> UndoReport:
     """Revert every transfer of ``group_id``, newest first, through the journal.
 
@@ -57,7 +67,9 @@ def undo_group(
     back), and a file already back where the group took it from counts as reverted: an
     undo that was killed and is run again finishes the job instead of moving files
     twice. ``undo_id`` names the undo's group (a retried review undo keeps its own).
-    A file put back into staging is pending again: the next run sorts it.
+    A file put back into staging is pending again: the next run sorts it. With
+    ``config``, the names facesort carried onto Immich assets for the group are taken
+    back too (:mod:`facesort.immich.carry_undo`).
     """
     from facesort.files.recovery import recover_transfers
 
@@ -128,6 +140,10 @@ def undo_group(
         if previous.get("status") == FileStatus.PENDING:
             report.to_staging += 1
             _forget_sorting(state, row.file_id)
+    if config is not None:
+        from facesort.immich.carry_undo import undo_carried_names
+
+        report.immich = undo_carried_names(state, config, group_id, actor)
     return report
 
 
@@ -151,7 +167,9 @@ def _forget_sorting(state: State, file_id: int) -> None:
         forget_original(session, file_id)
 
 
-def undo_named_group(state: State, group_id: str, actor: str, *, lease_s: int) -> UndoReport:
+def undo_named_group(
+    state: State, group_id: str, actor: str, *, lease_s: int, config: Config | None = None
+) -> UndoReport:
     """:func:`undo_group`, refusing a group that never existed with a clear message."""
     with state.session() as session:
         exists = session.scalar(
@@ -162,7 +180,7 @@ def undo_named_group(state: State, group_id: str, actor: str, *, lease_s: int) -
             f"No transfers were made in group {group_id!r}: list the recent groups with "
             "`facesort undo` and copy the id from there."
         )
-    return undo_group(state, group_id, actor, lease_s=lease_s)
+    return undo_group(state, group_id, actor, lease_s=lease_s, config=config)
 
 
 def _undo_copy(state: State, row: Transfer, outcome: TransferOutcome, actor: str) -> bool:

@@ -4,9 +4,15 @@
 - :mod:`~facesort.immich.api`: the REST client (errors named, retries with backoff);
 - :mod:`~facesort.immich.database`: the optional read-only database reader;
 - :mod:`~facesort.immich.faces`: Immich's faces in one shape, from either source;
-- :mod:`~facesort.immich.steps`: a run's steps: prepare (probe + scan), wait, read, rescan;
+- :mod:`~facesort.immich.runs`: Immich's part in a run: its record, summary, report;
+- :mod:`~facesort.immich.prepare`: probe, check the key, queue scans (and the rescan);
+- :mod:`~facesort.immich.wait`: is the face data final? (queues, database);
+- :mod:`~facesort.immich.read`: who is in each of the run's files;
 - :mod:`~facesort.immich.resolve`: using the stored answers while sorting;
-- :mod:`~facesort.immich.people`: named people -> local reference photos.
+- :mod:`~facesort.immich.people`: named people -> local reference photos;
+- :mod:`~facesort.immich.carry`: names carried over onto a moved file's new asset
+  (:mod:`~facesort.immich.writes`: the face writes; :mod:`~facesort.immich.carry_undo`:
+  taking them back).
 
 Nothing here imports Airflow; the hook, trigger and sensor are in :mod:`facesort.airflow`.
 """

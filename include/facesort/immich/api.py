@@ -29,6 +29,7 @@ import httpx
 from facesort.errors import (
     ImmichAuthError,
     ImmichError,
+    ImmichNotAdminError,
     ImmichPermissionError,
     ImmichUnavailable,
 )
@@ -45,6 +46,9 @@ FACE_QUEUES = (
     "facialRecognition",
 )
 SEARCH_PAGE_SIZE = 1000  # the most Immich allows
+# Every visibility a staged file can have ("locked" needs a PIN-unlocked session, which a
+# key never has; a file moved to the locked folder is not in its library any more).
+SEARCHED_VISIBILITIES = ("timeline", "archive", "hidden")
 PEOPLE_PAGE_SIZE = 500
 
 
@@ -66,6 +70,11 @@ def _server_message(response: httpx.Response) -> str:
             message = "; ".join(str(m) for m in message)
         return str(message)[:200]
     return str(body)[:200]
+
+
+def like_escape(text: str) -> str:
+    """``text`` as a literal inside PostgreSQL's ``LIKE`` (backslash is its escape)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)
@@ -207,25 +216,38 @@ class ImmichApi:
         message = _server_message(response)
         if status == 401:
             raise ImmichAuthError(
-                f"Immich at {self.endpoint.base_url} rejected the API key (401 Unauthorized: "
+                f"Immich at {self.endpoint.base_url} rejected the API key from "
+                f"{self.endpoint.key_source or self.endpoint.api_source} (401 Unauthorized: "
                 f"{message or 'no reason given'}) when asked for {what}. Create a key in Immich "
-                f"(Account Settings > API Keys) and put it into {self.endpoint.api_source}."
+                f"(Account Settings > API Keys) and put it there."
             )
         if status == 403:
-            need = f"the permission '{permission}'" if permission else "more permissions"
-            raise ImmichPermissionError(
-                f"Immich at {self.endpoint.base_url} refused {what} (403 Forbidden: "
-                f"{message or 'no reason given'}): the API key lacks {need}. In Immich, edit the "
-                f"key (Account Settings > API Keys) and add {permission or 'it'}, or use a key "
-                "with 'all'. Library scans and job queues also need the key's user to be an "
-                "admin."
-            )
+            raise self._forbidden(message, what, permission)
         if missing_ok and status in {400, 404}:
             return None
         raise ImmichError(
             f"Immich at {self.endpoint.base_url} refused {what}: {status} "
             f"{response.reason_phrase} ({message}). This Immich version may not support it; "
             "please report it with your Immich version."
+        )
+
+    def _forbidden(self, message: str, what: str, permission: str | None) -> ImmichPermissionError:
+        """Tell "the key lacks X" (a scoped key) from "the user is not an admin"."""
+        prefix = "Missing required permission:"
+        if message.startswith(prefix):
+            needed = message[len(prefix) :].strip() or permission
+            return ImmichPermissionError(
+                f"Immich at {self.endpoint.base_url} refused {what} (403 {message}): the API "
+                f"key lacks the permission {needed}. In Immich, edit the key (Account Settings "
+                f"> API Keys) and add {needed}, or use a key with 'all'.",
+                permission=needed,
+            )
+        return ImmichNotAdminError(
+            f"Immich at {self.endpoint.base_url} refused {what} (403 "
+            f"{message or 'Forbidden'}): the API key's user is not an admin. Library scans and "
+            "job queues need the key of an admin user (Administration > Users), the user who "
+            "owns the library and named its people.",
+            permission=permission,
         )
 
     def _json(self, response: httpx.Response | None, what: str) -> Any:
@@ -326,32 +348,49 @@ class ImmichApi:
     ) -> Iterator[dict[str, Any]]:
         """Assets whose ``originalPath`` is in ``wanted``, searched page by page under ``folder``.
 
-        Immich's path filter is a case- and accent-insensitive substring match, so each
-        item's path is compared exactly here.
+        Immich's path filter is ``ILIKE '%' || P || '%'``: a case- and accent-insensitive
+        substring match in which ``%`` and ``_`` are wildcards. They are escaped, and each
+        item's path is compared exactly here all the same. Without ``visibility`` Immich
+        searches only the timeline, so each visibility a staged file can have is asked for.
         """
-        page: int | None = 1
-        while page is not None:
-            body: dict[str, Any] = {
-                "originalPath": folder,
-                "withPeople": True,
-                "size": SEARCH_PAGE_SIZE,
-                "page": page,
-            }
-            if library_id:
-                body["libraryId"] = library_id
-            what = f"a search for assets under {folder} (page {page})"
-            found = self._json(
-                self._request(
-                    "POST", "/search/metadata", what=what, permission="asset.read", json=body
-                ),
-                what,
-            )
-            assets = (found or {}).get("assets") or {}
-            for item in assets.get("items") or []:
-                if isinstance(item, dict) and item.get("originalPath") in wanted:
-                    yield item
-            next_page = assets.get("nextPage")
-            page = int(next_page) if next_page not in (None, "") else None
+        seen: set[str] = set()
+        for visibility in SEARCHED_VISIBILITIES:
+            if wanted and seen >= wanted:
+                return  # all found: no need to ask for the rarer visibilities
+            page: int | None = 1
+            while page is not None:
+                body: dict[str, Any] = {
+                    "originalPath": like_escape(folder),
+                    "withPeople": True,
+                    "withExif": True,  # the file's size as Immich read it
+                    "visibility": visibility,
+                    "size": SEARCH_PAGE_SIZE,
+                    "page": page,
+                }
+                if library_id:
+                    body["libraryId"] = library_id
+                what = f"a search for {visibility} assets under {folder} (page {page})"
+                found = self._json(
+                    self._request(
+                        "POST", "/search/metadata", what=what, permission="asset.read", json=body
+                    ),
+                    what,
+                )
+                assets = (found or {}).get("assets") or {}
+                for item in assets.get("items") or []:
+                    if isinstance(item, dict) and item.get("originalPath") in wanted:
+                        seen.add(item["originalPath"])
+                        yield item
+                next_page = assets.get("nextPage")
+                page = int(next_page) if next_page not in (None, "") else None
+
+    def probe_search(self, folder: str) -> None:
+        """One smallest search under ``folder``: may the key search (``asset.read``)?"""
+        body = {"originalPath": like_escape(folder), "size": 1, "page": 1}
+        self._request(
+            "POST", "/search/metadata", what=f"a search for assets under {folder}",
+            permission="asset.read", json=body,
+        )  # fmt: skip
 
     def faces(self, asset_id: str) -> list[dict[str, Any]]:
         what = f"the faces of asset {asset_id}"
@@ -363,7 +402,50 @@ class ImmichApi:
         )
         return faces if isinstance(faces, list) else []
 
+    def assign_face(self, person_id: str, face_id: str) -> dict[str, Any]:
+        """Give a face to a person (``face.update``); answers with the person.
+
+        v1.137.3's ``PUT /api/faces/{id}`` names the PERSON in its path and the face in its
+        body (``reassignFacesById``), the reverse of what the route suggests."""
+        what = f"giving face {face_id} to person {person_id}"
+        answer = self._json(
+            self._request(
+                "PUT", f"/faces/{person_id}", what=what, permission="face.update",
+                json={"id": face_id},
+            ),
+            what,
+        )  # fmt: skip
+        return answer if isinstance(answer, dict) else {}
+
+    def create_face(
+        self, asset_id: str, person_id: str, box: tuple[int, int, int, int], size: tuple[int, int]
+    ) -> None:
+        """A face of a person on an asset (``face.create``; ``sourceType: manual``).
+
+        ``box`` is pixels of the preview (x1, y1, x2, y2), ``size`` its width and height."""
+        x1, y1, x2, y2 = box
+        body = {
+            "assetId": asset_id, "personId": person_id,
+            "imageWidth": int(size[0]), "imageHeight": int(size[1]),
+            "x": int(x1), "y": int(y1), "width": int(x2 - x1), "height": int(y2 - y1),
+        }  # fmt: skip
+        self._request(
+            "POST", "/faces", what=f"a face of person {person_id} on asset {asset_id}",
+            permission="face.create", json=body,
+        )  # fmt: skip
+
     # ------------------------------------------------------------------ people
+
+    def person(self, person_id: str) -> dict[str, Any] | None:
+        """One person by id, listed or not (None: gone, or not the key's user's)."""
+        what = f"person {person_id}"
+        response = self._request(
+            "GET", f"/people/{person_id}", what=what, permission="person.read", missing_ok=True
+        )
+        if response is None:
+            return None
+        answer = self._json(response, what)
+        return answer if isinstance(answer, dict) else None
 
     def people(self) -> Iterator[dict[str, Any]]:
         """Every person of the key's user that is not hidden, page by page."""
@@ -389,12 +471,13 @@ class ImmichApi:
                 return
             page += 1
 
-    def person_thumbnail(self, person_id: str) -> bytes:
+    def person_thumbnail(self, person_id: str) -> bytes | None:
+        """The person's feature-face thumbnail; None while they have none (404)."""
         response = self._request(
             "GET",
             f"/people/{person_id}/thumbnail",
             what=f"the thumbnail of person {person_id}",
             permission="person.read",
+            missing_ok=True,
         )
-        assert response is not None
-        return response.content
+        return response.content if response is not None else None

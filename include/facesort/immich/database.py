@@ -7,7 +7,10 @@ One query answers a whole batch of paths. The schema is detected, not assumed:
 - ``isVisible`` on faces where it exists (v2.x), and ``deletedAt`` filters wherever the
   column exists: soft-deleted assets and faces are never read;
 - ``asset_job_status."facesRecognizedAt"``: detection has finished for the asset, which
-  is what makes an empty face list mean "no face" rather than "not yet".
+  is what makes an empty face list mean "no face" rather than "not yet" (it is set only
+  by a successful machine-learning detection: faces made by hand never set it);
+- ``asset_exif."fileSizeInByte"`` (``exif`` before v1.136), where it exists: the size of
+  the file Immich read, to tell an asset of another file at the same path.
 
 Identifiers are camelCase and double-quoted. Every transaction is read-only on the
 server side (``default_transaction_read_only``), on top of the read-only role the README
@@ -33,6 +36,7 @@ class ImmichSchema:
     face: str  # "asset_face" or "asset_faces"
     asset_columns: frozenset[str]
     face_columns: frozenset[str]
+    exif: str | None = None  # "asset_exif" (v1.136+) or "exif", when it has the file size
 
     @property
     def generation(self) -> str:
@@ -120,7 +124,15 @@ class ImmichDatabase:
                     )
                 )
 
-            return ImmichSchema(asset, face, columns(asset), columns(face))
+            exif = next(
+                (
+                    t
+                    for t in ("asset_exif", "exif")
+                    if t in tables and "fileSizeInByte" in columns(t)
+                ),
+                None,
+            )
+            return ImmichSchema(asset, face, columns(asset), columns(face), exif)
 
     def _assets_query(self, library_ids: list[str] | None, with_faces: bool) -> str:
         s = self.schema
@@ -133,11 +145,14 @@ class ImmichDatabase:
             'a."fileModifiedAt" AS modified_at' if "fileModifiedAt" in a_cols else
             "NULL AS modified_at",
             'a."isOffline" AS offline' if "isOffline" in a_cols else "false AS offline",
+            'x."fileSizeInByte" AS size' if s.exif else "NULL AS size",
         ]  # fmt: skip
         joins = [
             f'JOIN {_quote(s.asset)} a ON a."originalPath" = wanted.path',
             'LEFT JOIN asset_job_status js ON js."assetId" = a.id',
         ]
+        if s.exif:
+            joins.append(f'LEFT JOIN {_quote(s.exif)} x ON x."assetId" = a.id')
         if with_faces:
             face_filter = ['f."assetId" = a.id']
             if "deletedAt" in f_cols:
@@ -203,6 +218,7 @@ class ImmichDatabase:
                         modified_at=row["modified_at"],
                         recognized=bool(row["recognized"]),
                         offline=bool(row["offline"]),
+                        size=int(row["size"]) if row["size"] is not None else None,
                     )
                     found[row["path"]] = asset
                 if row["face_id"] is not None:

@@ -10,7 +10,9 @@ immich_api").
 
 from __future__ import annotations
 
+import os
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from facesort.config import Config, ImmichSettings
@@ -62,6 +64,7 @@ class ImmichEndpoint:
     db_url: str | None = None
     db_source: str | None = None
     path_map: PathMap = field(default_factory=PathMap)
+    key_source: str = ""  # where the key alone came from ("the environment variable ...")
 
     @property
     def api_url(self) -> str:
@@ -76,6 +79,33 @@ def normalise_base_url(url: str) -> str:
     """``http://host:2283/`` or ``http://host:2283/api`` -> ``http://host:2283``."""
     url = url.strip().rstrip("/")
     return url[: -len("/api")] if url.endswith("/api") else url
+
+
+# ``immich.api_key`` is kept as written in the YAML (the config does not expand it): the
+# key may be in the Airflow connection instead, so an unset variable is no error there.
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def configured_key(raw: str | None, where: str) -> tuple[str | None, str]:
+    """(the key, or None when there is none; where it comes from, for messages).
+
+    ``${VAR}`` takes the variable (unset or empty: no key), ``${VAR:-default}`` the
+    default when the variable is unset or empty (``${VAR:-}``: no key)."""
+    if raw is None:
+        return None, f"immich.api_key in {where} (not set)"
+    names = [m.group(1) for m in _ENV_REF.finditer(raw)]
+    if not names:
+        return raw.strip() or None, f"immich.api_key in {where}"
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        return os.environ.get(name) or (default or "")
+
+    key = _ENV_REF.sub(substitute, raw).strip() or None
+    shown = ", ".join(names)
+    unset = [n for n in names if not os.environ.get(n)]
+    state = ", which is not set" if unset and key is None else ""
+    return key, f"the environment variable {shown}{state} (immich.api_key in {where})"
 
 
 def endpoint_from_config(
@@ -99,13 +129,18 @@ def endpoint_from_config(
     url = url or settings.url
     if url is None:
         return None
-    key = api_key or settings.api_key
+    yaml_key, yaml_key_source = configured_key(settings.api_key, where)
+    if api_key:  # the connection's password wins
+        key, key_source = api_key, api_source or "the Airflow connection"
+    else:
+        key, key_source = yaml_key, yaml_key_source
     source = api_source or f"immich.url / immich.api_key in {where}"
     if not key:
         raise ImmichError(
-            f"Immich is configured at {url} but no API key is given: set immich.api_key in "
-            f"{where} (best as ${{IMMICH_API_KEY}}), or the password of the Airflow connection "
-            f"{settings.api_conn_id}. Create the key in Immich under Account Settings > API Keys."
+            f"Immich is configured at {url} but no API key is given ({yaml_key_source}): set "
+            f"the variable, or immich.api_key in {where} (best as ${{IMMICH_API_KEY}}), or "
+            f"the password of the Airflow connection {settings.api_conn_id}. Create the key "
+            "in Immich under Account Settings > API Keys."
         )
     if db_url is None and settings.db_url:
         db_url, db_source = settings.db_url, f"immich.db_url in {where}"
@@ -117,4 +152,5 @@ def endpoint_from_config(
         db_url=db_url,
         db_source=db_source,
         path_map=PathMap(dict(settings.path_map)),
+        key_source=key_source,
     )

@@ -93,6 +93,7 @@ class AssetFaces:
     # Detection finished (asset_job_status.facesRecognizedAt): only the database knows.
     recognized: bool | None = None
     offline: bool = False
+    size: int | None = None  # bytes of the file when Immich read it (exifInfo), if known
 
     @classmethod
     def from_api_item(cls, item: dict[str, Any]) -> AssetFaces:
@@ -111,7 +112,15 @@ class AssetFaces:
             faces=faces,
             modified_at=_parse_time(item.get("fileModifiedAt")),
             offline=bool(item.get("isOffline")),
+            size=_size((item.get("exifInfo") or {}).get("fileSizeInByte")),
         )
+
+
+def _size(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _parse_time(value: Any) -> datetime | None:

@@ -26,6 +26,7 @@ from facesort.immich.faces import ImmichFace
 from facesort.matching import FaceMatch
 from facesort.state import State
 from facesort.state.models import ImmichFile, MediaFile
+from facesort.vocab import ImmichFileStatus
 
 if TYPE_CHECKING:
     from facesort.faces import DetectedFace
@@ -40,18 +41,22 @@ MIN_OVERLAP = 0.25
 class ImmichView:
     """What Immich said about one file, for the run that sorts it."""
 
-    status: str  # see ImmichFile
+    status: str  # an ImmichFileStatus
     detail: str
     faces: tuple[ImmichFace, ...] = ()
 
     @property
     def resolved(self) -> bool:
         """Immich alone can decide: it found faces and every one is a named person."""
-        return self.status == "faces" and bool(self.faces) and all(f.named for f in self.faces)
+        return (
+            self.status == ImmichFileStatus.FACES
+            and bool(self.faces)
+            and all(f.named for f in self.faces)
+        )
 
     @property
     def named(self) -> list[ImmichFace]:
-        return [f for f in self.faces if f.named] if self.status == "faces" else []
+        return [f for f in self.faces if f.named] if self.status == ImmichFileStatus.FACES else []
 
 
 class StoredImmichNames:

@@ -12,7 +12,9 @@ and replayed:
 - an "undo" event without a destination removed a file at ``from_path``: an extra
   copy, or, for a transfer made in copy mode, the file's own copy (it is then back in
   staging only);
-- "discovered", "failed", "vanished" and the like do not move sorted files.
+- "discovered", "failed", "vanished" and the like do not move sorted files, nor do
+  the names facesort carried onto Immich assets ("immich_named", "immich_unnamed"):
+  those are left out when the trail is read.
 
 Only the columns needed are loaded, into pandas frames; the rest is vectorised.
 """
@@ -36,6 +38,8 @@ QUEUE = Place.REVIEW
 LIBRARY = Place.LIBRARY
 COPY_ACTION = EventAction.COPIED
 REMOVAL_ACTION = EventAction.UNDO
+# Writes to Immich, journaled per file: they never change where a file is.
+IMMICH_ACTIONS = (EventAction.IMMICH_NAMED, EventAction.IMMICH_UNNAMED)
 
 
 @dataclass
@@ -115,6 +119,7 @@ def load_history(state: State, until: datetime) -> History:
             sa.select(*selected)
             .where(Event.at < until, Event.file_id.is_not(None))
             .where(Event.to_path.is_not(None) | (Event.action == REMOVAL_ACTION))
+            .where(Event.action.not_in(IMMICH_ACTIONS))
             .order_by(Event.at, Event.id)
         ).all()
         routed_rows = session.execute(

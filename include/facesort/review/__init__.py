@@ -1,7 +1,18 @@
 """The review loop: what a person does with the review queue, and what facesort learns.
 
 - :mod:`~facesort.review.actions`: the verbs — approve, reject, add as reference, not a
-  duplicate, name a cluster, undo; every action is one journal group (undoable);
+  duplicate, keep instead, not this person, name a cluster, undo; every action is one
+  journal group (undoable);
+- :mod:`~facesort.review.intent`: the gate every action passes (recover first, record
+  the intent, a retry continues);
+- :mod:`~facesort.review.targets`: which files, faces and person an action acts on;
+- :mod:`~facesort.review.spelling`: is a new name a typo of a known person's?
+- :mod:`~facesort.review.naming`: naming a cluster of unknown faces;
+- :mod:`~facesort.review.keep_instead`: a duplicate and the file kept swapping places;
+- :mod:`~facesort.review.manual_faces`: faces the detector missed, drawn by a person;
+- :mod:`~facesort.review.suggestions`: whom facesort suggests for a face ("is this X?"),
+  and whom a person said it is not;
+- :mod:`~facesort.review.search`: the queue's search and sort;
 - :mod:`~facesort.review.results`: what an action did (or why it could not be done);
 - :mod:`~facesort.review.reference_photos`: reference photos made in review (face crops);
 - :mod:`~facesort.review.intent`: the gate before an action's first move (recover first,

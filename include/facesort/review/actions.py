@@ -23,30 +23,24 @@ matched to an existing person with :func:`facesort.names.person_key`.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
 from facesort.config import Config
 from facesort.dedupe import register_original
-from facesort.files.journal import (
-    Journal,
-    SourceChanged,
-)
-from facesort.names import UnsafeNameError, safe_folder_name
+from facesort.files.journal import Journal, SourceChanged
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.intent import (
     Intent,
     begin,
+    continued,
     done_so_far,
     find_retry,
     note_details,
     recover_first,
 )
-from facesort.review.pictures import NoPicture
+from facesort.review.manual_faces import check_box, manual_face
 from facesort.review.record import (
     confirm_faces,
     last_actions,
@@ -55,49 +49,24 @@ from facesort.review.record import (
     undo_action,
 )
 from facesort.review.reference_photos import ReferencePhotos, file_faces
-from facesort.review.results import (
-    ActionResult,
-    ReviewError,
-    count_files,
-    file_label,
-    summary_of,
+from facesort.review.results import ActionResult, ReviewError, file_label, summary_of
+from facesort.review.spelling import check_new_person
+from facesort.review.targets import (
+    check_folder,
+    faces_to_add,
+    faces_to_approve,
+    files_of,
+    person_name,
+    queue_files,
 )
 from facesort.review.trash import move_to_trash
 from facesort.sorting.evaluate import Evaluator
-from facesort.sorting.route import FileResult, Router
+from facesort.sorting.route import Router
 from facesort.state import State
-from facesort.state.models import Face as FaceRow
-from facesort.state.models import FaceCluster, MediaFile, ReviewAction
-from facesort.vocab import (
-    ActionState,
-    Category,
-    ClusterStatus,
-    Confidence,
-    FileStatus,
-    Kind,
-    Place,
-    ReviewKind,
-    TransferAction,
-)
+from facesort.state.models import MediaFile, ReviewAction
+from facesort.vocab import Category, ReviewKind, TransferAction
 
 KINDS = tuple(ReviewKind)
-
-
-def person_name(state: State, config: Config, name: str) -> str:
-    """The person's name as facesort stores it: safe as a folder name, and spelled like the
-    person who already owns that folder when it is the same folder identity (case,
-    width, spacing): names that would share a folder are one person."""
-    from facesort.people import PersonFolders
-    from facesort.references import person_folders
-
-    try:
-        folder = safe_folder_name(name or "")
-    except UnsafeNameError:
-        raise ReviewError(
-            f"{name!r} cannot be a person's name: type a name with letters or digits."
-        ) from None
-    owners = PersonFolders(person_folders(config.references_dir), state)
-    return owners.clash(folder) or folder
 
 
 class Reviewer:
@@ -116,11 +85,18 @@ class Reviewer:
         *,
         add_reference: bool = False,
         face: int | None = None,
+        confirm_new_person: bool = False,
+        manual_box: list[float] | None = None,
     ) -> ActionResult:
         """Move files to ``library/<person>/``; label the face; optionally add it as a
-        reference. ``face`` (1-based) names the face for a file with several."""
+        reference. ``face`` (1-based) names the face for a file with several. A new
+        person whose name is close to a known one is refused unless
+        ``confirm_new_person`` (:mod:`facesort.review.spelling`). ``manual_box``: a face
+        the detector missed, drawn on the one photo approved, is the person's face
+        (:mod:`facesort.review.manual_faces`)."""
         person = person_name(self.state, self.config, person)
-        files, retry, prior = self._gate(ReviewKind.APPROVE, person, file_ids)
+        check_new_person(self.state, self.config, person, confirmed=confirm_new_person)
+        files, retry, prior = self.gate(ReviewKind.APPROVE, person, file_ids)
         duplicates = [
             m for m in files if m.category == Category.DUPLICATES and m.id not in prior.moved
         ]
@@ -131,12 +107,20 @@ class Reviewer:
                 "facesort kept: choose 'not a duplicate' to sort it, or reject it. "
                 "Nothing was changed."
             )
-        chosen = _faces_to_approve(self.state, files, face, person, add_reference)
+        if manual_box is not None:
+            if len(files) != 1 or face is not None:
+                raise ReviewError("A face can be drawn on one photo at a time.")
+            box = check_box(files[0], manual_box)
+            chosen: dict[int, Any] = {files[0].id: None}
+        else:
+            chosen = faces_to_approve(self.state, files, face, person, add_reference)
         router = Router(self.config, self.state, actor=self.actor, group_id=None)
-        _check_folder(router, person)
-        intent = self._begin(ReviewKind.APPROVE, person, files, retry)
+        check_folder(router, person)
+        intent = self.begin(ReviewKind.APPROVE, person, files, retry)
         group = router.journal.group_id = intent.group_id
-        result = _continued(ActionResult(group, ReviewKind.APPROVE, ""), intent)
+        if manual_box is not None and files[0].id not in intent.moved:
+            chosen[files[0].id] = manual_face(self.state, self.config, files[0], box, person, group)
+        result = continued(ActionResult(group, ReviewKind.APPROVE, ""), intent)
         labels: dict[str, list[Any]] = {}
         with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for media in files:
@@ -160,7 +144,7 @@ class Reviewer:
                 except SourceChanged as exc:
                     result.skipped.append(f"{file_label(media)}: {exc}")
                     continue
-                if picked is not None:
+                if picked is not None and manual_box is None:  # (a drawn face is named)
                     labels.update(confirm_faces(self.state, [picked], person, group))
         result.summary = summary_of(f"approved as {person}", result)
         return record_result(self.state, self.actor, result, person, files, {"faces": labels})
@@ -168,11 +152,11 @@ class Reviewer:
     def reject(self, file_ids: Iterable[int]) -> ActionResult:
         """Move files to the trash folder; the nightly run deletes them after
         ``review.trash_days`` days (an undo brings them back until then)."""
-        files, retry, _ = self._gate(ReviewKind.REJECT, None, file_ids)
-        intent = self._begin(ReviewKind.REJECT, None, files, retry)
+        files, retry, _ = self.gate(ReviewKind.REJECT, None, file_ids)
+        intent = self.begin(ReviewKind.REJECT, None, files, retry)
         group = intent.group_id
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = _continued(ActionResult(group, ReviewKind.REJECT, ""), intent)
+        result = continued(ActionResult(group, ReviewKind.REJECT, ""), intent)
         with recorded_on_failure(self.state, self.actor, result, None, files, {}):
             for media in files:
                 if media.id in intent.moved:
@@ -191,18 +175,20 @@ class Reviewer:
         *,
         face: int | None = None,
         whole_photo: bool = False,
+        confirm_new_person: bool = False,
     ) -> ActionResult:
         """Make one face of each file (a crop) a reference photo of ``person``; with
         ``whole_photo``, copy the photo itself (only for photos with exactly one face).
         ``face`` (1-based) names the face of a single file with several. The files stay
         where they are."""
         person = person_name(self.state, self.config, person)
-        files, retry, _ = self._gate(ReviewKind.ADD_REFERENCE, person, file_ids, queue=False)
-        picked = _faces_to_add(self.state, files, face, person, whole_photo)
-        intent = self._begin(ReviewKind.ADD_REFERENCE, person, files, retry)
+        check_new_person(self.state, self.config, person, confirmed=confirm_new_person)
+        files, retry, _ = self.gate(ReviewKind.ADD_REFERENCE, person, file_ids, queue=False)
+        picked = faces_to_add(self.state, files, face, person, whole_photo)
+        intent = self.begin(ReviewKind.ADD_REFERENCE, person, files, retry)
         group = intent.group_id
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
-        result = _continued(ActionResult(group, ReviewKind.ADD_REFERENCE, ""), intent)
+        result = continued(ActionResult(group, ReviewKind.ADD_REFERENCE, ""), intent)
         labels: dict[str, list[Any]] = {}
         with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
             for media in files:
@@ -219,14 +205,14 @@ class Reviewer:
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,
         like new files (they move to wherever matching decides)."""
-        files, retry, _ = self._gate(
+        files, retry, _ = self.gate(
             ReviewKind.NOT_DUPLICATE, None, file_ids, categories=(Category.DUPLICATES,)
         )
-        intent = self._begin(ReviewKind.NOT_DUPLICATE, None, files, retry)
+        intent = self.begin(ReviewKind.NOT_DUPLICATE, None, files, retry)
         group = intent.group_id
         evaluator = Evaluator(self.config, self.state)
         router = Router(self.config, self.state, actor=self.actor, group_id=group)
-        result = _continued(ActionResult(group, ReviewKind.NOT_DUPLICATE, ""), intent)
+        result = continued(ActionResult(group, ReviewKind.NOT_DUPLICATE, ""), intent)
         originals = list(intent.details.get("originals") or [])
         with recorded_on_failure(
             self.state, self.actor, result, None, files, {"originals": originals}
@@ -257,74 +243,41 @@ class Reviewer:
         result.summary = summary_of("are not duplicates: sorted by their faces", result)
         return record_result(self.state, self.actor, result, None, files, {"originals": originals})
 
-    def name_cluster(self, cluster_id: int, person: str) -> ActionResult:
-        """Name a cluster of unknown faces: up to ``review.cluster_reference_faces`` of its
-        faces, spread across the cluster, become reference photos of ``person``; all its
-        faces are labelled; each file in the review queue whose faces are now all this
-        person moves to their library folder, and the other files of the cluster in the
-        queue are matched again with the new references (moved when now a sure match)."""
-        from facesort.review.clustering import cluster_members, spread_sample
+    def keep_instead(self, file_id: int) -> ActionResult:
+        """Keep the duplicate ``file_id`` instead of the file facesort kept: they swap
+        places (see :mod:`facesort.review.keep_instead`)."""
+        from facesort.review.keep_instead import keep_instead
+
+        return keep_instead(self, file_id)
+
+    def not_person(self, file_id: int, face: int | None, person: str) -> ActionResult:
+        """Record that face ``face`` (1-based) of a queued file is not ``person``: they
+        are not suggested for it again, and the re-check does not move it to them
+        (:mod:`facesort.review.suggestions`). Nothing moves; undo takes it back."""
+        from facesort.review.record import record_action
+        from facesort.review.targets import pick_face
 
         person = person_name(self.state, self.config, person)
-        recover_first(self.state, self.config)
-        _check_active(self.state, cluster_id)
-        retry = _naming_in_flight(self.state, cluster_id, person)
-        members = cluster_members(
-            self.state, cluster_id, of_files=retry.file_ids if retry is not None else None
-        )
-        if not members:
-            raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
-        evaluator = Evaluator(self.config, self.state)
-        router = Router(self.config, self.state, actor=self.actor, group_id=None)
-        _check_folder(router, person)
-        by_id = {media.id: media for _, media in members}
-        files = list(by_id.values())
-        intent = self._begin(ReviewKind.NAME_CLUSTER, person, files, retry)
-        if retry is None:
-            with self.state.session() as session:
-                note_details(session, intent.group_id, cluster_id=cluster_id)
-        group = router.journal.group_id = intent.group_id
-        result = _continued(ActionResult(group, ReviewKind.NAME_CLUSTER, ""), intent)
-        labels: dict[str, list[Any]] = {}
-        with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
-            for face, media in spread_sample(members, self.config.review.cluster_reference_faces):
-                if media.id in intent.references:
-                    continue  # made by the try that was killed
-                try:
-                    self.photos.add_face(router.journal, media, face, person, result)
-                except (OSError, ValueError, NoPicture) as exc:
-                    result.skipped.append(
-                        f"{file_label(media)}: face not added as a reference ({exc})"
-                    )
-            faces_of_cluster = [face for face, _ in members]
-            labels.update(confirm_faces(self.state, faces_of_cluster, person, group))
-            evaluator.forget_references()  # match with the references just added
-            named = f"named {person} in review by {self.actor} (cluster {cluster_id})"
-            for media in by_id.values():
-                if media.id in intent.moved:
-                    continue  # moved by the try that was killed
-                if media.place != Place.REVIEW or media.category == Category.DUPLICATES:
-                    continue
-                try:
-                    moved = _sort_now_known(evaluator, router, media, person, named)
-                except SourceChanged as exc:
-                    result.skipped.append(f"{file_label(media)}: {exc}")
-                    continue
-                if moved is not None:
-                    result.moved.append(moved)
-        with self.state.session() as session:
-            cluster = session.get(FaceCluster, cluster_id)
-            previous = {"status": cluster.status, "person": cluster.person}
-            cluster.status, cluster.person = ClusterStatus.NAMED, person
-            note_details(session, group, cluster={"id": cluster_id, "previous": previous})
-        result.summary = (
-            f"cluster {cluster_id} named {person}: {len(result.references)} reference photos "
-            f"added, {count_files(result.moved)} moved to the library"
-        )
-        details = {"faces": labels, "cluster": {"id": cluster_id, "previous": previous}}
-        return record_result(self.state, self.actor, result, person, files, details)
+        files, _, _ = self.gate(ReviewKind.NOT_PERSON, person, [file_id])
+        chosen = pick_face(files[0], file_faces(self.state, file_id), face, "say who it is not")
+        if chosen is None:
+            raise ReviewError(f"Say which face of {file_label(files[0])} is not {person}.")
+        intent = self.begin(ReviewKind.NOT_PERSON, person, files, None)
+        result = ActionResult(intent.group_id, ReviewKind.NOT_PERSON, "")
+        result.summary = f"face {face or 1} of {file_label(files[0])} is not {person}"
+        details = {"not_person_faces": [chosen.id], "person": person}
+        record_action(self.state, result, self.actor, [file_id], person, details)
+        return result
 
-    def _gate(
+    def name_cluster(
+        self, cluster_id: int, person: str, *, confirm_new_person: bool = False
+    ) -> ActionResult:
+        """Name a cluster of unknown faces (see :func:`facesort.review.naming.name_cluster`)."""
+        from facesort.review.naming import name_cluster
+
+        return name_cluster(self, cluster_id, person, confirm_new_person=confirm_new_person)
+
+    def gate(
         self,
         kind: str,
         person: str | None,
@@ -341,10 +294,10 @@ class Reviewer:
         prior = done_so_far(self.state, retry)
         todo = [i for i in ids if i not in prior.moved]
         if queue and todo:
-            _queue_files(self.state, todo, categories)
-        return _files(self.state, ids), retry, prior
+            queue_files(self.state, todo, categories)
+        return files_of(self.state, ids), retry, prior
 
-    def _begin(
+    def begin(
         self, kind: str, person: str | None, files: list[MediaFile], retry: ReviewAction | None
     ) -> Intent:
         """Record the action before its first move (or take over the killed try)."""
@@ -362,179 +315,7 @@ class Reviewer:
         return [self.undo(group) for group in last_actions(self.state, count)]
 
 
-def _files(state: State, file_ids: Iterable[int]) -> list[MediaFile]:
-    ids = list(dict.fromkeys(int(i) for i in file_ids))
-    if not ids:
-        raise ReviewError("No files given: name the files by id or path.")
-    with state.session() as session:
-        rows = {m.id: m for m in session.scalars(sa.select(MediaFile).where(MediaFile.id.in_(ids)))}
-    missing = [i for i in ids if i not in rows]
-    if missing:
-        raise ReviewError(
-            f"No file #{', #'.join(map(str, missing))} in facesort's records: "
-            "`facesort review list` shows the ids of the files in the queue."
-        )
-    return [rows[i] for i in ids]
-
-
-def _queue_files(
-    state: State, file_ids: Iterable[int], categories: Sequence[str] | None = None
-) -> list[MediaFile]:
-    files = _files(state, file_ids)
-    problems = []
-    for media in files:
-        if media.status != FileStatus.DONE or media.place != Place.REVIEW:
-            where = (
-                current_folder(media)
-                if media.place in {Place.LIBRARY, Place.REVIEW}
-                else (media.place or "staging")
-            )
-            problems.append(f"{file_label(media)} is in {where}, not in the review queue")
-        elif categories and media.category not in categories:
-            wanted = " or ".join(f"review/{c}" for c in categories)
-            problems.append(f"{file_label(media)} is in review/{media.category}, not {wanted}")
-    if problems:
-        raise ReviewError("; ".join(problems) + ". Nothing was changed.")
-    return files
-
-
-def _pick_face(
-    media: MediaFile, faces: list[FaceRow], face: int | None, purpose: str
-) -> FaceRow | None:
-    """Face number ``face`` (1-based), or the only face; None when neither applies."""
-    if face is not None:
-        if not 1 <= face <= len(faces):
-            found = f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
-            raise ReviewError(
-                f"{file_label(media)} has {found}: there is no face {face} to {purpose}."
-            )
-        return faces[face - 1]
-    if len(faces) == 1:
-        return faces[0]
-    return None
-
-
-def _check_folder(router: Router, person: str) -> None:
-    """Refuse a name routing would not give a folder of its own (before anything moves)."""
-    problem = router.folder_problem(person)
-    if problem is not None:
-        raise ReviewError(f"{problem[1]}. Nothing was changed.")
-
-
-def _naming_in_flight(state: State, cluster_id: int, person: str) -> ReviewAction | None:
-    """The naming of this cluster as ``person`` that a killed process left open."""
-    with state.session() as session:
-        candidates = [
-            row
-            for row in session.scalars(
-                sa.select(ReviewAction).where(
-                    ReviewAction.kind == ReviewKind.NAME_CLUSTER,
-                    ReviewAction.state == ActionState.OPEN,
-                    ReviewAction.person == person,
-                )
-            )
-            if (row.details or {}).get("cluster_id") == cluster_id
-        ]
-    for row in candidates:
-        return find_retry(state, ReviewKind.NAME_CLUSTER, person, row.file_ids)
-    return None
-
-
-def _continued(result: ActionResult, intent: Intent) -> ActionResult:
-    """The result of an action, with what its killed try already did."""
-    result.moved.extend(intent.moved.values())
-    for file_id, photos in intent.references.items():
-        result.references.extend(photos)
-        result.reference_sources.extend([file_id, None] for _ in photos)
-    return result
-
-
 def _with_note(decision: Decision, note: str) -> Decision:
     from dataclasses import replace
 
     return replace(decision, summary=note + decision.summary)
-
-
-def _faces_to_approve(
-    state: State, files: list[MediaFile], face: int | None, person: str, add_reference: bool
-) -> dict[int, FaceRow | None]:
-    """The face of each file to label with ``person`` (None: no single face to label)."""
-    if face is not None and len(files) > 1:
-        raise ReviewError("A face number can only be given for one file at a time.")
-    chosen: dict[int, FaceRow | None] = {}
-    for media in files:
-        faces = file_faces(state, media.id)
-        chosen[media.id] = _pick_face(media, faces, face, "approve")
-        if add_reference and chosen[media.id] is None:
-            raise ReviewError(
-                f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
-                "(face number) to add it as a reference. Nothing was changed."
-                if faces
-                else f"{file_label(media)} has no face to add as a reference of {person}. "
-                "Nothing was changed."
-            )
-    return chosen
-
-
-def _faces_to_add(
-    state: State, files: list[MediaFile], face: int | None, person: str, whole_photo: bool
-) -> dict[int, FaceRow]:
-    """The face of each file that becomes a reference photo of ``person``."""
-    if face is not None and len(files) > 1:
-        raise ReviewError("A face number can only be given for one file at a time.")
-    picked: dict[int, FaceRow] = {}
-    for media in files:
-        if not media.current_path or not os.path.isfile(media.current_path):
-            raise ReviewError(f"{file_label(media)} is not on disk any more: nothing to add.")
-        faces = file_faces(state, media.id)
-        chosen = _pick_face(media, faces, face, "add as a reference")
-        if chosen is None:
-            raise ReviewError(
-                f"{file_label(media)} has {len(faces)} faces: say which one is {person} "
-                "(face number). Nothing was changed."
-                if faces
-                else f"{file_label(media)} has no face facesort found: it cannot be a "
-                f"reference photo of {person}. Nothing was changed."
-            )
-        if whole_photo and (media.kind != Kind.IMAGE or len(faces) != 1):
-            raise ReviewError(
-                f"{file_label(media)} is not a photo with exactly one face: add a crop of the "
-                "face instead (leave out 'whole photo'). Nothing was changed."
-            )
-        picked[media.id] = chosen
-    return picked
-
-
-def _check_active(state: State, cluster_id: int) -> None:
-    with state.session() as session:
-        cluster = session.get(FaceCluster, cluster_id)
-        if cluster is None or cluster.status != ClusterStatus.ACTIVE:
-            what = "does not exist" if cluster is None else f"is {cluster.status}"
-            raise ReviewError(
-                f"Cluster {cluster_id} {what}: the review page's 'Unknown people' "
-                "(or `facesort review clusters`) lists the clusters that can be named."
-            )
-
-
-def _sort_now_known(
-    evaluator: Evaluator, router: Router, media: MediaFile, person: str, summary: str
-) -> FileResult | None:
-    """A queued file of a cluster just named ``person``: to their library folder when all
-    its faces are now theirs, else matched again and moved when now a sure match; None
-    when it stays in the queue."""
-    faces = file_faces(router.state, media.id)
-    if faces and all(f.confidence == Confidence.CONFIRMED and f.person == person for f in faces):
-        decision = Decision(
-            category=None,
-            rule="approved",
-            summary=summary,
-            people=(person,),
-            details={"approved_by": router.actor, "was": current_folder(media)},
-        )
-        return router.route_decision(media, decision, action=TransferAction.APPROVE)
-    evaluation = evaluator.reevaluate(media)
-    if evaluation.decision.category is not None:
-        return None  # still not sure; stays in the queue
-    return router.route_decision(
-        media, evaluation.decision, action=TransferAction.RECHECK, found=evaluation
-    )

@@ -94,7 +94,11 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
         if command == "approve":
             ids = resolve_files(state, args.files)
             result = reviewer.approve(
-                ids, args.person, add_reference=args.add_reference, face=args.face
+                ids,
+                args.person,
+                add_reference=args.add_reference,
+                face=args.face,
+                confirm_new_person=args.new_person,
             )
         elif command == "reject":
             result = reviewer.reject(resolve_files(state, args.files))
@@ -104,11 +108,17 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
                 args.person,
                 face=args.face,
                 whole_photo=args.whole_photo,
+                confirm_new_person=args.new_person,
             )
         elif command == "not-duplicate":
             result = reviewer.not_duplicate(resolve_files(state, args.files))
+        elif command == "keep-instead":
+            (file_id,) = resolve_files(state, [args.file])
+            result = reviewer.keep_instead(file_id)
         elif command == "name-cluster":
-            result = reviewer.name_cluster(args.cluster, args.person)
+            result = reviewer.name_cluster(
+                args.cluster, args.person, confirm_new_person=args.new_person
+            )
         elif command == "undo":
             results = (
                 [reviewer.undo(group) for group in args.groups]
@@ -240,6 +250,11 @@ def add_review_commands(commands) -> None:
     not_duplicate = sub.add_parser("not-duplicate", help="sort 'duplicates' by their faces")
     files(not_duplicate)
 
+    keep = sub.add_parser(
+        "keep-instead", help="keep a duplicate instead of the file kept (they swap places)"
+    )
+    keep.add_argument("file", help="the duplicate: its id (as `list` shows) or path")
+
     undo = sub.add_parser("undo", help="undo review actions (default: the last one)")
     undo.add_argument("groups", nargs="*", help="group ids (as `history` shows)")
     undo.add_argument("--last", type=int, default=1, help="undo the last N actions")
@@ -257,6 +272,12 @@ def add_review_commands(commands) -> None:
     purge = sub.add_parser("purge-trash", help="delete files rejected long enough ago")
     purge.add_argument("--dry-run", action="store_true")
 
-    for parser in (approve, reject, reference, not_duplicate, undo, name, recheck):
+    for parser in (approve, reject, reference, not_duplicate, keep, undo, name, recheck):
         parser.add_argument("--json", action="store_true")
+    for parser in (approve, reference, name):
+        parser.add_argument(
+            "--new-person",
+            action="store_true",
+            help="PERSON is new, even if the name is close to a known one (not a typo)",
+        )
     review.set_defaults(handler=cmd_review)

@@ -24,7 +24,7 @@ from facesort.config import Config
 from facesort.files.journal import TransferOutcome
 from facesort.files.owners import lease_end, owner_gone, owner_token
 from facesort.files.recovery import recover_transfers
-from facesort.review.results import ReviewError, new_group_id
+from facesort.review.results import ActionResult, ReviewError, new_group_id
 from facesort.sorting.route import FileResult
 from facesort.state import State
 from facesort.state.models import MediaFile, ReviewAction, Transfer
@@ -162,6 +162,15 @@ def _done_so_far(state: State, intent: Intent) -> None:
             folder = Place.TRASH if media.place == Place.TRASH else current_folder(media)
             summary = (outcome.event.reason or {}).get("summary", "")
             intent.moved[row.file_id] = FileResult(row.file_id, row.src, row.dst, folder, summary)
+
+
+def continued(result: ActionResult, intent: Intent) -> ActionResult:
+    """The result of an action, with what its killed try already did."""
+    result.moved.extend(intent.moved.values())
+    for file_id, photos in intent.references.items():
+        result.references.extend(photos)
+        result.reference_sources.extend([file_id, None] for _ in photos)
+    return result
 
 
 def note_details(session, group_id: str, **changes: Any) -> None:

@@ -140,3 +140,18 @@ def face_thumbnail(config: Config, media: MediaFile, face: FaceRow) -> Path:
         crop.thumbnail((FACE_CROP_SIZE, FACE_CROP_SIZE))
         _save_jpeg(crop, target)
     return target
+
+
+def small_picture(config: Config, path: Path, max_side: int = 320) -> bytes:
+    """A photo that is no record's file (a reference photo), small, as JPEG bytes."""
+    import io
+
+    try:
+        picture = open_image(
+            path, max_side=max_side, max_pixels=config.limits.max_image_pixels
+        ).image
+    except (UnreadableMedia, OSError) as exc:
+        raise NoPicture(f"{path.name}: {exc}") from None
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()

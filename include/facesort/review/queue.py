@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from facesort.config import REVIEW_CATEGORIES, Config
 from facesort.resort import current_folder
+from facesort.review.search import QueueSearch
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction
@@ -40,6 +41,23 @@ CATEGORY_TITLES = {
     Category.UNWANTED_PERSON: "Unwanted person",
     Category.UNREADABLE: "Unreadable",
 }
+
+
+# The actions each tab offers: those that can apply to its files (a duplicate cannot
+# be approved as a person; an unreadable file has no face to add as a reference).
+ALL_ACTIONS = ("approve", "add-reference", "reject", "not-duplicate", "undo")
+TAB_ACTIONS = {
+    Category.DUPLICATES: ("reject", "not-duplicate", "keep-instead", "undo"),
+    Category.UNREADABLE: ("approve", "reject", "undo"),
+}
+QUEUE_ACTIONS = ("approve", "add-reference", "reject", "undo")
+
+
+def tab_actions(category: str | None) -> tuple[str, ...]:
+    """The actions offered on a category's tab (None: a cluster's files, of any tab)."""
+    if category is None:
+        return ALL_ACTIONS
+    return TAB_ACTIONS.get(category, QUEUE_ACTIONS)
 
 
 @dataclass
@@ -83,6 +101,7 @@ class QueueItem:
     thumb_frame: int | None = None  # the video frame the thumbnail shows
     duplicate_of: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)  # more of the reason, one line each
+    facts: dict[str, Any] = field(default_factory=dict)  # resolution, size, date
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,6 +119,16 @@ class QueueItem:
         if self.faces and self.kind != Kind.VIDEO and self.rule in RULE_HEADLINES:
             return RULE_HEADLINES[self.rule]
         return self.summary
+
+    @property
+    def drawn_faces(self) -> list[tuple[int, FaceView]]:
+        """The faces drawn on the thumbnail with the number shown on each box (the key
+        that chooses it): a photo's faces keep their numbers (the list below names them
+        the same); a video's boxes, those of one frame, are numbered 1..n."""
+        shown = self.shown_faces
+        if self.kind != Kind.VIDEO:
+            return [(face.number, face) for face in shown]
+        return list(enumerate(shown, start=1))
 
     @property
     def shown_faces(self) -> list[FaceView]:
@@ -183,8 +212,10 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
                 f" with faces; sure votes: "
                 + (", ".join(f"{p} {n}" for p, n in votes.items()) or "none")
             )
+    item.facts = file_facts(media)
     if media.duplicate_of_id is not None:
         item.duplicate_of = {
+            "facts": file_facts(original) if original else {},
             "id": media.duplicate_of_id,
             "name": os.path.basename(original.current_path or original.source_path)
             if original
@@ -199,6 +230,32 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
     return item
 
 
+def file_facts(media: MediaFile) -> dict[str, Any]:
+    """What tells two copies of a picture apart: resolution, size on disk, and date (the
+    file's modification time, as the downloader left it)."""
+    from datetime import UTC, datetime
+
+    return {
+        "resolution": f"{media.width}×{media.height}" if media.width and media.height else None,
+        "pixels": (media.width or 0) * (media.height or 0),
+        "size": media.size,
+        "size_text": _size_text(media.size),
+        "date": datetime.fromtimestamp(media.mtime_ns / 1e9, UTC).strftime("%Y-%m-%d %H:%M")
+        if media.mtime_ns
+        else None,
+    }
+
+
+def _size_text(size: int | None) -> str:
+    if not size:
+        return "?"
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return "?"
+
+
 def queue_items(
     state: State,
     category: str | None = None,
@@ -207,24 +264,15 @@ def queue_items(
     limit: int = PAGE_SIZE,
     cluster_id: int | None = None,
     file_ids: list[int] | None = None,
+    search: QueueSearch | None = None,
 ) -> list[QueueItem]:
-    """Files in the review queue (one category, a cluster's files, or given ids)."""
+    """Files in the review queue (one category, a cluster's files, or given ids), those
+    that match ``search`` in its order (oldest first by default)."""
+    search = search or QueueSearch()
     with state.session() as session:
-        query = sa.select(MediaFile).where(MediaFile.status == FileStatus.DONE)
-        if file_ids is not None:
-            query = query.where(MediaFile.id.in_(file_ids))
-        elif cluster_id is not None:
-            members = sa.select(FaceRow.file_id).where(FaceRow.cluster_id == cluster_id)
-            query = query.where(
-                MediaFile.id.in_(members), MediaFile.place.in_((Place.REVIEW, Place.LIBRARY))
-            )
-        else:
-            query = query.where(MediaFile.place == Place.REVIEW)
-            if category:
-                query = query.where(MediaFile.category == category)
-        rows = session.scalars(
-            query.order_by(MediaFile.decided_at, MediaFile.id).offset(offset).limit(limit)
-        ).all()
+        query = _selection(sa.select(MediaFile), category, cluster_id, file_ids)
+        query = search.order(search.filter(query))
+        rows = session.scalars(query.offset(offset).limit(limit)).all()
         faces = _faces_of(session, [m.id for m in rows])
         original_ids = [m.duplicate_of_id for m in rows if m.duplicate_of_id]
         originals = {
@@ -232,6 +280,37 @@ def queue_items(
             for m in session.scalars(sa.select(MediaFile).where(MediaFile.id.in_(original_ids)))
         }
         return [_item(m, faces[m.id], originals.get(m.duplicate_of_id)) for m in rows]
+
+
+def queue_ids(
+    state: State, category: str, search: QueueSearch | None = None, *, limit: int = 5000
+) -> list[int]:
+    """The ids of every file of a category that matches ``search``, in its order: what
+    "select all" selects, across pages."""
+    search = search or QueueSearch()
+    query = search.order(search.filter(_selection(sa.select(MediaFile.id), category)))
+    with state.session() as session:
+        return list(session.scalars(query.limit(limit)))
+
+
+def _selection(
+    query: sa.Select,
+    category: str | None,
+    cluster_id: int | None = None,
+    file_ids: list[int] | None = None,
+) -> sa.Select:
+    query = query.where(MediaFile.status == FileStatus.DONE)
+    if file_ids is not None:
+        return query.where(MediaFile.id.in_(file_ids))
+    if cluster_id is not None:
+        members = sa.select(FaceRow.file_id).where(FaceRow.cluster_id == cluster_id)
+        return query.where(
+            MediaFile.id.in_(members), MediaFile.place.in_((Place.REVIEW, Place.LIBRARY))
+        )
+    query = query.where(MediaFile.place == Place.REVIEW)
+    if category:
+        query = query.where(MediaFile.category == category)
+    return query
 
 
 def get_file(state: State, file_id: int) -> MediaFile | None:

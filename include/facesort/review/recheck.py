@@ -29,11 +29,13 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
     same ``group_id`` (Airflow's retry of the nightly task) continues it."""
     from facesort.review.intent import abandon, begin, find_retry, recover_first
     from facesort.review.record import record_action
+    from facesort.review.suggestions import keep_said_not
 
     recover_first(state, config)
     retry = find_retry(state, ReviewKind.RECHECK, None, None, group_id=group_id)
     plan = plan_resort(state, config, Scope(review=RECHECKED_CATEGORIES))
     into_library = [move for move in plan if move.decision.category is None]
+    into_library = keep_said_not(state, into_library)  # "this face is not X" holds
     result = ActionResult(group_id, ReviewKind.RECHECK, "")
     if not into_library and retry is None:
         result.summary = _summary(0)

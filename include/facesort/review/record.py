@@ -160,6 +160,14 @@ def revert_effects(state: State, details: dict[str, Any]) -> None:
                 row.person = cluster["previous"]["person"]
         for file_id, _sha, _phash in details.get("originals") or []:
             forget_original(session, file_id)
+        if details.get("keep_instead"):
+            from facesort.review.keep_instead import revert_swap
+
+            revert_swap(session, details["keep_instead"])
+        if details.get("manual_faces"):
+            from facesort.review.manual_faces import remove_manual_faces
+
+            remove_manual_faces(session, details["manual_faces"])
 
 
 def apply_effects(
@@ -191,6 +199,14 @@ def apply_effects(
             state.lock_for_dedupe(session)
         for file_id, sha, phash in originals:
             register_original(session, file_id, sha, phash)
+        if details.get("manual_faces"):
+            from facesort.review.manual_faces import restore_manual_faces
+
+            restore_manual_faces(session, details["manual_faces"], person)
+    if details.get("keep_instead"):
+        from facesort.review.keep_instead import apply_swap
+
+        apply_swap(state, details["keep_instead"])
     # Reference photos removed by the undo are made again from their files.
     for file_id, face_id in details.get("references") or []:
         with state.session() as session:
@@ -229,6 +245,11 @@ def undo_action(
         base_kind = base.kind if base is not None else kind
         base_group = base.group_id if base is not None else group_id
         base_details = dict(base.details or {}) if base is not None else {}
+    from facesort.people.undo import OWN_KINDS
+    from facesort.people.undo import undo as undo_people_action
+
+    if base_kind in OWN_KINDS:  # a rename, merge or reference removal: its folders too
+        return undo_people_action(config, state, actor, group_id)
     recover_first(state, config)
     redo = kind == ReviewKind.UNDO
     undo_kind = ReviewKind.REDO if redo else ReviewKind.UNDO
@@ -246,6 +267,7 @@ def undo_action(
         apply_effects(state, photos, base_details, journal, result)
     else:
         revert_effects(state, base_details)
+    remove_emptied_person_folders(config, state, group_id)
     result.summary = (
         f"{result.kind} of {base_kind} ({base_group}): "
         f"{report.reverted + len(result.references)} change(s)"
@@ -269,6 +291,34 @@ def undo_action(
             )
         )
     return result
+
+
+def remove_emptied_person_folders(config: Config, state: State, group_id: str) -> None:
+    """Person folders (in the library or the references) that the undone group filled
+    and its undo emptied again: removed, so that an undone typo ("obma") leaves no
+    folder behind that would become a person of its own. Only empty folders directly
+    under those two roots are removed (``rmdir`` refuses anything else)."""
+    import os
+
+    from facesort.state.models import Transfer
+    from facesort.vocab import TransferState
+
+    roots = {os.path.realpath(config.library_dir), os.path.realpath(config.references_dir)}
+    with state.session() as session:
+        targets = set(
+            session.scalars(
+                sa.select(Transfer.dst).where(
+                    Transfer.group_id == group_id, Transfer.state == TransferState.DONE
+                )
+            )
+        )
+    for folder in {os.path.dirname(path) for path in targets}:
+        if os.path.realpath(os.path.dirname(folder)) not in roots:
+            continue
+        try:
+            os.rmdir(folder)  # only when empty
+        except OSError:
+            pass  # not empty (or gone): it stays
 
 
 def last_actions(state: State, count: int = 1) -> list[str]:

@@ -30,7 +30,7 @@ from facesort.sorting.route import FileResult, Router
 from facesort.sorting.sorter import Sorter
 from facesort.state import State
 from facesort.state.models import MediaFile, utcnow
-from facesort.vocab import IndexState
+from facesort.vocab import ImmichStatus, IndexState
 
 
 @dataclass
@@ -71,7 +71,9 @@ def run_once(
 
     ``sleep`` waits between two looks at Immich's queues (tests pass a short one).
     """
-    from facesort.immich import steps as immich_steps
+    from facesort.immich import carry as carry_names
+    from facesort.immich.prepare import rescan_after_routing
+    from facesort.immich.runs import before_sorting, resolve_endpoint, run_summary
 
     run_id = new_run_id()
     with State(config.database_url) as state:
@@ -81,7 +83,8 @@ def run_once(
         report, batch_ids = scan_and_plan(
             state, config, run_id, actor=actor, min_batches=workers if parallel else 1
         )
-        immich = immich_steps.before_sorting(state, config, run_id, sleep=sleep)
+        immich = before_sorting(state, config, run_id, sleep=sleep)
+        carry_names.prepare_for_run(state, config, run_id)  # before any file moves
         results: list[FileResult] = []
         if parallel and len(batch_ids) > 1:
             import multiprocessing
@@ -103,11 +106,16 @@ def run_once(
                 batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
                 results.extend(batch.results)
         immich_summary = None
-        if immich is not None and immich.status != immich_steps.DISABLED:
+        if immich.status != ImmichStatus.DISABLED:
             moved = sum(1 for r in results if r.destination)
-            endpoint, _ = immich_steps.resolve_endpoint(state, config, run_id)
-            rescan = immich_steps.rescan_after_routing(state, config, endpoint, run_id, moved)
-            immich_summary = immich_steps.run_summary(state, run_id) | {"rescan": rescan}
+            endpoint, _ = resolve_endpoint(state, config, run_id)
+            rescan = rescan_after_routing(state, config, endpoint, run_id, moved)
+            carried = carry_names.carry_until_done(state, config, endpoint, actor, sleep=sleep)
+            immich_summary = run_summary(state, run_id) | {
+                "rescan": rescan,
+                "references": immich.references,
+                "carry_names": carried.as_dict(),
+            }
         return RunSummary(run_id, recovered, report, results, immich_summary)
 
 

@@ -18,6 +18,8 @@ Changes to these tables go through a new Alembic migration in ``migrations/versi
 - ``immich_run``: what Immich did for one run (probe, scan, wait progress, outcome).
 - ``immich_file``: who Immich says is in each file of a run, read once per run so that
   sorting never calls Immich per file.
+- ``immich_carry``: each named Immich face of a file facesort moves, recorded before the
+  move, until the same person is on the file's new asset (``facesort.immich.carry``).
 - ``review_action``: each review decision (approve, reject, ...) with its journal group,
   so the last ones can be listed and undone.
 - ``face_cluster``: groups of similar unknown faces, kept stable from night to night.
@@ -37,6 +39,7 @@ from sqlalchemy.types import TypeDecorator
 from facesort.vocab import (
     ActionState,
     BatchStatus,
+    CarryStatus,
     ClusterStatus,
     FaceSource,
     FileStatus,
@@ -336,6 +339,43 @@ class ImmichFile(Base):
     faces: Mapped[list[dict[str, Any]] | None] = mapped_column(sa.JSON)
     source: Mapped[str | None] = mapped_column(sa.String(8))  # db | api
     read_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ImmichCarry(Base):
+    """One named Immich face of a file facesort moves, and carrying it to the new asset.
+
+    An external-library asset is its path: after a move Immich trashes the old asset with
+    the user's names on it and makes a new one without. The face (``box``: left, top,
+    right, bottom fractions; the person) is recorded before the move; once Immich knows
+    the new asset and has run its face detection, the same person is given to the face
+    at the same place, or a face is created there. ``status``: vocab.CarryStatus.
+    """
+
+    __tablename__ = "immich_carry"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_file.id"), index=True)
+    # The journal group of the move (the run): undoing it takes these writes back.
+    group_id: Mapped[str] = mapped_column(sa.String(250), index=True)
+    old_asset_id: Mapped[str] = mapped_column(sa.String(64))
+    old_path: Mapped[str] = mapped_column(PathText)  # as Immich's container saw it
+    person_id: Mapped[str] = mapped_column(sa.String(64))
+    person_name: Mapped[str] = mapped_column(sa.String(250))
+    box: Mapped[list[float]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(16), default=CarryStatus.PENDING, index=True)
+    op: Mapped[str | None] = mapped_column(sa.String(16))  # vocab.CarryOp
+    new_path: Mapped[str | None] = mapped_column(PathText)
+    new_asset_id: Mapped[str | None] = mapped_column(sa.String(64))
+    face_id: Mapped[str | None] = mapped_column(sa.String(64))  # the face given or created
+    # Who Immich had put on that face before (an unnamed cluster), for undo.
+    previous_person_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Looks in a row at which the face queues were idle and the new asset existed; and
+    # at which they were idle and it did not (a file Immich leaves out: stop waiting).
+    quiet_polls: Mapped[int] = mapped_column(sa.Integer, default=0)
+    missing_polls: Mapped[int] = mapped_column(sa.Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class ReviewAction(Base):

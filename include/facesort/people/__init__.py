@@ -1,4 +1,9 @@
-"""Which person name owns which library folder.
+"""People: which name owns which library folder (here), and the people page's views and
+actions (``overview``: who is known and how much of them; ``rename``: renaming and
+merging people; ``photos``: their reference photos; ``split``: files sorted to the wrong
+person; ``plain_moves``: moving files that have no record; ``undo``).
+
+Which person name owns which library folder.
 
 A person's folder is their name made safe (names.safe_folder_name). Two *different*
 names can make the same folder: "Anna/Maria" and "Anna_Maria", or the full-width

@@ -1,0 +1,171 @@
+// facesort people page: keyboard-friendly rename, merge, reference photos, split, undo.
+// Actions are JSON posts to ./api/...; each is one journaled action (undo with "u").
+(() => {
+  "use strict";
+  const base = document.body.dataset.base;
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const cards = () => $$("main .card");
+  const head = $(".person-head");
+  const person = head ? head.dataset.person : null;
+  let current = 0;
+  let picked = []; // people list: the names selected for a merge, oldest first
+
+  function say(text, isError = false) {
+    const box = $("#message");
+    box.textContent = text;
+    box.classList.toggle("error", isError);
+  }
+
+  const pending = sessionStorage.getItem("facesort-people-message");
+  if (pending) { sessionStorage.removeItem("facesort-people-message"); say(pending); }
+
+  async function post(path, body) {
+    const response = await fetch(base + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await response.json(); } catch (e) { /* not JSON */ }
+    if (!response.ok) {
+      const detail = Array.isArray(data.detail) ? data.detail.map(d => d.msg).join("; ") : data.detail;
+      throw new Error(detail || `${response.status} ${response.statusText}`);
+    }
+    return data;
+  }
+
+  // Do an action, then show the page that reflects it (``next``: where to go after).
+  async function act(path, body, next = null) {
+    say("working…");
+    try {
+      const result = await post(path, body);
+      let text = result.summary;
+      if (result.skipped && result.skipped.length) text += " — " + result.skipped.join("; ");
+      sessionStorage.setItem("facesort-people-message", text);
+      if (next) location.href = next; else location.reload();
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  // ---------------------------------------------------------------- cards
+  function focusCard(index) {
+    const all = cards();
+    if (!all.length) return;
+    current = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach((c, i) => c.classList.toggle("current", i === current));
+    all[current].focus({ preventScroll: true });
+    all[current].scrollIntoView({ block: "nearest" });
+  }
+  cards().forEach((card, i) => {
+    card.addEventListener("focus", () => { current = i; cards().forEach((c, j) => c.classList.toggle("current", j === i)); });
+    card.addEventListener("click", event => { if (!event.target.closest("a, button")) focusCard(i); });
+  });
+
+  function showSelection() {
+    const count = person ? $$(".card.file.selected").length : picked.length;
+    const label = $("#selection");
+    if (label) label.textContent = `${count} selected`;
+  }
+
+  function toggle(card) {
+    if (!card) return;
+    if (card.classList.contains("person")) {
+      const name = card.dataset.name;
+      if (picked.includes(name)) picked = picked.filter(n => n !== name);
+      else { picked.push(name); if (picked.length > 2) picked.shift(); }
+      $$(".card.person").forEach(c => c.classList.toggle("selected", picked.includes(c.dataset.name)));
+    } else if (card.classList.contains("file")) {
+      card.classList.toggle("selected");
+    }
+    showSelection();
+  }
+
+  function chosenFiles() {
+    const selected = $$(".card.file.selected").map(c => Number(c.dataset.id));
+    if (selected.length) return selected;
+    const card = cards()[current];
+    return card && card.classList.contains("file") ? [Number(card.dataset.id)] : [];
+  }
+
+  // ---------------------------------------------------------------- actions
+  function merge() {
+    if (picked.length !== 2) { say("Select two people (x) to merge.", true); return; }
+    const card = cards()[current];
+    const keep = card && picked.includes(card.dataset.name) ? card.dataset.name : picked[0];
+    act("api/merge", { people: picked, keep });
+  }
+
+  function sendToReview() {
+    const ids = chosenFiles();
+    if (!ids.length) { say("Select files (x) first.", true); return; }
+    act("api/split", { person, file_ids: ids, to: null });
+  }
+
+  function moveToPerson() {
+    const ids = chosenFiles();
+    const to = $("#to-person").value.trim();
+    if (!ids.length || !to) { say("Select files (x) and type a person.", true); return; }
+    act("api/split", { person, file_ids: ids, to });
+  }
+
+  function removeReference(photo) {
+    act("api/remove-reference", { person, photo });
+  }
+
+  function undo(group = null) {
+    // A rename's undo takes the person's page away: show the list after it.
+    act("api/undo", { group_id: group }, person ? base : null);
+  }
+
+  const known = $$("#known-people option").map(o => o.value);
+  const renameForm = $("#rename");
+  if (renameForm) {
+    const input = $("#new-name");
+    input.addEventListener("input", () => {
+      const typed = input.value.trim().toLowerCase();
+      const other = known.find(p => p.toLowerCase() === typed);
+      $("#merge-note").textContent = other ? `${other} is someone already: this is a merge into ${other}` : "";
+    });
+    renameForm.addEventListener("submit", event => {
+      event.preventDefault();
+      const name = input.value.trim();
+      if (!name) return;
+      act("api/rename", { person, new_name: name }, base + "person/" + encodeURIComponent(name));
+    });
+  }
+  const toPerson = $("#to-person");
+  if (toPerson) toPerson.addEventListener("keydown", e => { if (e.key === "Enter") { e.preventDefault(); moveToPerson(); } });
+  const buttons = { "#merge": merge, "#to-review": sendToReview, "#move-to-person": moveToPerson };
+  for (const [sel, fn] of Object.entries(buttons)) { const b = $(sel); if (b) b.addEventListener("click", fn); }
+  $$(".remove-reference").forEach(b => b.addEventListener("click", () => removeReference(b.dataset.photo)));
+  $$("button.undo").forEach(b => b.addEventListener("click", () => undo(b.dataset.group)));
+
+  document.addEventListener("keydown", event => {
+    const typing = event.target.matches("input, textarea, select");
+    if (typing) {
+      if (event.key === "Escape") { event.target.blur(); focusCard(current); }
+      return;
+    }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const card = cards()[current];
+    switch (event.key) {
+      case "j": case "ArrowRight": focusCard(current + 1); break;
+      case "k": case "ArrowLeft": focusCard(current - 1); break;
+      case "x": case " ": toggle(card); break;
+      case "Enter": if (card && card.dataset.href) location.href = card.dataset.href; else return; break;
+      case "m": if (!person) merge(); break;
+      case "n": if (renameForm) $("#new-name").focus(); break;
+      case "b": if (person) sendToReview(); break;
+      case "p": if (toPerson) toPerson.focus(); break;
+      case "Delete": if (card && card.dataset.photo) removeReference(card.dataset.photo); break;
+      case "u": undo(); break;
+      case "?": $("#help").showModal(); break;
+      default: return;
+    }
+    event.preventDefault();
+  });
+  if (cards().length) focusCard(0);
+})();
