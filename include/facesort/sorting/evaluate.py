@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder
-from facesort.faces import DetectedFace, find_faces
+from facesort.faces import DetectedFace, decode_side, find_faces, finer_copy
 from facesort.faults import crashpoint
 from facesort.files.hashing import sha256_file
 from facesort.files.journal import SourceChanged
@@ -189,7 +189,7 @@ class Evaluator:
         try:
             decoded = open_image(
                 path,
-                max_side=self.config.matching.encode_max_side,
+                max_side=decode_side(self.config.matching),
                 max_pixels=self.config.limits.max_image_pixels,
             )
         except UnreadableMedia as exc:
@@ -211,7 +211,10 @@ class Evaluator:
             matches = immich_matches(view)
             decided_by = "immich"
         else:
-            faces = find_faces(np.asarray(decoded.image), self.config.matching)
+            finer = finer_copy(
+                path, decoded, self.config.matching, self.config.limits.max_image_pixels
+            )
+            faces = find_faces(np.asarray(decoded.image), self.config.matching, finer=finer)
             crashpoint("sort.detected")
             matches = self._local_matches(faces)
             decided_by = "local"
