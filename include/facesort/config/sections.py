@@ -113,7 +113,11 @@ class MatchingSettings(_Section):
         800, ge=160, le=10000, description="Faces are detected on a copy this large."
     )
     encode_max_side: int = Field(
-        1600, ge=160, le=10000, description="Faces are encoded from a copy this large."
+        1600,
+        ge=160,
+        le=10000,
+        description="A face too small to fill an encoder chip in the detection copy is "
+        "encoded from a copy this large (larger faces from the detection copy).",
     )
     num_jitters: int = Field(1, ge=1, le=100)
     encoder: Literal["onnx", "dlib"] = Field(
