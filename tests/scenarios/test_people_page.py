@@ -108,6 +108,23 @@ def _faces(space):
         state.dispose()
 
 
+def _learn_one(space):
+    """Learn one reference photo of obama the way a run with learning on does."""
+    from facesort.learning import learn_references
+
+    config = space.config()
+    on = config.matching.learning.model_copy(update={"enabled": True, "max_per_person": 1})
+    learning = config.model_copy(
+        update={"matching": config.matching.model_copy(update={"learning": on})}
+    )
+    state = space.state()
+    try:
+        (learnt,) = learn_references(state, learning, actor="test")
+    finally:
+        state.dispose()
+    return learnt
+
+
 def _stored_thresholds(space):
     from facesort.thresholds import stored_person_thresholds
 
@@ -424,7 +441,7 @@ def test_own_thresholds_set_shown_refused_and_cleared(server, space, token):
         shared["shared_review"],
         "shared",
     )
-    assert shown["set_by"] == "review page/admin"
+    assert shown["set_by"] == "review page/reviewer"
     status, _, page = _request(
         server, PEOPLE + "/person/obama", headers={"Authorization": f"Bearer {token}"}
     )
@@ -437,29 +454,19 @@ def test_own_thresholds_set_shown_refused_and_cleared(server, space, token):
         status, refused = _post(server, token, "/api/thresholds", {"person": "obama", **bad})
         assert status == 400 and why in refused["detail"], refused
     assert _get(server, token, "/api/person/obama")["thresholds"] == shown
-    status, refused = _post(server, token, "/api/thresholds", {"person": "nobody", **body})
-    assert status == 400, refused
+    status, refused = _post(server, token, "/api/thresholds", {**body, "person": "nobody"})
+    assert status == 400 and "knows nobody called" in refused["detail"], refused
     status, result = _post(
         server, token, "/api/thresholds", {"person": "obama", "sure_distance": None}
     )
     assert status == 200, result
     assert _get(server, token, "/api/person/obama")["thresholds"] == shared
+    assert _stored_thresholds(space) == {}  # cleared: the shared values judge obama again
 
 
 def test_learnt_reference_listed_as_learnt_and_forgotten(server, space, token):
-    from facesort.learning import learn_references
-
     before = _disk(space)
-    config = space.config()
-    on = config.matching.learning.model_copy(update={"enabled": True, "max_per_person": 1})
-    learning = config.model_copy(
-        update={"matching": config.matching.model_copy(update={"learning": on})}
-    )
-    state = space.state()
-    try:
-        (learnt,) = learn_references(state, learning, actor="test")
-    finally:
-        state.dispose()
+    learnt = _learn_one(space)
     photo = os.path.basename(learnt.path)
     assert learnt.person == "obama" and photo.startswith("learnt-")
     person = _get(server, token, "/api/person/obama")
@@ -572,14 +579,25 @@ def test_screenshot(server, space):
 
     out = Path(SCREENSHOTS) / "images"
     out.mkdir(parents=True, exist_ok=True)
-    with chromium(viewport=(1200, 820)) as browser:
-        page = browser.new_page()
-        sign_in(page, server, f"{PEOPLE}/person/obama")
-        page.wait_for_load_state("networkidle")
-        page.locator("#new-name").fill("biden")
-        page.locator("#new-name").dispatch_event("input")
-        path = out / "people.png"
-        page.screenshot(path=str(path), full_page=True)
+    from facesort.learning import forget_learnt_reference
+    from facesort.thresholds import clear_person_thresholds, set_person_thresholds
+
+    learnt = _learn_one(space)  # show a learnt photo and obama's own sure distance
+    state = space.state()
+    try:
+        set_person_thresholds(state, "obama", sure=0.45, actor="review page/reviewer")
+        with chromium(viewport=(1200, 820)) as browser:
+            page = browser.new_page()
+            sign_in(page, server, f"{PEOPLE}/person/obama")
+            page.wait_for_load_state("networkidle")
+            page.locator("#new-name").fill("biden")
+            page.locator("#new-name").dispatch_event("input")
+            path = out / "people.png"
+            page.screenshot(path=str(path), full_page=True)
+    finally:
+        clear_person_thresholds(state, "obama")
+        forget_learnt_reference(state, space.config(), learnt.path, actor="test")
+        state.dispose()
     with Image.open(path) as image:
         image.convert("RGB").quantize(128, method=Image.Quantize.MEDIANCUT).save(
             path, optimize=True
