@@ -85,6 +85,7 @@ def people(request: Request, user=Viewer) -> Response:
 @app.get("/person/{name}")
 def person(request: Request, name: str, user=Viewer) -> Response:
     from facesort.people.overview import person_view
+    from facesort.people.own import learnt_names, own_thresholds
     from facesort.people.photos import reference_views
     from facesort.people.rename import known_person
     from facesort.people.split import library_files
@@ -100,6 +101,8 @@ def person(request: Request, name: str, user=Viewer) -> Response:
             "person": person_view(state, config, name),
             "references": reference_views(state, config, name),
             "files": library_files(state, config, name),
+            "thresholds": own_thresholds(state, config, name),
+            "learnt": learnt_names(state, config, name),
             "others": [p for p in people_names(state, config) if p != name],
             "actions": recent(state, limit=10),
             "user": user.get_name(),
@@ -128,6 +131,7 @@ def person_json(name: str, user=Viewer) -> Response:
     from dataclasses import asdict
 
     from facesort.people.overview import person_view
+    from facesort.people.own import learnt_names, own_thresholds
     from facesort.people.photos import reference_views
     from facesort.people.rename import known_person
     from facesort.people.split import library_files
@@ -137,6 +141,8 @@ def person_json(name: str, user=Viewer) -> Response:
     return JSONResponse(
         {
             **person_view(state, config, name).as_dict(),
+            "thresholds": own_thresholds(state, config, name).as_dict(),
+            "learnt_photos": sorted(learnt_names(state, config, name)),
             "reference_photos": [asdict(r) for r in reference_views(state, config, name)],
             "files": [
                 {"id": m.id, "path": m.current_path} for m in library_files(state, config, name)
@@ -167,6 +173,12 @@ class SplitBody(BaseModel):
     person: str = Field(max_length=500)
     file_ids: list[int] = Field(min_length=1, max_length=5000)
     to: str | None = Field(None, max_length=500)  # None: back to the review queue
+
+
+class ThresholdsBody(BaseModel):
+    person: str = Field(max_length=500)
+    sure_distance: float | None = None  # None: the shared value (both None: clear)
+    review_distance: float | None = None
 
 
 class UndoBody(BaseModel):
@@ -210,6 +222,41 @@ def split(body: SplitBody, user=Viewer) -> Response:
     config, state = review_page.facesort()
     actor = review_page.actor(user)
     return _done(split_files(config, state, actor, body.person, body.file_ids, to=body.to))
+
+
+@app.post("/api/thresholds", dependencies=[SameOrigin])
+def thresholds(body: ThresholdsBody, user=Viewer) -> Response:
+    from facesort.people.own import own_thresholds
+    from facesort.people.rename import known_person
+    from facesort.thresholds import set_person_thresholds
+
+    config, state = review_page.facesort()
+    name = known_person(state, config, body.person)
+    set_person_thresholds(state, name, sure=body.sure_distance, review=body.review_distance,
+                          config=config, actor=review_page.actor(user))  # fmt: skip
+    own = own_thresholds(state, config, name)
+    summary = (
+        f"{name} is judged by sure {own.sure_distance:.2f} ({own.sure_source}), review "
+        f"{own.review_distance:.2f} ({own.review_source})"
+    )
+    return JSONResponse({"summary": summary, **own.as_dict()})
+
+
+@app.post("/api/forget-learnt", dependencies=[SameOrigin])
+def forget_learnt(body: ReferenceBody, user=Viewer) -> Response:
+    from facesort.people.own import forget_learnt
+    from facesort.people.rename import known_person
+
+    config, state = review_page.facesort()
+    name = known_person(state, config, body.person)
+    report = forget_learnt(state, config, review_page.actor(user), name, body.photo)
+    return JSONResponse(
+        {
+            "summary": f"forgot {body.photo}, learnt for {name} (undo of its copy)",
+            "group_id": report.group_id,
+            "skipped": report.skipped or [],
+        }
+    )
 
 
 @app.post("/api/undo", dependencies=[SameOrigin])
