@@ -85,19 +85,24 @@ def move_person_thresholds(state: State, old: str, new: str) -> None:
     """After a rename (or a merge into ``new``): ``old``'s stored thresholds become
     ``new``'s, unless ``new`` has their own (a merge keeps the survivor's)."""
     with state.session() as session:
-        row = session.get(PersonThreshold, person_key(old))
-        if row is None or person_key(old) == person_key(new):
-            if row is not None:
-                row.person = new
-            return
-        if session.get(PersonThreshold, person_key(new)) is None:
-            session.add(
-                PersonThreshold(person_key=person_key(new), person=new,
-                                sure_distance=row.sure_distance,
-                                review_distance=row.review_distance, set_by=row.set_by,
-                                set_at=row.set_at)
-            )  # fmt: skip
-        session.delete(row)
+        move_thresholds_in(session, old, new)
+
+
+def move_thresholds_in(session, old: str, new: str) -> None:
+    """:func:`move_person_thresholds` in the caller's transaction (a rename's records)."""
+    row = session.get(PersonThreshold, person_key(old))
+    if row is None or person_key(old) == person_key(new):
+        if row is not None:
+            row.person = new
+        return
+    if session.get(PersonThreshold, person_key(new)) is None:
+        session.add(
+            PersonThreshold(person_key=person_key(new), person=new,
+                            sure_distance=row.sure_distance,
+                            review_distance=row.review_distance, set_by=row.set_by,
+                            set_at=row.set_at)
+        )  # fmt: skip
+    session.delete(row)
 
 
 def stored_person_thresholds(state: State) -> dict[str, StoredThresholds]:

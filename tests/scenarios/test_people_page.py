@@ -317,10 +317,20 @@ def test_a_rename_undone_from_the_review_page_puts_references_and_records_back(
 ):
     """The review page's undo list shows people actions too: undoing one there is the
     people page's whole undo (reference photos and records), not only its journal moves."""
+    from facesort.thresholds import (
+        clear_person_thresholds,
+        set_person_thresholds,
+        stored_person_thresholds,
+    )
+
+    state = space.state()
+    set_person_thresholds(state, "obama", sure=0.41)  # the person's own, set on the page
     before, records_before, faces_before = _disk(space), _records(space), _faces(space)
     status, result = _post(server, token, "/api/rename", {"person": "obama", "new_name": "Barry"})
     assert status == 200, result
     assert (space.references / "Barry").is_dir() and not (space.references / "obama").exists()
+    own = stored_person_thresholds(state)
+    assert "obama" not in own and own["Barry"].sure_distance == 0.41  # they follow the name
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     status, _, answer = _request(
         server,
@@ -332,6 +342,11 @@ def test_a_rename_undone_from_the_review_page_puts_references_and_records_back(
     assert status == 200, answer
     assert _disk(space) == before and _records(space) == records_before
     assert _faces(space) == faces_before
+    own = stored_person_thresholds(state)
+    assert "Barry" not in own and own["obama"].sure_distance == 0.41
+    clear_person_thresholds(state, "obama")
+    assert stored_person_thresholds(state) == {}
+    state.dispose()
 
 
 def test_merge_keeps_both_photos_of_one_name_and_undo_separates_them(server, space, token):
