@@ -116,6 +116,17 @@ def _page(request: Request, template: str, context: dict, status_code: int = 200
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
+def _facesort_page(
+    request: Request, template: str, user: Any, config: Any, state: Any, **context: Any
+) -> Response:
+    """A page with the tabs' counts: ``context`` and the config, state and user each needs."""
+    return _page(
+        request,
+        template,
+        {"config": config, "state": state, **context, "user": user.get_name()},
+    )
+
+
 @app.get("/", name="index")
 def index(request: Request, user=Viewer) -> Response:
     from facesort.review.queue import queue_counts
@@ -194,18 +205,10 @@ def clusters(request: Request, user=Viewer) -> Response:
     from facesort.review.queue import active_clusters, people_names
 
     config, state = facesort()
-    return _page(
-        request,
-        "clusters.html",
-        {
-            "page_kind": "clusters",
-            "config": config,
-            "state": state,
-            "clusters": active_clusters(state),
-            "people": people_names(state, config),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "clusters.html", user, config, state, page_kind="clusters",
+        clusters=active_clusters(state), people=people_names(state, config),
+    )  # fmt: skip
 
 
 @app.get("/clusters/{cluster_id}")
@@ -233,24 +236,13 @@ def _queue_page(
     from facesort.review.queue import people_names, tab_actions
 
     config, state = facesort()
-    return _page(
-        request,
-        "queue.html",
-        {
-            "config": config,
-            "state": state,
-            "category": category,
-            "cluster_id": cluster_id,
-            "actions": tab_actions(category),
-            "items": items,
-            "page": page,
-            "more": more,
-            "search": search,
-            "matching": len(items) if matching is None else matching,
-            "people": people_names(state, config),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "queue.html", user, config, state,
+        category=category, cluster_id=cluster_id, actions=tab_actions(category), items=items,
+        page=page, more=more, search=search,
+        matching=len(items) if matching is None else matching,
+        people=people_names(state, config),
+    )  # fmt: skip
 
 
 @app.get("/is-this/{category}")
@@ -261,18 +253,10 @@ def is_this(request: Request, category: str, user=Viewer) -> Response:
     if category not in ASKED_CATEGORIES:
         raise HTTPException(404, f"no suggestions are made for {category!r}")
     config, state = facesort()
-    return _page(
-        request,
-        "is_this.html",
-        {
-            "page_kind": "is-this",
-            "config": config,
-            "state": state,
-            "category": category,
-            "questions": suggestions(state, config, category),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "is_this.html", user, config, state, page_kind="is-this",
+        category=category, questions=suggestions(state, config, category),
+    )  # fmt: skip
 
 
 @app.get("/actions")
@@ -280,17 +264,10 @@ def actions(request: Request, user=Viewer) -> Response:
     from facesort.review.queue import recent_actions
 
     config, state = facesort()
-    return _page(
-        request,
-        "actions.html",
-        {
-            "page_kind": "actions",
-            "config": config,
-            "state": state,
-            "actions": recent_actions(state, limit=50),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "actions.html", user, config, state, page_kind="actions",
+        actions=recent_actions(state, limit=50),
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- pictures
