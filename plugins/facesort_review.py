@@ -22,13 +22,12 @@ The API server needs ``FACESORT_CONFIG`` in its environment, like the workers.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
+from facesort_review_files import router as pictures_and_reports
 from facesort_web import (  # shared with the people page; names kept importable here
-    PRIVATE_CACHE,
     NotSignedIn,
     actor,
     base_url,
@@ -41,7 +40,7 @@ from facesort_web import (  # shared with the people page; names kept importable
     wants_html,
 )
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -51,8 +50,6 @@ from facesort.words import plural
 
 ASSETS = Path(__file__).resolve().parent / "facesort_review"
 URL_PREFIX = "/facesort/review"
-# Files of a week's report that may be served: its page and its CSV tables.
-REPORT_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(html|csv)")
 
 templates = Jinja2Templates(directory=ASSETS / "templates")
 templates.env.globals["plural"] = plural  # "1 file", "2 files" in the pages too
@@ -270,116 +267,7 @@ def actions(request: Request, user=Viewer) -> Response:
     )  # fmt: skip
 
 
-# --------------------------------------------------------------------------- pictures
-
-
-def _picture(found: Any, missing: str, make) -> Any:
-    """``make(found)``: a picture (a JPEG's path or bytes) of a record found by id; 404
-    when there is no such record, or no picture of it (:class:`NoPicture`)."""
-    from facesort.review.pictures import NoPicture
-
-    if found is None:
-        raise HTTPException(404, missing)
-    try:
-        return make(found)
-    except NoPicture as exc:
-        raise HTTPException(404, str(exc)) from None
-
-
-@app.get("/thumb/{file_id}")
-def thumbnail(file_id: int, frame: int | None = None, user=Viewer) -> Response:
-    from facesort.review.pictures import thumbnail
-    from facesort.review.queue import get_file
-
-    config, state = facesort()
-    path = _picture(
-        get_file(state, file_id), f"no file #{file_id}", lambda m: thumbnail(config, m, frame)
-    )
-    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE_CACHE)
-
-
-@app.get("/face/{face_id}")
-def face(face_id: int, user=Viewer) -> Response:
-    from facesort.review.pictures import face_thumbnail
-    from facesort.review.queue import get_face
-
-    config, state = facesort()
-    path = _picture(
-        get_face(state, face_id),
-        f"no face #{face_id}",
-        lambda found: face_thumbnail(config, found[1], found[0]),
-    )
-    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE_CACHE)
-
-
-@app.get("/file/{file_id}")
-def original_file(file_id: int, user=Viewer) -> Response:
-    """The file itself, to look at it in full (by id: never a path from the request)."""
-    import os
-
-    from facesort.review.queue import get_file
-
-    _, state = facesort()
-    media = get_file(state, file_id)
-    if media is None or not media.current_path or not os.path.isfile(media.current_path):
-        raise HTTPException(404, f"file #{file_id} is not on disk")
-    return FileResponse(
-        media.current_path,
-        headers=PRIVATE_CACHE,
-        content_disposition_type="inline",
-        filename=os.path.basename(media.current_path),
-    )
-
-
-@app.get("/reference-photo/{face_id}")
-def reference_photo(face_id: int, person: str, user=Viewer) -> Response:
-    """The reference photo of ``person`` nearest to a face (found from the records,
-    never a path from the request), small."""
-    from facesort.review.pictures import small_picture
-    from facesort.review.suggestions import best_reference
-
-    config, state = facesort()
-    data = _picture(
-        best_reference(state, config, face_id, person),
-        f"no reference photo of {person!r} to compare face #{face_id}",
-        lambda path: small_picture(config, path),
-    )
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-cache"})
-
-
-# --------------------------------------------------------------------------- reports
-
-
-@app.get("/reports/latest/")
-def latest_report_page(user=Viewer) -> Response:
-    """The newest weekly report (facesort_review_report), behind the same sign-in."""
-    return latest_report_file("report.html", user)
-
-
-@app.get("/reports/latest/{name}")
-def latest_report_file(name: str, user=Viewer) -> Response:
-    """A file of the newest report (its page links its CSV tables by name)."""
-    missing = HTTPException(404, f"no report file {name!r}: facesort_review_report makes them")
-    if not REPORT_FILE.fullmatch(name):  # a plain name: no separators, dots or NULs
-        raise missing
-    config, _ = facesort()
-    folder = (config.reports_path / "latest").resolve()
-    path = (folder / name).resolve()
-    if path.parent != folder or not path.is_file():
-        raise missing
-    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
-
-
-@app.get("/reports/resorts/{name}")
-def resort_plan_file(name: str, user=Viewer) -> Response:
-    """A re-sort's plan CSV (facesort_resort's approval request links it)."""
-    missing = HTTPException(404, f"no re-sort plan {name!r}: facesort_resort writes them")
-    config, _ = facesort()
-    folder = (config.reports_path / "resorts").resolve()
-    path = (folder / name).resolve()
-    if not REPORT_FILE.fullmatch(name) or path.parent != folder or not path.is_file():
-        raise missing
-    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
+app.include_router(pictures_and_reports)  # thumbnails, faces, files, reports: by id or name
 
 
 # --------------------------------------------------------------------------- actions
