@@ -4,8 +4,8 @@ matches (:mod:`facesort.learning`)."""
 from __future__ import annotations
 
 import argparse
-import json
 
+from facesort.cli.output import print_listing
 from facesort.config import Config
 
 ACTOR = "facesort references"
@@ -30,16 +30,16 @@ def cmd_learnt(config: Config, args: argparse.Namespace) -> int:
             print(f"Removed {args.path} (its photo stays in the library and is not learnt again).")
             return 0
         listed = learnt_references(state, config)
-    if args.json:
-        print(json.dumps([item.as_dict() for item in listed], indent=2))
-        return 0
-    if not listed:
-        print("No learnt reference photos.")
-    for item in listed:
-        print(
+    print_listing(
+        listed,
+        as_json=args.json,
+        as_dict=lambda item: item.as_dict(),
+        empty="No learnt reference photos.",
+        line=lambda item: (
             f"{item.person:<24} {item.path}  from file #{item.file_id} at {item.distance:.2f}; "
             f"remove: facesort references forget '{item.path}'"
-        )
+        ),
+    )
     return 0
 
 

@@ -49,3 +49,16 @@ def print_results(results, *, as_json: bool, out=None, roots: Sequence[Path] = (
     counts = Counter(r.folder for r in results)
     if counts:
         out.write("\n" + ", ".join(f"{folder}: {n}" for folder, n in sorted(counts.items())) + "\n")
+
+
+def print_listing(items, *, as_json: bool, as_dict, empty: str, line) -> None:
+    """A listing command's output: the items as JSON (``as_dict`` each), or ``empty`` when
+    there are none, or ``line`` of each item, one a line."""
+    items = list(items)
+    if as_json:
+        print(json.dumps([as_dict(item) for item in items], indent=2))
+        return
+    if not items:
+        print(empty)
+    for item in items:
+        print(line(item))

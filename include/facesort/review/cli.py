@@ -200,19 +200,19 @@ def _history(state, args: argparse.Namespace) -> int:
 def _clusters(state, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from facesort.cli.output import print_listing
     from facesort.review.queue import active_clusters
 
-    clusters = active_clusters(state)
-    if args.json:
-        print(json.dumps([asdict(c) for c in clusters], indent=2))
-        return 0
-    if not clusters:
-        print("No clusters of unknown faces (run `facesort review recluster`).")
-    for cluster in clusters:
-        print(
-            f"cluster {cluster.id}: {cluster.face_count} faces in {cluster.file_count} files "
-            f"({cluster.in_queue} in the review queue)"
-        )
+    print_listing(
+        active_clusters(state),
+        as_json=args.json,
+        as_dict=asdict,
+        empty="No clusters of unknown faces (run `facesort review recluster`).",
+        line=lambda c: (
+            f"cluster {c.id}: {c.face_count} faces in {c.file_count} files "
+            f"({c.in_queue} in the review queue)"
+        ),
+    )
     return 0
 
 
