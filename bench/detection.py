@@ -31,10 +31,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path("/work/shared/datasets/faces")
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "faces"
 
+# "_fitted": faces.FITTED_SECOND_PASS for the candidate (the quick pass's second pass
+# on a copy fitted to the faces that matter, or upsampled as before).
 CANDIDATES = {
-    "today (upsample 1 on 800 px)": {},
-    "quick first (upsample 0 on 1000 px, then 1 on 800 where needed)": {"quick_detect": True},
-    "quick first, background_face_ratio 0.6": {"quick_detect": True, "background_face_ratio": 0.6},
+    "today (upsample 1 on 800 px)": {"quick_detect": False},
+    "quick first, then upsampled where needed (issue 14's first change)": {"_fitted": False},
+    "quick first, then fitted where needed (default now)": {"_fitted": True},
+    "quick first, fitted, background_face_ratio 0.6": {"background_face_ratio": 0.6},
     "upsample 0 on 1000 px": {"upsample": 0, "detect_max_side": 1000},
 }
 
@@ -60,12 +63,13 @@ def _photos(workdir: Path, count: int) -> list[tuple[str, Path, str | None]]:
     return out
 
 
-def _references(references_dir: Path, settings):
+def _references(references_dir: Path, settings, fitted: bool):
     from facesort import faces
     from facesort.matching import ReferenceSet
     from facesort.media import open_image
 
     rows = []
+    faces.FITTED_SECOND_PASS = fitted
     for path in sorted(references_dir.glob("*/*")):
         rgb = np.asarray(
             open_image(path, max_side=settings.encode_max_side, max_pixels=10**9).image
@@ -91,18 +95,24 @@ def main() -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="facesort-detection-"))
     photos = _photos(workdir, args.count)
     policy = PolicySettings()
-    settings = {name: MatchingSettings(**extra) for name, extra in CANDIDATES.items()}
+    settings = {
+        name: MatchingSettings(**{k: v for k, v in extra.items() if k != "_fitted"})
+        for name, extra in CANDIDATES.items()
+    }
+    fitted = {name: extra.get("_fitted", True) for name, extra in CANDIDATES.items()}
     references = {
-        name: _references(workdir / "photos" / "references", s) for name, s in settings.items()
+        name: _references(workdir / "photos" / "references", s, fitted[name])
+        for name, s in settings.items()
     }
     rows = []
     for label, path, expected in photos:
-        rgb = np.ascontiguousarray(
-            open_image(path, max_side=1600, max_pixels=10**9).image  # encode_max_side
-        )
+        # decoded as a run does now (faces.decode_side, 1000 px; bench/decode.py)
+        side = faces.decode_side(MatchingSettings())
+        rgb = np.ascontiguousarray(open_image(path, max_side=side, max_pixels=10**9).image)
         row = {"photo": label, "expected": expected}
         height, width = rgb.shape[:2]
         for name, s in settings.items():
+            faces.FITTED_SECOND_PASS = fitted[name]
             start = time.process_time()
             boxes = faces.locate_faces(rgb, s)
             detect_ms = 1000 * (time.process_time() - start)

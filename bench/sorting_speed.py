@@ -205,7 +205,12 @@ def _prepare_encoder() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=140, help="photos in the set")
+    parser.add_argument("--count", type=int, help="photos in the set (140; 80 portraits)")
+    parser.add_argument(
+        "--portraits",
+        action="store_true",
+        help="small 250x250 portraits of one person each (photoset.build_portraits)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="runs of each tool")
     parser.add_argument("--cpus", type=int, default=2, help="processes for both tools")
     parser.add_argument(
@@ -218,13 +223,18 @@ def main(argv: list[str] | None = None) -> int:
         help="also run facesort with other settings: NAME:key.path=value,...",
     )
     parser.add_argument("--workdir", type=Path, help="keep the photos and workspaces here")
-    parser.add_argument("--json", type=Path, default=RESULTS / "sorting_speed.json")
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    args.count = args.count or (80 if args.portraits else 140)
+    args.json = args.json or RESULTS / (
+        "sorting_speed_portraits.json" if args.portraits else "sorting_speed.json"
+    )
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="facesort-bench-speed-"))
     try:
         photos = work / "set"
-        truth = photoset.build(photos, args.count)
+        build = photoset.build_portraits if args.portraits else photoset.build
+        truth = build(photos, args.count)
         print(f"face encoder for onnxruntime: {_prepare_encoder()}", flush=True)
         tools = {"facesort": {}} | dict(parse_variant(v) for v in args.variant)
         runs: dict[str, list] = {name: [] for name in [*tools, "face_recognition"]}

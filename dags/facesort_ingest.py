@@ -16,10 +16,11 @@ that dies is finished by the next one.
 | `learn_from_immich` | people named in Immich -> reference photos (their feature faces) |
 | `read_immich_names` | who Immich says is in each of the run's files, read once, stored |
 | `sort_batch` | mapped per batch, `facesort_cpu` pool: dedupe, Immich's names, local faces |
-| `summarize` | reads back from the audit trail where this run's files went |
+| `summarize` | keeps the largest copy of each split picture; where the run's files went |
 | `immich_rescan` | queues the scans again, so Immich sees the files at their new place |
 | `immich_carry_names` | deferrable: the people named in Immich, given to moved files' new assets |
 | `check_immich` | *skipped* with the fix when Immich's settings are wrong (files sorted locally) |
+| `announce_library` | updates the `facesort_library` asset when files reached the library |
 | `announce_review_queue` | updates the `facesort_review_queue` asset when files were queued |
 
 Without Immich configured (no `immich:` section, no `immich_api` connection) the Immich
@@ -92,7 +93,7 @@ def facesort_ingest():
     def sort_batch(run: TaskRun, batch_id: int) -> dict:
         return ingest.sort_batch(run, batch_id)
 
-    @facesort_task(trigger_rule="none_failed", outlets=[LIBRARY])
+    @facesort_task(trigger_rule="none_failed")
     def summarize(run: TaskRun) -> dict:
         return ingest.where_files_went(run)
 
@@ -113,6 +114,10 @@ def facesort_ingest():
     def check_immich(run: TaskRun) -> dict:
         return immich.check_outcome(run)
 
+    @facesort_task(outlets=[LIBRARY])
+    def announce_library(run: TaskRun, summary: dict) -> int:
+        return ingest.files_sorted_into_library(summary)
+
     @facesort_task(outlets=[REVIEW_QUEUE])
     def announce_review_queue(run: TaskRun, summary: dict) -> int:
         return ingest.files_queued_for_review(summary)
@@ -125,6 +130,7 @@ def facesort_ingest():
     summary = summarize()
     names >> sort_batch.expand(batch_id=batches) >> summary
     immich_rescan(summary) >> immich_carry_names >> check_immich()
+    announce_library(summary)
     announce_review_queue(summary)
 
 

@@ -14,9 +14,13 @@ Manual only. *Trigger* shows a form:
 
 `plan` re-evaluates every file in the scope and writes the files whose place would
 change to `<reports_dir>/resorts/<run id>.csv` (file, from, to, reason). Unless it is a
-dry run, `apply` moves them through the journal, as one group named by the run id:
-`facesort undo <run id>` puts every file back. A file that would now go elsewhere than
-the plan says, or was moved meanwhile, is left alone and listed.
+dry run, `approve` waits for a person to approve the plan (*Required actions* in the UI:
+the plan's summary, how many files go where, and a link to the CSV); *Reject*, or no
+answer within **approval timeout** hours, skips `apply` and nothing moves. **Skip the
+approval** (scripted runs) lets `apply` run at once. `apply` moves the files through the
+journal, as one group named by the run id: `facesort undo <run id>` puts every file
+back. A file that would now go elsewhere than the plan says, or was moved meanwhile, is
+left alone and listed.
 
 Bad values are refused in the form (types, ranges, choices) or by `plan`, with a
 message naming the field and the fix.
@@ -35,12 +39,15 @@ from facesort.airflow import (
     facesort_task,
     resort,
 )
+from facesort.airflow.approval import APPROVAL_HOURS, MAX_APPROVAL_HOURS, PlanApproval
 from facesort.airflow.dag_defaults import facesort_dag
 from facesort.vocab import Category
 
 RESORTABLE = [c.value for c in Category if c is not Category.DUPLICATES]
 SCOPE = "What to re-sort"
 THRESHOLDS = "Thresholds for this re-sort (empty: the config's)"
+APPROVAL = "Approval"
+STEP_TIMEOUT = timedelta(hours=6)  # plan and apply each; the wait for a person is apart
 
 
 def _distance(title: str, description: str) -> Param:
@@ -54,7 +61,6 @@ def _distance(title: str, description: str) -> Param:
     catchup=False,
     max_active_runs=1,  # two re-sorts of the same files must not interleave
     retries=1,
-    dagrun_timeout=timedelta(hours=6),
     params={
         "scope": Param(
             "review",
@@ -101,6 +107,23 @@ def _distance(title: str, description: str) -> Param:
             title="Dry run",
             description="Only write the plan (file, from, to, reason); move nothing.",
         ),
+        "skip_approval": Param(
+            False,
+            type="boolean",
+            title="Skip the approval",
+            description="For scripted runs: apply the plan without waiting for a person to "
+            "approve it.",
+            section=APPROVAL,
+        ),
+        "approval_timeout_hours": Param(
+            APPROVAL_HOURS,
+            type="number",
+            exclusiveMinimum=0,
+            maximum=MAX_APPROVAL_HOURS,
+            title="Approval timeout (hours)",
+            description="Without an answer by then the plan is rejected and nothing moves.",
+            section=APPROVAL,
+        ),
         "redetect": Param(
             False,
             type="boolean",
@@ -128,15 +151,16 @@ def _distance(title: str, description: str) -> Param:
     doc_md=__doc__,
 )
 def facesort_resort():
-    @facesort_task
+    @facesort_task(execution_timeout=STEP_TIMEOUT)
     def plan(run: TaskRun) -> dict:
         return resort.plan(run)
 
-    @facesort_task(outlets=[LIBRARY, REVIEW_QUEUE])
+    @facesort_task(outlets=[LIBRARY, REVIEW_QUEUE], execution_timeout=STEP_TIMEOUT)
     def apply(run: TaskRun, planned: dict) -> dict:
         return resort.apply(run, planned)
 
-    apply(plan())
+    planned = plan()
+    planned >> PlanApproval(task_id="approve", plan_task_id="plan") >> apply(planned)
 
 
 facesort_resort()

@@ -6,7 +6,7 @@ files; rename, merge, remove a reference photo, split wrongly sorted files out, 
 The routes are thin: the views and actions are in :mod:`facesort.people`; templates and
 script in ``plugins/facesort_people/``.
 
-Security is the review page's, imported from it (:mod:`facesort_review`): every route
+Security is the review page's, shared with it (:mod:`facesort_web`): every route
 signs the user in with Airflow's resolver and asks the auth manager about the custom
 view ``facesort review``; actions are JSON posts from the page's own origin. Files and
 faces are shown through the review page's routes (by id); a reference photo is served
@@ -15,11 +15,10 @@ by its plain name, looked up in the person's folder, never as a path from the re
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, ClassVar
 
 import facesort_review as review_page  # the module, not its plugin class: one plugin each
+import facesort_web as web
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -37,28 +36,20 @@ templates = Jinja2Templates(directory=ASSETS / "templates")
 
 app = FastAPI(title="facesort people", docs_url=None, redoc_url=None, openapi_url=None)
 app.mount("/static", StaticFiles(directory=ASSETS / "static"), name="static")
-Viewer = Depends(review_page.signed_in_user)
-SameOrigin = Depends(review_page.same_origin_only)
-
-
-@app.exception_handler(review_page.NotSignedIn)
-async def _not_signed_in(request: Request, exc: Exception) -> Response:
-    return await review_page._not_signed_in(request, exc)
+Viewer = Depends(web.signed_in_user)
+SameOrigin = Depends(web.same_origin_only)
+app.add_exception_handler(web.NotSignedIn, web.not_signed_in)
 
 
 @app.exception_handler(FacesortError)
 async def _facesort_error(request: Request, exc: FacesortError) -> Response:
-    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+    if web.wants_html(request):
         return _page(request, "error.html", {"message": str(exc)}, status_code=400)
     return JSONResponse({"detail": str(exc)}, status_code=400)
 
 
-def _base(request: Request) -> str:
-    return request.scope.get("root_path", "").rstrip("/") + "/"
-
-
 def _page(request: Request, template: str, context: dict, status_code: int = 200) -> Response:
-    context = {"base": _base(request), "review": REVIEW_URL, **context}
+    context = {"base": web.base_url(request), "review": REVIEW_URL, **context}
     return templates.TemplateResponse(request, template, context, status_code=status_code)
 
 
@@ -70,7 +61,7 @@ def people(request: Request, user=Viewer) -> Response:
     from facesort.people.overview import people_overview
     from facesort.people.undo import recent
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     return _page(
         request,
         "people.html",
@@ -85,13 +76,14 @@ def people(request: Request, user=Viewer) -> Response:
 @app.get("/person/{name}")
 def person(request: Request, name: str, user=Viewer) -> Response:
     from facesort.people.overview import person_view
+    from facesort.people.own import learnt_names, own_thresholds
     from facesort.people.photos import reference_views
     from facesort.people.rename import known_person
     from facesort.people.split import library_files
     from facesort.people.undo import recent
     from facesort.review.queue import people_names
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     name = known_person(state, config, name)
     return _page(
         request,
@@ -100,6 +92,8 @@ def person(request: Request, name: str, user=Viewer) -> Response:
             "person": person_view(state, config, name),
             "references": reference_views(state, config, name),
             "files": library_files(state, config, name),
+            "thresholds": own_thresholds(state, config, name),
+            "learnt": learnt_names(state, config, name),
             "others": [p for p in people_names(state, config) if p != name],
             "actions": recent(state, limit=10),
             "user": user.get_name(),
@@ -111,15 +105,15 @@ def person(request: Request, name: str, user=Viewer) -> Response:
 def reference_photo(name: str, photo: str, user=Viewer) -> Response:
     from facesort.people.photos import photo_path
 
-    config, _ = review_page.facesort()
-    return FileResponse(photo_path(config, name, photo), headers=review_page.PRIVATE_CACHE)
+    config, _ = web.facesort()
+    return FileResponse(photo_path(config, name, photo), headers=web.PRIVATE_CACHE)
 
 
 @app.get("/api/people")
 def people_json(user=Viewer) -> Response:
     from facesort.people.overview import people_overview
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     return JSONResponse([v.as_dict() for v in people_overview(state, config)])
 
 
@@ -128,15 +122,18 @@ def person_json(name: str, user=Viewer) -> Response:
     from dataclasses import asdict
 
     from facesort.people.overview import person_view
+    from facesort.people.own import learnt_names, own_thresholds
     from facesort.people.photos import reference_views
     from facesort.people.rename import known_person
     from facesort.people.split import library_files
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     name = known_person(state, config, name)
     return JSONResponse(
         {
             **person_view(state, config, name).as_dict(),
+            "thresholds": own_thresholds(state, config, name).as_dict(),
+            "learnt_photos": sorted(learnt_names(state, config, name)),
             "reference_photos": [asdict(r) for r in reference_views(state, config, name)],
             "files": [
                 {"id": m.id, "path": m.current_path} for m in library_files(state, config, name)
@@ -169,56 +166,93 @@ class SplitBody(BaseModel):
     to: str | None = Field(None, max_length=500)  # None: back to the review queue
 
 
+class ThresholdsBody(BaseModel):
+    person: str = Field(max_length=500)
+    sure_distance: float | None = None  # None: the shared value (both None: clear)
+    review_distance: float | None = None
+
+
 class UndoBody(BaseModel):
     group_id: str | None = Field(None, max_length=250)  # None: the last people action
-
-
-def _done(result) -> JSONResponse:
-    return JSONResponse(json.loads(json.dumps(result.as_dict(), default=str)))
 
 
 @app.post("/api/rename", dependencies=[SameOrigin])
 def rename(body: RenameBody, user=Viewer) -> Response:
     from facesort.people.rename import rename_person
 
-    config, state = review_page.facesort()
-    return _done(rename_person(config, state, review_page.actor(user), body.person, body.new_name))
+    config, state = web.facesort()
+    return web.done(rename_person(config, state, web.actor(user), body.person, body.new_name))
 
 
 @app.post("/api/merge", dependencies=[SameOrigin])
 def merge(body: MergeBody, user=Viewer) -> Response:
     from facesort.people.rename import merge_people
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     first, second = body.people
-    return _done(merge_people(config, state, review_page.actor(user), first, second, body.keep))
+    return web.done(merge_people(config, state, web.actor(user), first, second, body.keep))
 
 
 @app.post("/api/remove-reference", dependencies=[SameOrigin])
 def remove_reference(body: ReferenceBody, user=Viewer) -> Response:
     from facesort.people.photos import remove_reference
 
-    config, state = review_page.facesort()
-    actor = review_page.actor(user)
-    return _done(remove_reference(config, state, actor, body.person, body.photo))
+    config, state = web.facesort()
+    actor = web.actor(user)
+    return web.done(remove_reference(config, state, actor, body.person, body.photo))
 
 
 @app.post("/api/split", dependencies=[SameOrigin])
 def split(body: SplitBody, user=Viewer) -> Response:
     from facesort.people.split import split_files
 
+    config, state = web.facesort()
+    actor = web.actor(user)
+    return web.done(split_files(config, state, actor, body.person, body.file_ids, to=body.to))
+
+
+@app.post("/api/thresholds", dependencies=[SameOrigin])
+def thresholds(body: ThresholdsBody, user=Viewer) -> Response:
+    from facesort.people.own import own_thresholds
+    from facesort.people.rename import known_person
+    from facesort.thresholds import set_person_thresholds
+
     config, state = review_page.facesort()
-    actor = review_page.actor(user)
-    return _done(split_files(config, state, actor, body.person, body.file_ids, to=body.to))
+    name = known_person(state, config, body.person)
+    set_person_thresholds(state, name, sure=body.sure_distance, review=body.review_distance,
+                          config=config, actor=review_page.actor(user))  # fmt: skip
+    own = own_thresholds(state, config, name)
+    summary = (
+        f"{name} is judged by sure {own.sure_distance:.2f} ({own.sure_source}), review "
+        f"{own.review_distance:.2f} ({own.review_source})"
+    )
+    return JSONResponse({"summary": summary, **own.as_dict()})
+
+
+@app.post("/api/forget-learnt", dependencies=[SameOrigin])
+def forget_learnt(body: ReferenceBody, user=Viewer) -> Response:
+    from facesort.people.own import forget_learnt
+    from facesort.people.rename import known_person
+
+    config, state = review_page.facesort()
+    name = known_person(state, config, body.person)
+    report = forget_learnt(state, config, review_page.actor(user), name, body.photo)
+    return JSONResponse(
+        {
+            "summary": f"forgot {body.photo}, learnt for {name} (undo of its copy)",
+            "group_id": report.group_id,
+            "skipped": report.skipped or [],
+        }
+    )
 
 
 @app.post("/api/undo", dependencies=[SameOrigin])
 def undo(body: UndoBody, user=Viewer) -> Response:
     from facesort.people.undo import last_undoable, undo
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     group = body.group_id or last_undoable(state)
-    return _done(undo(config, state, review_page.actor(user), group))
+    return web.done(undo(config, state, web.actor(user), group))
 
 
 # --------------------------------------------------------------------------- plugin
@@ -226,15 +260,6 @@ def undo(body: UndoBody, user=Viewer) -> Response:
 
 class FacesortPeoplePlugin(AirflowPlugin):
     name = "facesort_people"
-    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
-        {"app": app, "url_prefix": URL_PREFIX, "name": "facesort people"}
-    ]
-    external_views: ClassVar[list[dict[str, Any]]] = [
-        {
-            "name": "People",
-            "href": URL_PREFIX.lstrip("/") + "/",
-            "url_route": "facesort-people",
-            "destination": "nav",
-            "category": "browse",
-        }
-    ]
+    fastapi_apps, external_views = web.nav_plugin(
+        app, URL_PREFIX, "facesort people", view="People", route="facesort-people"
+    )

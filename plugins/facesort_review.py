@@ -22,87 +22,37 @@ The API server needs ``FACESORT_CONFIG`` in its environment, like the workers.
 
 from __future__ import annotations
 
-import json
-import re
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
+from facesort_review_files import router as pictures_and_reports
+from facesort_web import (  # shared with the people page; names kept importable here
+    NotSignedIn,
+    actor,
+    base_url,
+    done,
+    facesort,
+    nav_plugin,
+    not_signed_in,
+    same_origin_only,
+    signed_in_user,
+    wants_html,
+)
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from facesort.errors import FacesortError
+from facesort.words import plural
 
 ASSETS = Path(__file__).resolve().parent / "facesort_review"
 URL_PREFIX = "/facesort/review"
-RESOURCE = "facesort review"  # the custom view auth managers are asked about
-# Files of a week's report that may be served: its page and its CSV tables.
-REPORT_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.(html|csv)")
 
 templates = Jinja2Templates(directory=ASSETS / "templates")
-
-
-class NotSignedIn(Exception):
-    pass
-
-
-# --------------------------------------------------------------------------- facesort
-
-
-@lru_cache(maxsize=4)
-def _state(url: str):
-    from facesort.state import State
-
-    return State(url)
-
-
-def facesort():
-    """The config (re-read on every request: edits apply without a restart) and state."""
-    from facesort.config import load_config
-
-    config = load_config()
-    return config, _state(config.database_url)
-
-
-# --------------------------------------------------------------------------- auth
-
-
-async def signed_in_user(request: Request) -> Any:
-    """The Airflow user of the request (cookie or bearer token), allowed to use the page."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.core_api.security import get_user
-    from fastapi.security import HTTPBearer
-
-    credentials = await HTTPBearer(auto_error=False)(request)
-    try:
-        user = await get_user(request, None, credentials)
-    except HTTPException as exc:
-        raise NotSignedIn(str(exc.detail)) from None
-    method = "GET" if request.method in {"GET", "HEAD"} else "POST"
-    if not get_auth_manager().is_authorized_custom_view(
-        method=method, resource_name=RESOURCE, user=user
-    ):
-        raise HTTPException(403, f"{user.get_name()} may not use the facesort review page")
-    return user
-
-
-def same_origin_only(request: Request) -> None:
-    """Refuse actions a page on another site could have sent (CSRF)."""
-    if request.headers.get("sec-fetch-site", "same-origin") not in {"same-origin", "none"}:
-        raise HTTPException(403, "cross-site request refused")
-    origin = request.headers.get("origin")
-    if origin and origin.split("://", 1)[-1] != request.headers.get("host"):
-        raise HTTPException(403, "cross-origin request refused")
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        raise HTTPException(415, "actions are JSON posts")
-
-
-def actor(user: Any) -> str:
-    return f"review page/{user.get_name()}"
+templates.env.globals["plural"] = plural  # "1 file", "2 files" in the pages too
 
 
 # --------------------------------------------------------------------------- app
@@ -112,14 +62,7 @@ app.mount("/static", StaticFiles(directory=ASSETS / "static"), name="static")
 Viewer = Depends(signed_in_user)
 
 
-@app.exception_handler(NotSignedIn)
-async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
-    from airflow.api_fastapi.app import get_auth_manager
-
-    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-        login = get_auth_manager().get_url_login(next_url=str(request.url))
-        return RedirectResponse(login, status_code=303)
-    return JSONResponse({"detail": f"sign in to Airflow first ({exc})"}, status_code=401)
+app.add_exception_handler(NotSignedIn, not_signed_in)
 
 
 @app.exception_handler(FacesortError)
@@ -138,13 +81,9 @@ async def _facesort_error(request: Request, exc: FacesortError) -> Response:
             },
             status_code=409,
         )
-    if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+    if wants_html(request):
         return _page(request, "error.html", {"message": str(exc)}, status_code=400)
     return JSONResponse({"detail": str(exc)}, status_code=400)
-
-
-def _base(request: Request) -> str:
-    return request.scope.get("root_path", "").rstrip("/") + "/"
 
 
 def _page(request: Request, template: str, context: dict, status_code: int = 200) -> Response:
@@ -158,20 +97,31 @@ def _page(request: Request, template: str, context: dict, status_code: int = 200
         from facesort.report.output import latest_report
 
         if latest_report(context["config"].reports_path) is not None:
-            reports_url = f"{_base(request)}reports/latest/"
+            reports_url = f"{base_url(request)}reports/latest/"
     if "state" in context:
         from facesort.review.queue import active_clusters, queue_counts
 
         counts = queue_counts(context["state"])
         clusters = len(active_clusters(context["state"]))
     context = {
-        "base": _base(request),
+        "base": base_url(request),
         "categories": [(c, CATEGORY_TITLES[c], counts.get(c, 0)) for c in REVIEW_CATEGORIES],
         "cluster_count": clusters,
         "reports_url": reports_url,
         **context,
     }
     return templates.TemplateResponse(request, template, context, status_code=status_code)
+
+
+def _facesort_page(
+    request: Request, template: str, user: Any, config: Any, state: Any, **context: Any
+) -> Response:
+    """A page with the tabs' counts: ``context`` and the config, state and user each needs."""
+    return _page(
+        request,
+        template,
+        {"config": config, "state": state, **context, "user": user.get_name()},
+    )
 
 
 @app.get("/", name="index")
@@ -181,7 +131,7 @@ def index(request: Request, user=Viewer) -> Response:
     _, state = facesort()
     counts = queue_counts(state)
     first = next((c for c, n in counts.items() if n), "unidentified")
-    return RedirectResponse(f"{_base(request)}queue/{first}", status_code=303)
+    return RedirectResponse(f"{base_url(request)}queue/{first}", status_code=303)
 
 
 @app.get("/queue/{category}")
@@ -252,18 +202,10 @@ def clusters(request: Request, user=Viewer) -> Response:
     from facesort.review.queue import active_clusters, people_names
 
     config, state = facesort()
-    return _page(
-        request,
-        "clusters.html",
-        {
-            "page_kind": "clusters",
-            "config": config,
-            "state": state,
-            "clusters": active_clusters(state),
-            "people": people_names(state, config),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "clusters.html", user, config, state, page_kind="clusters",
+        clusters=active_clusters(state), people=people_names(state, config),
+    )  # fmt: skip
 
 
 @app.get("/clusters/{cluster_id}")
@@ -291,24 +233,13 @@ def _queue_page(
     from facesort.review.queue import people_names, tab_actions
 
     config, state = facesort()
-    return _page(
-        request,
-        "queue.html",
-        {
-            "config": config,
-            "state": state,
-            "category": category,
-            "cluster_id": cluster_id,
-            "actions": tab_actions(category),
-            "items": items,
-            "page": page,
-            "more": more,
-            "search": search,
-            "matching": len(items) if matching is None else matching,
-            "people": people_names(state, config),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "queue.html", user, config, state,
+        category=category, cluster_id=cluster_id, actions=tab_actions(category), items=items,
+        page=page, more=more, search=search,
+        matching=len(items) if matching is None else matching,
+        people=people_names(state, config),
+    )  # fmt: skip
 
 
 @app.get("/is-this/{category}")
@@ -319,18 +250,10 @@ def is_this(request: Request, category: str, user=Viewer) -> Response:
     if category not in ASKED_CATEGORIES:
         raise HTTPException(404, f"no suggestions are made for {category!r}")
     config, state = facesort()
-    return _page(
-        request,
-        "is_this.html",
-        {
-            "page_kind": "is-this",
-            "config": config,
-            "state": state,
-            "category": category,
-            "questions": suggestions(state, config, category),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "is_this.html", user, config, state, page_kind="is-this",
+        category=category, questions=suggestions(state, config, category),
+    )  # fmt: skip
 
 
 @app.get("/actions")
@@ -338,114 +261,13 @@ def actions(request: Request, user=Viewer) -> Response:
     from facesort.review.queue import recent_actions
 
     config, state = facesort()
-    return _page(
-        request,
-        "actions.html",
-        {
-            "page_kind": "actions",
-            "config": config,
-            "state": state,
-            "actions": recent_actions(state, limit=50),
-            "user": user.get_name(),
-        },
-    )
+    return _facesort_page(
+        request, "actions.html", user, config, state, page_kind="actions",
+        actions=recent_actions(state, limit=50),
+    )  # fmt: skip
 
 
-# --------------------------------------------------------------------------- pictures
-
-PRIVATE_CACHE = {"Cache-Control": "private, max-age=86400"}
-
-
-@app.get("/thumb/{file_id}")
-def thumbnail(file_id: int, frame: int | None = None, user=Viewer) -> Response:
-    from facesort.review.pictures import NoPicture, thumbnail
-    from facesort.review.queue import get_file
-
-    config, state = facesort()
-    media = get_file(state, file_id)
-    if media is None:
-        raise HTTPException(404, f"no file #{file_id}")
-    try:
-        path = thumbnail(config, media, frame)
-    except NoPicture as exc:
-        raise HTTPException(404, str(exc)) from None
-    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE_CACHE)
-
-
-@app.get("/face/{face_id}")
-def face(face_id: int, user=Viewer) -> Response:
-    from facesort.review.pictures import NoPicture, face_thumbnail
-    from facesort.review.queue import get_face
-
-    config, state = facesort()
-    found = get_face(state, face_id)
-    if found is None:
-        raise HTTPException(404, f"no face #{face_id}")
-    try:
-        path = face_thumbnail(config, found[1], found[0])
-    except NoPicture as exc:
-        raise HTTPException(404, str(exc)) from None
-    return FileResponse(path, media_type="image/jpeg", headers=PRIVATE_CACHE)
-
-
-@app.get("/file/{file_id}")
-def original_file(file_id: int, user=Viewer) -> Response:
-    """The file itself, to look at it in full (by id: never a path from the request)."""
-    import os
-
-    from facesort.review.queue import get_file
-
-    _, state = facesort()
-    media = get_file(state, file_id)
-    if media is None or not media.current_path or not os.path.isfile(media.current_path):
-        raise HTTPException(404, f"file #{file_id} is not on disk")
-    return FileResponse(
-        media.current_path,
-        headers=PRIVATE_CACHE,
-        content_disposition_type="inline",
-        filename=os.path.basename(media.current_path),
-    )
-
-
-@app.get("/reference-photo/{face_id}")
-def reference_photo(face_id: int, person: str, user=Viewer) -> Response:
-    """The reference photo of ``person`` nearest to a face (found from the records,
-    never a path from the request), small."""
-    from facesort.review.pictures import NoPicture, small_picture
-    from facesort.review.suggestions import best_reference
-
-    config, state = facesort()
-    path = best_reference(state, config, face_id, person)
-    if path is None:
-        raise HTTPException(404, f"no reference photo of {person!r} to compare face #{face_id}")
-    try:
-        data = small_picture(config, path)
-    except NoPicture as exc:
-        raise HTTPException(404, str(exc)) from None
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, no-cache"})
-
-
-# --------------------------------------------------------------------------- reports
-
-
-@app.get("/reports/latest/")
-def latest_report_page(user=Viewer) -> Response:
-    """The newest weekly report (facesort_review_report), behind the same sign-in."""
-    return latest_report_file("report.html", user)
-
-
-@app.get("/reports/latest/{name}")
-def latest_report_file(name: str, user=Viewer) -> Response:
-    """A file of the newest report (its page links its CSV tables by name)."""
-    missing = HTTPException(404, f"no report file {name!r}: facesort_review_report makes them")
-    if not REPORT_FILE.fullmatch(name):  # a plain name: no separators, dots or NULs
-        raise missing
-    config, _ = facesort()
-    folder = (config.reports_path / "latest").resolve()
-    path = (folder / name).resolve()
-    if path.parent != folder or not path.is_file():
-        raise missing
-    return FileResponse(path, headers={"Cache-Control": "private, no-cache"})
+app.include_router(pictures_and_reports)  # thumbnails, faces, files, reports: by id or name
 
 
 # --------------------------------------------------------------------------- actions
@@ -501,10 +323,6 @@ def _reviewer(user: Any):
     return Reviewer(config, state, actor(user))
 
 
-def _done(result) -> JSONResponse:
-    return JSONResponse(json.loads(json.dumps(result.as_dict(), default=str)))
-
-
 @app.post("/api/approve", dependencies=[SameOrigin])
 def approve(body: ApproveBody, user=Actor) -> Response:
     result = _reviewer(user).approve(
@@ -515,12 +333,12 @@ def approve(body: ApproveBody, user=Actor) -> Response:
         confirm_new_person=body.confirm_new_person,
         manual_box=body.manual_box,
     )
-    return _done(result)
+    return done(result)
 
 
 @app.post("/api/reject", dependencies=[SameOrigin])
 def reject(body: FilesBody, user=Actor) -> Response:
-    return _done(_reviewer(user).reject(body.file_ids))
+    return done(_reviewer(user).reject(body.file_ids))
 
 
 @app.post("/api/add-reference", dependencies=[SameOrigin])
@@ -529,30 +347,30 @@ def add_reference(body: ReferenceBody, user=Actor) -> Response:
     result = reviewer.add_reference(
         body.file_ids, body.person, face=body.face, confirm_new_person=body.confirm_new_person
     )
-    return _done(result)
+    return done(result)
 
 
 @app.post("/api/not-duplicate", dependencies=[SameOrigin])
 def not_duplicate(body: FilesBody, user=Actor) -> Response:
-    return _done(_reviewer(user).not_duplicate(body.file_ids))
+    return done(_reviewer(user).not_duplicate(body.file_ids))
 
 
 @app.post("/api/keep-instead", dependencies=[SameOrigin])
 def keep_instead(body: FileBody, user=Actor) -> Response:
-    return _done(_reviewer(user).keep_instead(body.file_id))
+    return done(_reviewer(user).keep_instead(body.file_id))
 
 
 @app.post("/api/not-person", dependencies=[SameOrigin])
 def not_person(body: NotPersonBody, user=Actor) -> Response:
-    return _done(_reviewer(user).not_person(body.file_id, body.face, body.person))
+    return done(_reviewer(user).not_person(body.file_id, body.face, body.person))
 
 
 @app.post("/api/undo", dependencies=[SameOrigin])
 def undo(body: UndoBody, user=Actor) -> Response:
     reviewer = _reviewer(user)
     if body.group_id:
-        return _done(reviewer.undo(body.group_id))
-    return _done(reviewer.undo_last(1)[0])
+        return done(reviewer.undo(body.group_id))
+    return done(reviewer.undo_last(1)[0])
 
 
 @app.post("/api/clusters/{cluster_id}/name", dependencies=[SameOrigin])
@@ -561,7 +379,7 @@ def name_cluster(cluster_id: int, body: NameBody, user=Actor) -> Response:
     result = reviewer.name_cluster(
         cluster_id, body.person, confirm_new_person=body.confirm_new_person
     )
-    return _done(result)
+    return done(result)
 
 
 @app.get("/api/counts")
@@ -577,15 +395,6 @@ def counts(user=Viewer) -> Response:
 
 class FacesortReviewPlugin(AirflowPlugin):
     name = "facesort_review"
-    fastapi_apps: ClassVar[list[dict[str, Any]]] = [
-        {"app": app, "url_prefix": URL_PREFIX, "name": "facesort review"}
-    ]
-    external_views: ClassVar[list[dict[str, Any]]] = [
-        {
-            "name": "Review queue",
-            "href": URL_PREFIX.lstrip("/") + "/",
-            "url_route": "facesort-review",
-            "destination": "nav",
-            "category": "browse",
-        }
-    ]
+    fastapi_apps, external_views = nav_plugin(
+        app, URL_PREFIX, "facesort review", view="Review queue", route="facesort-review"
+    )

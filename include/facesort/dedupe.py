@@ -29,6 +29,10 @@ from facesort.state.models import MediaFile, OriginalHash
 if TYPE_CHECKING:
     import numpy as np
 
+# Where an original is now: its place once sorted, its staging path while another worker
+# is still sorting it (never an internal id: users read these names).
+_where_now = sa.func.coalesce(MediaFile.current_path, MediaFile.source_path).label("where_now")
+
 
 @dataclass(frozen=True)
 class Duplicate:
@@ -61,22 +65,25 @@ class DuplicateFinder:
         self._hashes: list[int] = []
         self._array: tuple[np.ndarray, np.ndarray] | None = None
         self._last_seq = 0
-        # A dry run remembers the originals it would have registered, with ids < 0.
+        # A dry run remembers the originals it would have registered, with ids < 0, and
+        # their paths (so a duplicate names its original, not an internal id).
         self._pretend: dict[str, int] = {}
+        self._pretend_paths: dict[int, str | None] = {}
         self._pretend_id = -1
 
     # ----------------------------------------------------------------- lookups
 
     def exact(self, session, sha256: str) -> Duplicate | None:
         if sha256 in self._pretend:
-            return Duplicate(self._pretend[sha256], None, exact=True)
+            pretend = self._pretend[sha256]
+            return Duplicate(pretend, self._pretend_paths.get(pretend), exact=True)
         row = session.execute(
-            sa.select(MediaFile.id, MediaFile.current_path)
+            sa.select(MediaFile.id, _where_now)
             .where(MediaFile.sha256 == sha256, MediaFile.is_original.is_(True))
             .order_by(MediaFile.id)
             .limit(1)
         ).first()
-        return Duplicate(row.id, row.current_path, exact=True) if row else None
+        return Duplicate(row.id, row.where_now, exact=True) if row else None
 
     def near(self, session, phash: str) -> Duplicate | None:
         import numpy as np
@@ -94,14 +101,13 @@ class DuplicateFinder:
                 return None
             original_id = int(ids[best])
             if original_id < 0:
-                return Duplicate(original_id, None, exact=False, distance=distance)
+                where = self._pretend_paths.get(original_id)
+                return Duplicate(original_id, where, exact=False, distance=distance)
             row = session.execute(
-                sa.select(MediaFile.current_path, MediaFile.is_original).where(
-                    MediaFile.id == original_id
-                )
+                sa.select(_where_now, MediaFile.is_original).where(MediaFile.id == original_id)
             ).first()
             if row is not None and row.is_original:
-                return Duplicate(original_id, row.current_path, exact=False, distance=distance)
+                return Duplicate(original_id, row.where_now, exact=False, distance=distance)
             self._forget(best)  # no longer an original (its processing failed)
         return None
 
@@ -134,8 +140,11 @@ class DuplicateFinder:
         with self.state.session() as session:
             return self.exact(session, sha256)
 
-    def keep_or_find(self, file_id: int, sha256: str, phash: str | None) -> Duplicate | None:
-        """Return the original this file duplicates, or register it as an original."""
+    def keep_or_find(
+        self, file_id: int, sha256: str, phash: str | None, path: str | None = None
+    ) -> Duplicate | None:
+        """Return the original this file duplicates, or register it as an original.
+        ``path``: where the file is (what a dry run's duplicates of it name)."""
         with self.state.session() as session:
             self.state.lock_for_dedupe(session)
             found = self.exact(session, sha256)
@@ -145,6 +154,7 @@ class DuplicateFinder:
                 return found
             if self.dry_run:
                 self._pretend[sha256] = self._pretend_id
+                self._pretend_paths[self._pretend_id] = path
                 if phash is not None:
                     self._ids.append(self._pretend_id)
                     self._hashes.append(phash_to_int(phash))

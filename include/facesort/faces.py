@@ -28,9 +28,12 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
 
     from facesort.config import MatchingSettings
+    from facesort.media import DecodedImage
 
 log = logging.getLogger(__name__)
 
@@ -173,22 +176,50 @@ HOG_WINDOW_PX = 80
 QUICK_SCALE = 1.25
 
 
+# The upsampled pass (upsample 1 on the detect_max_side copy) scans the picture at
+# this many times the quick pass's copy: faces from 50 px of it.
+UPSAMPLED_SCALE = 2 / QUICK_SCALE
+# bench/detection.py turns this off to measure the second pass as it was (upsampled).
+FITTED_SECOND_PASS = True
+
+
 def _detect(rgb: np.ndarray, settings: MatchingSettings) -> tuple[list, float]:
     """Boxes on a reduced copy of ``rgb`` and that copy's scale. With ``quick_detect``
-    a pass without upsampling comes first; the upsampled pass follows only where a face
+    a pass without upsampling comes first; a second pass follows only where a face
     too small for the quick pass could change the outcome: when it found no face, or
     when a face just under its smallest (80 px) would not be much smaller than the
-    largest face it found (``background_face_ratio``, the policy's strangers rule)."""
+    largest face it found (``background_face_ratio``, the policy's strangers rule).
+
+    Where the quick pass found faces, the second pass only needs the faces down to
+    ``background_face_ratio`` of the largest: it looks, without upsampling, at a copy
+    just large enough for those to be 80 px (at most the upsampled pass's scale), which
+    costs a fraction of the upsampled pass when the largest face is not tiny."""
     quick = settings.quick_detect and settings.upsample > 0 and settings.detector == "hog"
     # on a picture no larger than the detection copy the upsampled pass is cheap already
     if quick and max(rgb.shape[:2]) > settings.detect_max_side:
         larger, factor = _resized(rgb, round(settings.detect_max_side * QUICK_SCALE))
         quick = face_locations(larger, 0, settings.detector)
         largest = max((bottom - top for top, _, bottom, _ in quick), default=0)
-        if quick and settings.background_face_ratio * largest >= HOG_WINDOW_PX:
+        needed = settings.background_face_ratio * largest  # px of ``larger``
+        if quick and needed >= HOG_WINDOW_PX:
             return quick, factor
+        if quick and FITTED_SECOND_PASS and settings.upsample == 1:
+            scale = min(HOG_WINDOW_PX / max(needed, 1.0), UPSAMPLED_SCALE)
+            if scale < UPSAMPLED_SCALE * 0.9:  # else the upsampled pass costs the same
+                fitted = _scaled(larger, scale)
+                return face_locations(fitted, 0, settings.detector), factor * scale
     small, factor = _resized(rgb, settings.detect_max_side)
     return face_locations(small, settings.upsample, settings.detector), factor
+
+
+def _scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """``rgb`` enlarged ``scale`` times (bilinear, as dlib's own upsampling)."""
+    import numpy as np
+    from PIL import Image
+
+    height, width = rgb.shape[:2]
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
 
 
 def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int, int, int, int]]:
@@ -209,10 +240,30 @@ def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int,
     return [loc for loc in scaled if (loc[2] - loc[0]) >= min_px]
 
 
+def decode_side(settings: MatchingSettings) -> int:
+    """The long side a photo is decoded at: the largest copy detection looks at. Faces
+    too small in it for a full-detail chip are encoded from a finer copy (``find_faces``)."""
+    quick = settings.quick_detect and settings.upsample > 0 and settings.detector == "hog"
+    side = round(settings.detect_max_side * QUICK_SCALE) if quick else settings.detect_max_side
+    return min(side, settings.encode_max_side)
+
+
+# The face of dlib's aligned chip (150 px, padding 0.25 on each side) spans 100 px: a
+# face box at least this high in a copy gives the chip all the detail it can hold, so
+# a finer copy adds nothing but decoding time.
+CHIP_FACE_PX = 100
+
+
 def find_faces(
-    rgb: np.ndarray, settings: MatchingSettings, frame: int | None = None
+    rgb: np.ndarray,
+    settings: MatchingSettings,
+    frame: int | None = None,
+    finer: Callable[[], np.ndarray | None] | None = None,
 ) -> list[DetectedFace]:
-    """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself."""
+    """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself,
+    or, where a face is smaller than a chip's face (``CHIP_FACE_PX``) in ``rgb`` and
+    ``finer`` is given, from the finer copy of the same picture it returns (at most
+    ``encode_max_side``; None: ``rgb`` is the finest there is)."""
     import numpy as np
 
     rgb = np.ascontiguousarray(rgb)
@@ -220,14 +271,49 @@ def find_faces(
     kept = locate_faces(rgb, settings)
     if not kept:
         return []
-    encodings = face_encodings(rgb, kept, settings.num_jitters, settings)
-    faces = []
-    for (top, right, bottom, left), encoding in zip(kept, encodings, strict=True):
-        box = (left / width, top / height, right / width, bottom / height)
-        faces.append(
-            DetectedFace(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame)
-        )
-    return faces
+    boxes = [(left / width, top / height, right / width, bottom / height)
+             for top, right, bottom, left in kept]  # fmt: skip
+    source = rgb
+    if finer is not None and min(bottom - top for top, _, bottom, _ in kept) < CHIP_FACE_PX:
+        larger = finer()
+        if larger is not None and larger.shape[0] > height:
+            source = np.ascontiguousarray(larger)
+            rows, cols = source.shape[:2]
+            kept = [
+                (round(top * rows), min(cols, round(right * cols)),
+                 min(rows, round(bottom * rows)), round(left * cols))
+                for left, top, right, bottom in boxes
+            ]  # fmt: skip
+    encodings = face_encodings(source, kept, settings.num_jitters, settings)
+    return [
+        DetectedFace(box=tuple(round(v, 5) for v in box), encoding=encoding, frame=frame)
+        for box, encoding in zip(boxes, encodings, strict=True)
+    ]
+
+
+def finer_copy(
+    path: str, decoded: DecodedImage, settings: MatchingSettings, max_pixels: int
+) -> Callable[[], np.ndarray | None]:
+    """What ``find_faces`` calls for the finer copy of a photo decoded at ``decode_side``:
+    the photo decoded again at ``encode_max_side``, or None where that is no larger."""
+
+    def decode() -> np.ndarray | None:
+        import numpy as np
+
+        from facesort.media import UnreadableMedia, open_image
+
+        if decoded.image.width >= decoded.width or decoded.image.height >= decoded.height:
+            return None  # decoded at full size already
+        if max(decoded.image.size) >= settings.encode_max_side:
+            return None
+        try:
+            return np.asarray(
+                open_image(path, max_side=settings.encode_max_side, max_pixels=max_pixels).image
+            )
+        except UnreadableMedia:  # it was read a moment ago; encode from what there is
+            return None
+
+    return decode
 
 
 def largest_face(faces: list[DetectedFace]) -> DetectedFace | None:

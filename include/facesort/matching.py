@@ -3,7 +3,9 @@
 For each face the nearest reference of each person is found; the best person, the
 distance, the margin to the next person and the reference photo that matched are kept
 as the reason. The match is *sure* within ``sure_distance`` with a margin of at least
-``min_margin``, *uncertain* within ``review_distance``, and *unknown* beyond.
+``min_margin``, *uncertain* within ``review_distance``, and *unknown* beyond; a person
+with their own distances (``matching.people``, or set on the people page) is judged by
+those, and the reason names them.
 
 One person is in a photo at most once: ``assign_people`` gives the faces of one photo
 their people jointly, the nearest (face, person) pairs first. A face whose nearest
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from facesort.config import MatchingSettings
+    from facesort.config.people import Thresholds
 
 Confidence = Literal["sure", "uncertain", "unknown"]
 
@@ -97,6 +100,8 @@ class FaceMatch:
     # assignment (empty for faces whose person is fixed)
     candidates: tuple[Candidate, ...] = field(default=(), compare=False, repr=False)
     settings: MatchingSettings | None = field(default=None, compare=False, repr=False)
+    # set when the person has their own sure/review distances (matching.people)
+    thresholds: Thresholds | None = None
 
     @property
     def margin(self) -> float | None:
@@ -123,6 +128,8 @@ class FaceMatch:
         if self.instead_of is not None:
             reason["instead_of"] = self.instead_of
             reason["instead_of_distance"] = round(self.instead_of_distance or 0.0, 4)
+        if self.thresholds is not None:
+            reason["thresholds"] = self.thresholds.as_reason()
         return reason
 
     def describe(self) -> str:
@@ -143,15 +150,28 @@ class FaceMatch:
             text += f" ({self.reference})"
         if self.runner_up is not None:
             text += f", next {self.runner_up} at {self.runner_up_distance:.2f}"
+        if self.thresholds is not None:
+            text += f"; {self.thresholds.describe()}"
         return text + taken
 
 
-def classify(distance: float, margin: float | None, settings: MatchingSettings) -> Confidence:
-    if distance <= settings.sure_distance and (margin is None or margin >= settings.min_margin):
+def classify(
+    distance: float, margin: float | None, settings: MatchingSettings, person: str | None = None
+) -> Confidence:
+    """Sure, uncertain or unknown, by ``person``'s own thresholds where they have them."""
+    judged = settings.thresholds_for(person)
+    if distance <= judged.sure_distance and (margin is None or margin >= settings.min_margin):
         return "sure"
-    if distance <= settings.review_distance:
+    if distance <= judged.review_distance:
         return "uncertain"
     return "unknown"
+
+
+def _own_thresholds(settings: MatchingSettings | None, person: str | None) -> Thresholds | None:
+    if settings is None or not settings.people:
+        return None
+    judged = settings.thresholds_for(person)
+    return judged if judged.personal else None
 
 
 def match_encodings(
@@ -197,16 +217,18 @@ def match_encodings(
                     references.sources[nearest],
                 )
             )
+        person = references.people[block_people[best_block]]
         results.append(
             FaceMatch(
-                person=references.people[block_people[best_block]],
-                confidence=classify(best, margin, settings),
+                person=person,
+                confidence=classify(best, margin, settings, person),
                 distance=best,
                 runner_up=runner_up,
                 runner_up_distance=runner_up_distance,
                 reference=references.sources[ref_index],
                 candidates=tuple(candidates),
                 settings=settings,
+                thresholds=_own_thresholds(settings, person),
             )
         )
     return results
@@ -271,7 +293,9 @@ def _judged_without_taken(match: FaceMatch, free: list[Candidate]) -> FaceMatch:
     runner_up = free[1] if len(free) > 1 else None
     margin = runner_up.distance - best.distance if runner_up else None
     confidence: Confidence = (
-        classify(best.distance, margin, match.settings) if match.settings else "uncertain"
+        classify(best.distance, margin, match.settings, best.person)
+        if match.settings
+        else "uncertain"
     )
     return FaceMatch(
         person=best.person,
@@ -285,4 +309,5 @@ def _judged_without_taken(match: FaceMatch, free: list[Candidate]) -> FaceMatch:
         instead_of_distance=lost.distance if lost.person != best.person else None,
         candidates=match.candidates,
         settings=match.settings,
+        thresholds=_own_thresholds(match.settings, best.person),
     )

@@ -31,9 +31,11 @@ from facesort.config import PolicySettings, VideoSettings
 from facesort.matching import FaceMatch, assign_people
 from facesort.names import UnsafeNameError, person_key, safe_folder_name
 from facesort.vocab import Category, Confidence, Place
+from facesort.words import plural
 
 if TYPE_CHECKING:
     from facesort.config import MatchingSettings
+    from facesort.config.people import Thresholds
     from facesort.faces import DetectedFace
 
 LIBRARY = Place.LIBRARY
@@ -233,6 +235,11 @@ def decide_photo(
     )
 
 
+def _own_thresholds(frames: list[list[FaceMatch]]) -> dict[str, Thresholds]:
+    """Person -> their own thresholds, for the people of a video who have them."""
+    return {m.person: m.thresholds for f in frames for m in f if m.person and m.thresholds}
+
+
 def decide_video(
     frames: list[list[FaceMatch]], policy: PolicySettings, video: VideoSettings
 ) -> Decision:
@@ -288,7 +295,7 @@ def decide_video(
     winners = [p for p in strong if matched_votes[p] / matched_frames >= video.min_vote_share]
 
     def votes(p: str) -> str:
-        return f"{p} sure in {sure_votes[p]} of {len(with_faces)} frames with faces"
+        return f"{p} sure in {sure_votes[p]} of {plural(with_faces, 'frame')} with faces"
 
     if len(strong) > 1 or crowded_frames >= video.min_sure_frames:
         who = ", ".join(votes(p) for p in strong) or "unknown faces"
@@ -298,6 +305,13 @@ def decide_video(
             f"several people in the video ({who}; {crowded_frames} frames with several faces)",
             **details,
         )
+    own = _own_thresholds(with_faces)
+    if own:
+        details["thresholds"] = {p: t.as_reason() for p, t in own.items()}
+
+    def judged(people: list[str]) -> str:
+        return "".join(f"; {own[p].describe()}" for p in people if p in own)
+
     if len(winners) == 1:
         person = winners[0]
         if not _wanted(person, policy):
@@ -311,7 +325,7 @@ def decide_video(
             category=None,
             rule="video_votes",
             summary=f"video: {votes(person)}, median distance "
-            f"{details['median_distance'][person]:.2f}",
+            f"{details['median_distance'][person]:.2f}{judged([person])}",
             people=(person,),
             details=details,
         )
@@ -323,12 +337,13 @@ def decide_video(
             Category.LOW_CONFIDENCE,
             "uncertain_video",
             f"not enough agreeing frames ({best}; need {video.min_sure_frames} sure frames and "
-            f"{video.min_vote_share:.0%} of matched frames)",
+            f"{video.min_vote_share:.0%} of matched frames)"
+            f"{judged([p for p, _ in matched_votes.most_common(3)])}",
             **details,
         )
     return Decision.review(
         Category.UNIDENTIFIED,
         "unknown_face",
-        f"only unknown faces in {len(with_faces)} frames with faces",
+        f"only unknown faces in {plural(with_faces, 'frame')} with faces",
         **details,
     )

@@ -101,6 +101,7 @@ class TransferAction(StrEnum):
     ADD_REFERENCE = "add_reference"
     RENAME_PERSON = "rename_person"  # a person renamed or merged: their files follow
     KEEP_INSTEAD = "keep_instead"
+    LEARN_REFERENCE = "learn_reference"  # a sure match copied as a reference (learning)
 
 
 class TransferOp(StrEnum):
@@ -142,6 +143,7 @@ class EventAction(StrEnum):
     REFERENCE_ADDED = "reference_added"
     PERSON_RENAMED = "person_renamed"  # the file's person was renamed (or merged)
     KEEP_INSTEAD = "keep_instead"  # a duplicate and the file kept swapped places
+    REFERENCE_LEARNT = "reference_learnt"
     UNDO = "undo"
     FAILED = "failed"
     VANISHED = "vanished"

@@ -66,3 +66,20 @@ def test_the_other_benchmarks_run_and_the_report_shows_them(tmp_path, pg_server)
     table = bench("report.py", "--results", str(out))
     for row in ("SHA-256", "rescan of 300", "DAG file parse", "peak memory", "Immich name"):
         assert row in table, table
+
+
+def test_the_small_portraits_are_250_px_pictures_of_one_known_person(tmp_path):
+    from PIL import Image
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        import photoset
+    finally:
+        sys.path.remove(str(BENCH))
+    truth = photoset.build_portraits(tmp_path / "set", 3)
+    assert len(truth) == 3
+    for name, who in truth.items():
+        with Image.open(tmp_path / "set" / "photos" / name) as im:
+            assert im.size == (250, 250)
+        assert len(who.people) == 1 and who.expected_folder() == f"library/{who.people[0]}"
+    assert (tmp_path / "set" / "references" / "obama").is_dir()

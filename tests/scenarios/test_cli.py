@@ -75,7 +75,7 @@ def test_references_add_and_list(make_workspace, facesort_cli, photos, tmp_path)
     assert code == 0, err
     assert (ws.references / "_Lin_Manuel" / "lin-manuel-miranda.png").exists()
     assert "stored as '_Lin_Manuel'" in out
-    assert "_Lin_Manuel                    1 usable of 1 photo(s)" in out
+    assert "_Lin_Manuel                    1 usable of 1 photo" in out
     not_a_photo = tmp_path / "notes.txt"
     not_a_photo.write_text("hello")
     code, _, err = facesort_cli("--config", ws.config_path, "references", "add", "x", not_a_photo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -50,6 +51,8 @@ def test_ingest_dag_shape(dagbag):
         "read_immich_names",
     }
     assert "facesort_review_queue" in {o.name for o in tasks["announce_review_queue"].outlets}
+    assert [o.name for o in tasks["announce_library"].outlets] == ["facesort_library"]
+    assert not tasks["summarize"].outlets  # it always succeeds: it must not announce
 
 
 @pytest.mark.parametrize("dag_file", sorted(p.name for p in REPO_DAGS.glob("*.py")))
@@ -66,7 +69,7 @@ def test_dag_files_import_nothing_heavy_at_parse_time(dag_file):
 
 
 @pytest.mark.slow
-def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch):
+def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch, capfd):
     ws = make_workspace(stage=("incoming",))
     monkeypatch.setenv("FACESORT_CONFIG", str(ws.config_path))
     run = dagbag.get_dag("facesort_ingest").test()
@@ -84,12 +87,35 @@ def test_ingest_dag_sorts_the_staging_folder(dagbag, make_workspace, monkeypatch
     assert files["lin-manuel-miranda.png"] == "review/unidentified"
     assert files["truncated.jpg"] == "review/unreadable"
     assert not list(ws.staging.iterdir())
+    assert library_events(run.run_id) == 1  # files reached the library: announced once
+    # sort_batch's progress, in its task log: at least the last line of the batch.
+    logged = capfd.readouterr().out
+    assert re.search(r"batch 1: (\d+)/\1 files \(100%\), .* done in ", logged), [
+        line for line in logged.splitlines() if "batch" in line
+    ]
 
     # The next run finds nothing new: no batch, nothing queued, still a success.
     again = dagbag.get_dag("facesort_ingest").test()
     states = {(ti.task_id, ti.map_index): ti.state for ti in again.get_task_instances()}
     assert again.state == "success", states
     assert states[("announce_review_queue", -1)] == "skipped"
+    assert states[("announce_library", -1)] == "skipped"
+    assert library_events(again.run_id) == 0  # nothing sorted: no facesort_library event
+
+
+def library_events(run_id: str) -> int:
+    """facesort_library asset events the ingest run recorded in Airflow's database."""
+    import sqlalchemy as sa
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AssetEvent)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == "facesort_library", AssetEvent.source_run_id == run_id)
+        )
 
 
 def test_a_bad_config_fails_at_once_without_retries(dagbag, tmp_path, monkeypatch):

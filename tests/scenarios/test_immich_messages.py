@@ -38,7 +38,7 @@ def test_every_missing_permission_is_named_at_once(make_workspace, immich_double
     assert code == 0 and ws.files()["obama1.jpg"] == "library/obama"  # sorted locally
     (warning,) = _warnings(err)
     assert warning.startswith("facesort: warning: Immich was not used: The API key")
-    assert "lacks the permission(s) asset.read, person.read, library.update" in warning
+    assert "lacks the permissions asset.read, person.read, library.update" in warning
     assert "add them all" in warning
 
 
@@ -96,7 +96,7 @@ def test_when_immich_contributed_nothing_the_run_says_it_once(
     (warning,) = _warnings(err)
     assert warning == (
         "facesort: warning: Immich was not used: Immich said nothing usable about the run's "
-        "2 file(s): 2 whose asset describes another file at that path"
+        "2 files: 2 whose asset describes another file at that path"
     )
     code, out, _ = facesort_cli("--config", ws.config_path, "history", ws.staging / "obama1.jpg")
     assert "was read from another file at this path (modified " in out

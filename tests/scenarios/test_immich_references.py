@@ -47,7 +47,7 @@ def test_people_who_left_the_list_keep_their_references_unless_gone_or_renamed(
     ws = make_workspace(stage=(), extras=False)
     double = _staged(ws, immich_double, "obama_and_biden.jpg", "lin-manuel-miranda.png")
     code, out, _ = facesort_cli("--config", ws.config_path, "references", "sync-immich")
-    assert code == 0 and out.startswith("3 reference photo(s) saved from Immich"), out
+    assert code == 0 and out.startswith("3 reference photos saved from Immich"), out
     ids = {k: double.person_id(k) for k in ("obama", "biden", "lin-manuel-miranda")}
 
     # Every photo of theirs moved: Immich trashed the old assets, nobody is listed now.
@@ -74,7 +74,7 @@ def test_people_who_left_the_list_keep_their_references_unless_gone_or_renamed(
     # The command says who was kept and why.
     code, out, _ = facesort_cli("--config", ws.config_path, "references", "sync-immich")
     assert code == 0
-    assert "0 reference photo(s) saved from Immich, 0 unchanged, 0 moved, 0 removed" in out
+    assert "0 reference photos saved from Immich, 0 unchanged, 0 moved, 0 removed" in out
     assert "kept: obama (not listed by Immich: no face on a visible asset" in out
     # Looked up by id, never deleted for being unlisted.
     assert {e.path for e in double.exchanges if e.path.startswith("/people/")} >= {
@@ -94,7 +94,7 @@ def test_a_person_without_a_thumbnail_is_skipped_and_the_others_are_learnt(
 
     assert code == 0, out
     assert out.startswith(
-        "2 reference photo(s) saved from Immich, 0 unchanged, 0 moved, 0 removed, 1 skipped"
+        "2 reference photos saved from Immich, 0 unchanged, 0 moved, 0 removed, 1 skipped"
     )
     assert "skipped: biden: Immich has no thumbnail for this person yet (404" in out
     assert sorted(_references(ws)) == ["lin-manuel-miranda", "obama"]

@@ -167,13 +167,13 @@ def test_references_sync_from_immich_teaches_local_matching(
     code, out, _ = facesort_cli("--config", ws.config_path, "references", "sync-immich")
 
     assert code == 0, out
-    assert "4 reference photo(s) saved from Immich" in out
+    assert "4 reference photos saved from Immich" in out
     saved = sorted(p.parent.name for p in ws.references.glob("*/immich-*.jpg"))
     assert saved == ["biden", "kit_harington", "lin-manuel-miranda", "obama"]
     code, out, _ = facesort_cli("--config", ws.config_path, "references", "list")
-    assert "lin-manuel-miranda             1 usable of 1 photo(s)" in out
+    assert "lin-manuel-miranda             1 usable of 1 photo" in out
     # Again: nothing changed in Immich, nothing downloaded.
     thumbnails = sum(1 for e in double.exchanges if e.path.endswith("/thumbnail"))
     code, out, _ = facesort_cli("--config", ws.config_path, "references", "sync-immich")
-    assert "0 reference photo(s) saved from Immich, 4 unchanged" in out
+    assert "0 reference photos saved from Immich, 4 unchanged" in out
     assert sum(1 for e in double.exchanges if e.path.endswith("/thumbnail")) == thumbnails

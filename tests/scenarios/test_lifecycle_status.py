@@ -36,7 +36,7 @@ def test_files_put_back_by_undo_are_sorted_by_the_next_run(space):
     assert space.where() == SORTED
     undone = space.facesort("undo", run_id)
     assert undone.returncode == 0, undone.stderr
-    assert "Reverted 2 move(s)" in undone.stdout
+    assert "Reverted 2 moves" in undone.stdout
     assert "the next run sorts them again" in undone.stdout
     assert space.where() == {"obama1.jpg": "staging", "kit.jpg": "staging"}
     assert status_json(space)["staging"] == {"waiting to be sorted": 2}

@@ -108,6 +108,33 @@ def _faces(space):
         state.dispose()
 
 
+def _learn_one(space):
+    """Learn one reference photo of obama the way a run with learning on does."""
+    from facesort.learning import learn_references
+
+    config = space.config()
+    on = config.matching.learning.model_copy(update={"enabled": True, "max_per_person": 1})
+    learning = config.model_copy(
+        update={"matching": config.matching.model_copy(update={"learning": on})}
+    )
+    state = space.state()
+    try:
+        (learnt,) = learn_references(state, learning, actor="test")
+    finally:
+        state.dispose()
+    return learnt
+
+
+def _stored_thresholds(space):
+    from facesort.thresholds import stored_person_thresholds
+
+    state = space.state()
+    try:
+        return stored_person_thresholds(state)
+    finally:
+        state.dispose()
+
+
 # --------------------------------------------------------------------------- security
 
 
@@ -285,6 +312,43 @@ def test_rename_moves_folders_and_records_and_undo_puts_everything_back(server, 
     assert_lifecycle_holds(space, contents)
 
 
+def test_a_rename_undone_from_the_review_page_puts_references_and_records_back(
+    server, space, token
+):
+    """The review page's undo list shows people actions too: undoing one there is the
+    people page's whole undo (reference photos and records), not only its journal moves."""
+    from facesort.thresholds import (
+        clear_person_thresholds,
+        set_person_thresholds,
+        stored_person_thresholds,
+    )
+
+    state = space.state()
+    set_person_thresholds(state, "obama", sure=0.41)  # the person's own, set on the page
+    before, records_before, faces_before = _disk(space), _records(space), _faces(space)
+    status, result = _post(server, token, "/api/rename", {"person": "obama", "new_name": "Barry"})
+    assert status == 200, result
+    assert (space.references / "Barry").is_dir() and not (space.references / "obama").exists()
+    own = stored_person_thresholds(state)
+    assert "obama" not in own and own["Barry"].sure_distance == 0.41  # they follow the name
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    status, _, answer = _request(
+        server,
+        "/facesort/review/api/undo",
+        method="POST",
+        body={"group_id": result["group_id"]},
+        headers=headers,
+    )
+    assert status == 200, answer
+    assert _disk(space) == before and _records(space) == records_before
+    assert _faces(space) == faces_before
+    own = stored_person_thresholds(state)
+    assert "Barry" not in own and own["obama"].sure_distance == 0.41
+    clear_person_thresholds(state, "obama")
+    assert stored_person_thresholds(state) == {}
+    state.dispose()
+
+
 def test_merge_keeps_both_photos_of_one_name_and_undo_separates_them(server, space, token):
     clash = space.references / "biden" / "obama.jpg"  # biden has a photo of that name too
     shutil.copyfile(space.references / "biden" / "biden.jpg", clash)
@@ -375,6 +439,70 @@ def test_split_files_back_to_review_and_to_another_person(server, space, token):
     assert _disk(space) == before and _records(space) == records_before
 
 
+# --------------------------------------------------------------------------- own sureness
+
+
+def test_own_thresholds_set_shown_refused_and_cleared(server, space, token):
+    shared = _get(server, token, "/api/person/obama")["thresholds"]
+    assert shared["sure_source"] == shared["review_source"] == "shared"
+    assert not shared["stored"]
+    body = {"person": "obama", "sure_distance": 0.3, "review_distance": None}
+    status, result = _post(server, token, "/api/thresholds", body)
+    assert status == 200, result
+    assert "sure 0.30 (the people page)" in result["summary"]
+    shown = _get(server, token, "/api/person/obama")["thresholds"]
+    assert (shown["sure_distance"], shown["sure_source"]) == (0.3, "the people page")
+    assert (shown["review_distance"], shown["review_source"]) == (
+        shared["shared_review"],
+        "shared",
+    )
+    assert shown["set_by"] == "review page/reviewer"
+    status, _, page = _request(
+        server, PEOPLE + "/person/obama", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert status == 200 and b'id="sure-now">0.30<' in page and b"clear-thresholds" in page
+    # Refused with the reason, and nothing stored: not a distance, review below sure.
+    for bad, why in (
+        ({"sure_distance": 3}, "is not a distance"),
+        ({"sure_distance": 0.3, "review_distance": 0.2}, "must be at least their sure"),
+    ):
+        status, refused = _post(server, token, "/api/thresholds", {"person": "obama", **bad})
+        assert status == 400 and why in refused["detail"], refused
+    assert _get(server, token, "/api/person/obama")["thresholds"] == shown
+    status, refused = _post(server, token, "/api/thresholds", {**body, "person": "nobody"})
+    assert status == 400 and "knows nobody called" in refused["detail"], refused
+    status, result = _post(
+        server, token, "/api/thresholds", {"person": "obama", "sure_distance": None}
+    )
+    assert status == 200, result
+    assert _get(server, token, "/api/person/obama")["thresholds"] == shared
+    assert _stored_thresholds(space) == {}  # cleared: the shared values judge obama again
+
+
+def test_learnt_reference_listed_as_learnt_and_forgotten(server, space, token):
+    before = _disk(space)
+    learnt = _learn_one(space)
+    photo = os.path.basename(learnt.path)
+    assert learnt.person == "obama" and photo.startswith("learnt-")
+    person = _get(server, token, "/api/person/obama")
+    assert person["learnt_photos"] == [photo]
+    assert photo in [r["name"] for r in person["reference_photos"]]
+    status, _, page = _request(
+        server, PEOPLE + "/person/obama", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert status == 200 and f'data-photo="{photo}" data-learnt="1"'.encode() in page
+    # Only a learnt photo can be forgotten; forgetting one undoes its copy.
+    status, refused = _post(
+        server, token, "/api/forget-learnt", {"person": "obama", "photo": "obama2.jpg"}
+    )
+    assert status == 400 and "not a reference photo facesort learnt" in refused["detail"]
+    status, result = _post(server, token, "/api/forget-learnt", {"person": "obama", "photo": photo})
+    assert status == 200, result
+    assert not os.path.exists(learnt.path)
+    assert _get(server, token, "/api/person/obama")["learnt_photos"] == []
+    assert _disk(space) == before
+
+
 # --------------------------------------------------------------------------- browser
 
 
@@ -444,7 +572,20 @@ def test_rename_split_and_undo_with_the_keyboard(server, space):
             "() => document.querySelector('#message').textContent.includes('undo of merge')"
         )
         assert page.locator(".card.person").count() == 2
+        # t on a person's page: their own sure distance, Enter sets it; Clear takes it off.
+        page.goto(f"{server.url}{PEOPLE}/person/obama")
+        page.keyboard.press("t")
+        page.keyboard.type("0.3")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('#message').textContent.includes('sure 0.30')"
+        )
+        assert page.locator("#sure-now").inner_text() == "0.30"
+        page.locator("#clear-thresholds").click()
+        page.wait_for_function("() => !document.querySelector('#clear-thresholds')")
+        assert page.locator("#own-sure").input_value() == ""
     assert _disk(space) == before and _records(space) == records_before
+    assert _stored_thresholds(space) == {}
 
 
 @pytest.mark.skipif(not SCREENSHOTS, reason="set FACESORT_SCREENSHOTS=docs to remake the pictures")
@@ -453,14 +594,25 @@ def test_screenshot(server, space):
 
     out = Path(SCREENSHOTS) / "images"
     out.mkdir(parents=True, exist_ok=True)
-    with chromium(viewport=(1200, 820)) as browser:
-        page = browser.new_page()
-        sign_in(page, server, f"{PEOPLE}/person/obama")
-        page.wait_for_load_state("networkidle")
-        page.locator("#new-name").fill("biden")
-        page.locator("#new-name").dispatch_event("input")
-        path = out / "people.png"
-        page.screenshot(path=str(path), full_page=True)
+    from facesort.learning import forget_learnt_reference
+    from facesort.thresholds import clear_person_thresholds, set_person_thresholds
+
+    learnt = _learn_one(space)  # show a learnt photo and obama's own sure distance
+    state = space.state()
+    try:
+        set_person_thresholds(state, "obama", sure=0.45, actor="review page/reviewer")
+        with chromium(viewport=(1200, 820)) as browser:
+            page = browser.new_page()
+            sign_in(page, server, f"{PEOPLE}/person/obama")
+            page.wait_for_load_state("networkidle")
+            page.locator("#new-name").fill("biden")
+            page.locator("#new-name").dispatch_event("input")
+            path = out / "people.png"
+            page.screenshot(path=str(path), full_page=True)
+    finally:
+        clear_person_thresholds(state, "obama")
+        forget_learnt_reference(state, space.config(), learnt.path, actor="test")
+        state.dispose()
     with Image.open(path) as image:
         image.convert("RGB").quantize(128, method=Image.Quantize.MEDIANCUT).save(
             path, optimize=True

@@ -12,6 +12,7 @@ import csv
 import email
 import importlib.util
 import json
+import re
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,7 +168,7 @@ def test_resort_dag_dry_run_then_real_run_then_undo(
     assert dry.state == "success"
     assert ws.files() == before  # a dry run moves nothing
     tis = {ti.task_id: ti.state for ti in dry.get_task_instances()}
-    assert tis == {"plan": "success", "apply": "skipped"}
+    assert tis == {"plan": "success", "approve": "skipped", "apply": "skipped"}
     (plan_csv,) = (ws.root / "reports" / "resorts").glob("*.csv")
     rows = _plan_rows(plan_csv)
     assert [(Path(r["file"]).name, r["from"], r["to"]) for r in rows] == [
@@ -175,9 +176,14 @@ def test_resort_dag_dry_run_then_real_run_then_undo(
     ]
     assert rows[0]["reason"].startswith("sure match: lin-manuel-miranda")
 
-    real = dag.test(run_conf={"scope": "review", "dry_run": False}, logical_date=None)
+    # A scripted run: the form's skip_approval lets apply run without asking anyone.
+    real = dag.test(
+        run_conf={"scope": "review", "dry_run": False, "skip_approval": True}, logical_date=None
+    )
 
     assert real.state == "success"
+    tis = {ti.task_id: ti.state for ti in real.get_task_instances()}
+    assert tis == {"plan": "success", "approve": "success", "apply": "success"}
     after = ws.files()
     moved = {name for name in before if after[name] != before[name]}
     assert moved == {"lin-manuel-miranda.png"}  # exactly the planned files
@@ -185,7 +191,7 @@ def test_resort_dag_dry_run_then_real_run_then_undo(
 
     code, out, err = facesort_cli("--config", ws.config_path, "undo", real.run_id)
     assert code == 0, err
-    assert f"Reverted 1 move(s) of {real.run_id}." in out
+    assert f"Reverted 1 move of {real.run_id}." in out
     assert ws.files() == before
     code, out, _ = facesort_cli("--config", ws.config_path, "undo", "--json")
     groups = {g["group_id"]: g for g in json.loads(out)}
@@ -243,3 +249,175 @@ def test_resort_dag_refuses_a_person_scope_without_a_person(airflow_db, sorted_w
     tis = {ti.task_id: ti for ti in run.get_task_instances()}
     assert tis["plan"].state == "failed" and tis["plan"].try_number == 1  # no retries
     assert sorted_workspace.files() == before
+
+
+# ------------------------------------------------------------ approval in the Airflow UI
+
+API_USER, API_PASSWORD = "approver", "approval-test-password"
+
+
+@pytest.fixture
+def airflow_api(airflow_db, tmp_path, monkeypatch):
+    """Airflow's own REST API (the app ``airflow api-server`` serves, in this process, on
+    the same metadata database), signed in as a user of the simple auth manager: yields
+    (client, headers)."""
+    from airflow.api_fastapi.app import create_app
+    from fastapi.testclient import TestClient
+
+    passwords = tmp_path / "passwords.json"
+    passwords.write_text(json.dumps({API_USER: API_PASSWORD}))
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", f"{API_USER}:admin")
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE", str(passwords))
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
+    with TestClient(create_app(apps="core")) as client:
+        response = client.post("/auth/token", json={"username": API_USER, "password": API_PASSWORD})
+        assert response.status_code == 201, response.text
+        yield client, {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+class _Approver:
+    """A person at the UI's *Required actions* page, in a thread while dag.test() runs
+    (in the main thread: Airflow's task timeouts are signals): waits for the re-sort's
+    approval request (GET .../hitlDetails, what the page reads) and answers it like the
+    page's Approve / Reject buttons (PATCH the task's hitlDetails). Without a request in
+    time it fails the run through the API, so dag.test() ends."""
+
+    def __init__(self, client, headers, option: str | None, look=None, timeout: float = 120):
+        """``option`` None: nobody answers, and once the request's deadline has passed
+        the scheduler's timeout sweep runs (what a scheduler does every few seconds).
+        ``look()`` is called while the request waits; its result is kept as ``seen``."""
+        import threading
+
+        self.client, self.headers, self.option, self.timeout = client, headers, option, timeout
+        self.look, self.seen = look, None
+        self.detail: dict | None = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _waiting(self) -> list[dict]:
+        response = self.client.get(
+            "/api/v2/dags/facesort_resort/dagRuns/~/hitlDetails",
+            params={"response_received": False},
+            headers=self.headers,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["hitl_details"]
+
+    def _run(self) -> None:
+        import time
+
+        try:
+            deadline = time.monotonic() + self.timeout
+            # The request is written just before the task parks: answer once it waits.
+            while not (
+                waiting := [
+                    d for d in self._waiting() if d["task_instance"]["state"] == "awaiting_input"
+                ]
+            ):
+                if time.monotonic() > deadline:
+                    self._fail_runs()
+                    raise AssertionError("the re-sort never asked for approval")
+                time.sleep(0.5)
+            (self.detail,) = waiting
+            ti = self.detail["task_instance"]
+            if self.look is not None:
+                self.seen = self.look()
+            if self.option is None:
+                self._time_out()
+                return
+            response = self.client.patch(
+                f"/api/v2/dags/facesort_resort/dagRuns/{ti['dag_run_id']}/taskInstances/"
+                f"{ti['task_id']}/{ti['map_index']}/hitlDetails",
+                json={"chosen_options": [self.option], "params_input": {}},
+                headers=self.headers,
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["chosen_options"] == [self.option]
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            self.error = exc
+
+    def _time_out(self) -> None:
+        import time
+
+        from airflow.jobs.job import Job
+        from airflow.jobs.scheduler_job_runner import SchedulerJobRunner
+
+        sweep = SchedulerJobRunner(job=Job())
+        deadline = time.monotonic() + self.timeout
+        while self._waiting():
+            assert time.monotonic() < deadline, "the approval never timed out"
+            sweep.check_awaiting_input_timeouts()
+            time.sleep(0.5)
+
+    def _fail_runs(self) -> None:
+        runs = self.client.get(
+            "/api/v2/dags/facesort_resort/dagRuns", params={"state": "running"},
+            headers=self.headers,
+        ).json()["dag_runs"]  # fmt: skip
+        for run in runs:
+            self.client.patch(
+                f"/api/v2/dags/facesort_resort/dagRuns/{run['dag_run_id']}",
+                json={"state": "failed"},
+                headers=self.headers,
+            )
+
+    def result(self) -> dict:
+        self.thread.join(timeout=30)
+        if self.error is not None:
+            raise self.error
+        assert self.detail is not None
+        return self.detail
+
+
+@pytest.mark.parametrize("option", ["Approve", "Reject", None])
+def test_resort_waits_for_approval_in_the_ui(
+    airflow_api, sorted_workspace, photos, facesort_cli, option
+):
+    client, headers = airflow_api
+    ws = sorted_workspace
+    lin = photos / "incoming" / "lin-manuel-miranda.png"
+    assert facesort_cli("--config", ws.config_path, "references", "add", "lin-manuel-miranda",
+                        lin)[0] == 0  # fmt: skip
+    before = ws.files()
+    dag = load_dag("facesort_resort")
+
+    approver = _Approver(client, headers, option, look=ws.files)
+    conf = {"scope": "review", "dry_run": False}
+    if option is None:  # nobody answers: the request times out after 2 seconds
+        conf["approval_timeout_hours"] = 2 / 3600
+    run = dag.test(run_conf=conf, logical_date=None)
+    detail = approver.result()
+
+    # What the approver saw: the plan's summary and where the plan CSV is; nothing had
+    # moved while the request waited.
+    assert detail["task_instance"]["state"] == "awaiting_input"
+    assert approver.seen == before
+    assert detail["subject"] == "Re-sort: move 1 file?"
+    assert detail["options"] == ["Approve", "Reject"]
+    assert detail["defaults"] == ["Reject"]  # what a timeout answers
+    assert "| review/unidentified | library/lin-manuel-miranda | 1 |" in detail["body"]
+    (plan_csv,) = (ws.root / "reports" / "resorts").glob("*.csv")
+    assert f"`{plan_csv}`" in detail["body"]
+    link = re.search(r"\]\((/facesort/review/reports/resorts/[^)]+)\)", detail["body"])[1]
+    served = client.get(link, headers=headers)  # the link, behind the same sign-in
+    assert served.status_code == 200 and served.content == plan_csv.read_bytes()
+    assert run.state == "success"
+    tis = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    after = ws.files()
+    if option == "Approve":
+        assert tis == {"plan": "success", "approve": "success", "apply": "success"}
+        assert {n for n in before if after[n] != before[n]} == {"lin-manuel-miranda.png"}
+        assert after["lin-manuel-miranda.png"] == "library/lin-manuel-miranda"
+    else:  # rejected, or no answer in time (the default, Reject): nothing moved
+        assert tis == {"plan": "success", "approve": "success", "apply": "skipped"}
+        assert after == before
+        import sqlalchemy as sa
+
+        from facesort.state.models import Transfer
+
+        with State(ws.config().database_url) as state, state.session() as session:
+            moves = session.scalar(
+                sa.select(sa.func.count()).where(Transfer.group_id == run.run_id)
+            )
+        assert moves == 0  # not even planned

@@ -68,7 +68,7 @@ def test_dry_run_changes_nothing_and_apply_moves_exactly_the_plan(ws, facesort_c
 
     code, out, err = facesort_cli("--config", ws.config_path, "undo", group)
     assert code == 0, err
-    assert f"Reverted {len(planned)} move(s) of {group}." in out
+    assert f"Reverted {len(planned)} moves of {group}." in out
     assert ws.files() == before_files
 
 
@@ -79,7 +79,7 @@ def test_resort_of_one_person_after_a_new_reference(ws, facesort_cli, photos):
     code, out, err = facesort_cli("--config", ws.config_path, "resort", "person",
                                   "--person", "Obama")  # fmt: skip
     assert code == 0, err
-    assert "0 file(s) would move" in out  # a new person changes nothing in obama's folder
+    assert "0 files would move" in out  # a new person changes nothing in obama's folder
 
     code, out, err = facesort_cli("--config", ws.config_path, "resort", "review",
                                   "--category", "unidentified", "--apply")  # fmt: skip
@@ -93,4 +93,4 @@ def test_undo_of_an_unknown_group_says_how_to_find_one(ws, facesort_cli):
     assert code == 2
     assert "No transfers were made in group 'no-such-group'" in err
     code, out, _ = facesort_cli("--config", ws.config_path, "undo")
-    assert code == 0 and "route: 5 file(s)" in out
+    assert code == 0 and "route: 5 files" in out

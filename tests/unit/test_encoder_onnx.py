@@ -9,7 +9,7 @@ import numpy as np
 import paths
 import pytest
 
-from facesort import encoder_onnx, faces
+from facesort import dlib_weights, encoder_onnx, faces
 from facesort.config import MatchingSettings
 from facesort.media import open_image, probe_video, sample_frames
 
@@ -113,14 +113,14 @@ def test_a_network_that_cannot_be_read_falls_back_to_dlib(tmp_path, monkeypatch,
     weights = Path(_weights()).read_bytes()
     broken = tmp_path / "broken.dat"
     broken.write_bytes(weights[: len(weights) // 2])
-    with pytest.raises(encoder_onnx.ModelFormatError):
-        encoder_onnx.read_network(broken.read_bytes())
+    with pytest.raises(dlib_weights.ModelFormatError):
+        dlib_weights.read_network(broken.read_bytes())
     # a layer of another kind than dlib's face encoder has there
     other = bytearray(weights)
     at = other.index(b"max_pool_2")
     other[at : at + 10] = b"avg_pool_2"
-    with pytest.raises(encoder_onnx.ModelFormatError, match="max_pool_2"):
-        encoder_onnx.read_network(bytes(other))
+    with pytest.raises(dlib_weights.ModelFormatError, match="max_pool_2"):
+        dlib_weights.read_network(bytes(other))
 
     real_model_file = faces._model_file
     monkeypatch.setattr(

@@ -196,3 +196,46 @@ def test_faces_are_found_and_encoded_as_face_recognition_does(
     for mine, reference in zip(got, expected, strict=True):
         assert mine.shape == (128,)
         np.testing.assert_array_equal(mine, reference)
+
+
+def test_photos_are_decoded_at_the_detection_size_and_small_faces_finer(photos):
+    """A photo is decoded (JPEG draft) only as large as detection looks; a face too
+    small there for a full-detail chip is encoded from a second, finer decode. The
+    faces and who they are stay those of the photo decoded at encode_max_side."""
+    from facesort import faces as facesort_faces
+    from facesort.matching import ReferenceSet, match_encodings
+
+    settings = MatchingSettings()
+    side = facesort_faces.decode_side(settings)
+    assert side == 1000  # the quick pass's copy; the upsampled 800 px one is made from it
+    rows = []
+    for person in ("obama", "biden"):
+        for path in sorted((photos / "known" / person).glob("*.jpg")):
+            rgb = np.asarray(open_image(path, max_side=1600, max_pixels=LIMIT).image)
+            face = facesort_faces.largest_face(find_faces(rgb, settings))
+            rows.append((person, path.name, face.encoding))
+    references = ReferenceSet.build(rows)
+    for photo, finer_needed in (("obama_and_biden.jpg", True), ("obama-1080p.jpg", False)):
+        path = photos / "incoming" / photo
+        before = find_faces(
+            np.asarray(open_image(path, max_side=1600, max_pixels=LIMIT).image), settings
+        )
+        decoded = open_image(path, max_side=side, max_pixels=LIMIT)
+        assert max(decoded.image.size) == side
+        finer = facesort_faces.finer_copy(str(path), decoded, settings, LIMIT)
+        calls = []
+
+        def counted(finer=finer, calls=calls):
+            calls.append(1)
+            return finer()
+
+        now = find_faces(np.asarray(decoded.image), settings, finer=counted)
+        assert bool(calls) is finer_needed, photo
+        assert len(now) == len(before)
+        who = [
+            [(m.person, m.confidence) for m in match_encodings(
+                np.vstack([f.encoding for f in found]), references, settings)]
+            for found in (before, now)
+        ]  # fmt: skip
+        assert who[0] == who[1], photo
+        assert ("obama", "sure") in who[1]

@@ -112,6 +112,47 @@ def test_classify_band_and_margin():
     assert classify(0.7, None, settings) == "unknown"
 
 
+def test_a_persons_own_thresholds_judge_only_their_faces():
+    settings = MatchingSettings(
+        sure_distance=0.55,
+        review_distance=0.65,
+        people={"Emma": {"sure_distance": 0.4}, "Leo": {"sure_distance": 0.6,
+                                                       "review_distance": 0.7}},
+    )  # fmt: skip
+    assert classify(0.5, None, settings, "emma") == "uncertain"  # stricter for Emma
+    assert classify(0.5, None, settings, "anna") == "sure"  # the shared values
+    assert classify(0.58, None, settings, "Leo") == "sure"  # looser for Leo
+    assert classify(0.68, None, settings, "Leo") == "uncertain"
+    assert classify(0.5, 0.05, settings, "Leo") == "uncertain"  # min_margin is shared
+    rng = np.random.default_rng(3)
+    emma, anna = rng.normal(size=(2, 128)) * 0.05
+    references = ReferenceSet.build([("emma", "emma/1.jpg", emma), ("anna", "anna/1.jpg",
+                                                                     anna + 1.0)])  # fmt: skip
+    face = emma + 0.45 / np.sqrt(128)  # at 0.45 from Emma's reference
+    (match,) = match_encodings(face[None, :], references, settings)
+    decision = decide_photo([match], POLICY)
+    assert decision.folder == "review/low_confidence"
+    assert "emma's own thresholds: sure 0.40, review 0.65 (matching.people)" in decision.summary
+    assert decision.details["faces"][0]["thresholds"]["sure_distance"] == 0.4
+
+
+def test_a_videos_reason_names_the_own_thresholds_its_person_was_judged_by():
+    from dataclasses import replace
+
+    from facesort.config.people import Thresholds
+
+    own = Thresholds(0.45, 0.7, person="lin", source="the people page")
+    frames = [[replace(sure("lin"), thresholds=own)]] * 3 + [[replace(uncertain("lin"),
+                                                                      thresholds=own)]]  # fmt: skip
+    decision = decide_video(frames, POLICY, VIDEO)
+    assert decision.folder == "library/lin"
+    assert decision.summary.endswith(
+        "; lin's own thresholds: sure 0.45, review 0.70 (the people page)"
+    )
+    assert decision.details["thresholds"]["lin"]["sure_distance"] == 0.45
+    assert "thresholds" not in decide_video([[sure("lin")]] * 3, POLICY, VIDEO).details
+
+
 def test_matching_uses_the_nearest_reference_of_each_person():
     rng = np.random.default_rng(7)
     a1, a2, b1 = rng.normal(size=(3, 128)) * 0.05

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from facesort.airflow.step import TaskRun
 from facesort.config import load_config
 from facesort.state import State
+from facesort.words import plural
 
 
 def recheck_review_queue(run: TaskRun) -> dict[str, Any]:
@@ -23,7 +24,7 @@ def recheck_review_queue(run: TaskRun) -> dict[str, Any]:
     with State(config.database_url) as state:
         result = recheck_queue(state, config, actor=run.actor, group_id=group_id)
     folders = Counter(r.folder for r in result.moved)
-    print(f"re-check: {len(result.moved)} files now a sure match, moved to the library")
+    print(f"re-check: {plural(result.moved, 'file')} now a sure match, moved to the library")
     for folder, count in sorted(folders.items()):
         print(f"{folder}: {count}")
     return {"moved": len(result.moved), "group_id": group_id, "folders": dict(folders)}
@@ -37,7 +38,7 @@ def recluster_unknown_faces(run: TaskRun) -> dict[str, int]:
     with State(config.database_url) as state:
         report = recluster(state, config).as_dict()
     print(
-        f"{report['faces']} unknown faces: {report['clusters']} clusters "
+        f"{plural(report['faces'], 'unknown face')}: {plural(report['clusters'], 'cluster')} "
         f"({report['kept']} kept, {report['new']} new, {report['dissolved']} dissolved)"
     )
     return report
@@ -50,7 +51,7 @@ def purge_trash(run: TaskRun) -> dict[str, Any]:
     config = load_config(run.config_path)
     with State(config.database_url) as state:
         report = purge_trash(state, config, actor=run.actor).as_dict()
-    print(f"trash: {report['deleted']} files deleted, {report['waiting']} kept")
+    print(f"trash: {plural(report['deleted'], 'file')} deleted, {report['waiting']} kept")
     for problem in report["problems"]:
         print(f"left alone: {problem}")
     return report

@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 from facesort.airflow.step import TaskRun
 from facesort.config import Config, load_config
 from facesort.state import State
+from facesort.words import plural
 
 
 def _request(state: State, config: Config, params: Any):
@@ -43,7 +44,7 @@ def plan(run: TaskRun) -> dict[str, Any]:
         )
     path = write_plan_csv(planned, plan_path(config, run.run_id))
     moves = summarize_plan(planned)
-    print(f"re-sort of {request.describe()}: {len(planned)} file(s) would move")
+    print(f"re-sort of {request.describe()}: {plural(planned, 'file')} would move")
     for folders, count in moves.items():
         print(f"{folders}: {count}")
     print(f"plan: {path}")
@@ -76,7 +77,7 @@ def apply(run: TaskRun, planned: dict[str, Any]) -> dict[str, Any]:
         print(f"{folder}: {count}")
     for line in applied.skipped[:50]:
         print(f"left alone: {line}")
-    print(f"moved {len(applied.moved)} file(s); undo with: facesort undo {run.run_id}")
+    print(f"moved {plural(applied.moved, 'file')}; undo with: facesort undo {run.run_id}")
     return {
         "group_id": run.run_id,
         "moved": len(applied.moved),

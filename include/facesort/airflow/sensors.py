@@ -16,13 +16,23 @@ from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.triggers.base import BaseTrigger
 
 from facesort.airflow.step import TaskRun
 from facesort.airflow.triggers import ImmichReadyTrigger
 
 
-class ImmichReadySensor(BaseSensorOperator):
+class DeferringSensor(BaseSensorOperator):
+    """One look on the worker, then (if not finished) a deferral to :meth:`trigger` in the
+    triggerer, resumed in ``execute_complete``; with ``deferrable=False`` reschedule mode,
+    one look per poke. Never failed by Immich (``soft_fail``).
+
+    A subclass says what one look is (:meth:`look`, a status dict with ``finished`` and
+    ``detail``) and which trigger waits (:meth:`trigger`)."""
+
     ui_color = "#e0f0ff"
+    busy_message = "Immich is busy (%s): deferring to the triggerer"
+    log_looks = True  # log each look's outcome and detail
 
     def __init__(
         self,
@@ -32,8 +42,8 @@ class ImmichReadySensor(BaseSensorOperator):
         deferrable: bool = True,
         **kwargs: Any,
     ):
-        # Our own deadline (immich.wait.max_wait_seconds) ends the wait with "timeout";
-        # Airflow's sensor timeout is only a backstop well after it.
+        # Our own deadline (max_wait_seconds) ends the wait with "timeout"; Airflow's
+        # sensor timeout is only a backstop well after it.
         kwargs.setdefault("timeout", timedelta(seconds=max_wait_seconds + 600))
         super().__init__(
             mode="poke" if deferrable else "reschedule",
@@ -43,35 +53,47 @@ class ImmichReadySensor(BaseSensorOperator):
         )
         self.deferrable = deferrable
         self.poll_seconds = poll_seconds
+        self.max_wait_seconds = max_wait_seconds
 
-    @staticmethod
-    def _poll(context: Any) -> dict[str, Any]:
-        from facesort.airflow.immich import poll_readiness
+    def look(self, context: Any) -> dict[str, Any]:
+        raise NotImplementedError
 
-        return poll_readiness(TaskRun.from_context(context))
+    def trigger(self, context: Any, config_path: str) -> BaseTrigger:
+        raise NotImplementedError
+
+    def _logged(self, status: dict[str, Any]) -> dict[str, Any]:
+        if self.log_looks:
+            self.log.info("Immich: %s (%s)", status["outcome"], status["detail"])
+        return status
 
     def poke(self, context: Any) -> PokeReturnValue:
-        status = self._poll(context)
-        self.log.info("Immich: %s (%s)", status["outcome"], status["detail"])
+        status = self._logged(self.look(context))
         return PokeReturnValue(is_done=status["finished"], xcom_value=status)
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        status = self._poll(context)
+        status = self.look(context)
         if status["finished"]:
-            self.log.info("Immich: %s (%s)", status["outcome"], status["detail"])
-            return status
+            return self._logged(status)
         from facesort.config import config_path_from_env
 
-        self.log.info("Immich is busy (%s): deferring to the triggerer", status["detail"])
+        self.log.info(self.busy_message, status["detail"])
         self.defer(
-            trigger=ImmichReadyTrigger(
-                run_id=context["run_id"],
-                config_path=str(config_path_from_env()),
-                poll_seconds=self.poll_seconds,
-            ),
+            trigger=self.trigger(context, str(config_path_from_env())),
             method_name="execute_complete",
+        )
+
+
+class ImmichReadySensor(DeferringSensor):
+    def look(self, context: Any) -> dict[str, Any]:
+        from facesort.airflow.immich import poll_readiness
+
+        return poll_readiness(TaskRun.from_context(context))
+
+    def trigger(self, context: Any, config_path: str) -> BaseTrigger:
+        return ImmichReadyTrigger(
+            run_id=context["run_id"], config_path=config_path, poll_seconds=self.poll_seconds
         )
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:

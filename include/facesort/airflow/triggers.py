@@ -19,22 +19,27 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 
-class ImmichReadyTrigger(BaseTrigger):
+class FacesortTrigger(BaseTrigger):
+    """A trigger whose ``fields`` (its constructor's keyword arguments, kept as attributes
+    of the same names) are what it serializes to."""
+
+    fields: tuple[str, ...] = ()
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {name: getattr(self, name) for name in self.fields},
+        )
+
+
+class ImmichReadyTrigger(FacesortTrigger):
+    fields = ("run_id", "config_path", "poll_seconds")
+
     def __init__(self, run_id: str, config_path: str, poll_seconds: float):
         super().__init__()
         self.run_id = run_id
         self.config_path = config_path
         self.poll_seconds = poll_seconds
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "run_id": self.run_id,
-                "config_path": self.config_path,
-                "poll_seconds": self.poll_seconds,
-            },
-        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from facesort.airflow.hooks import ImmichHook

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from facesort.cli.output import print_results
 from facesort.config import Config
+from facesort.words import plural
 
 
 def cmd_recover(config: Config, args: argparse.Namespace) -> int:
@@ -70,7 +71,7 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps({"plan": str(csv_path), "moves": rows}, indent=2))
             return 0
         if not args.json:
-            print(f"Re-sort of {request.describe()}: {len(plan)} file(s) would move.")
+            print(f"Re-sort of {request.describe()}: {plural(plan, 'file')} would move.")
             for folders, count in summarize_plan(plan).items():
                 print(f"  {folders}: {count}")
             print(f"Plan: {csv_path}")
@@ -85,8 +86,8 @@ def cmd_resort(config: Config, args: argparse.Namespace) -> int:
             print(json.dumps({"plan": str(csv_path), "group": group_id,
                               "results": [r.as_dict() for r in results]}, indent=2))  # fmt: skip
             return 0
-        print_results(results, as_json=False)
-        print(f"Moved {len(moved)} of {len(plan)} planned file(s) as group {group_id}.")
+        print_results(results, as_json=False, roots=(config.library_dir, config.review_dir))
+        print(f"Moved {len(moved)} of {plural(plan, 'planned file')} as group {group_id}.")
         for r in results:
             if r.destination is None:
                 print(f"not moved: {r.source}: {r.summary}")
@@ -121,8 +122,8 @@ def _continue_resort(state, config: Config, request, unfinished, args) -> int:
         print(json.dumps(body, indent=2))
         return 0
     print(f"Continuing the interrupted re-sort {group_id} (plan: {csv_path}).")
-    print_results(applied.moved, as_json=False)
-    print(f"Moved {moved} file(s) in all as group {group_id}.")
+    print_results(applied.moved, as_json=False, roots=(config.library_dir, config.review_dir))
+    print(f"Moved {plural(moved, 'file')} in all as group {group_id}.")
     print(f"Undo it with: facesort undo {group_id}")
     return 0
 
@@ -150,7 +151,8 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                     note += f"  (undone by {', '.join(g.undone_by)})"
                 print(
                     f"  {g.group_id}\n      {g.last_at:%Y-%m-%d %H:%M:%S} UTC  "
-                    f"{'/'.join(g.actions)}: {g.files} file(s)  by {', '.join(g.actors)}{note}"
+                    f"{'/'.join(g.actions)}: {plural(g.files, 'file')}  "
+                    f"by {', '.join(g.actors)}{note}"
                 )
             return 0
         from facesort.review.actions import Reviewer
@@ -190,10 +192,11 @@ def cmd_undo(config: Config, args: argparse.Namespace) -> int:
                               "immich": report.immich},
                              indent=2))  # fmt: skip
             return 0
-        print(f"Reverted {report.reverted} move(s) of {args.group}.")
+        print(f"Reverted {plural(report.reverted, 'move')} of {args.group}.")
         if report.to_staging:
             print(
-                f"{report.to_staging} file(s) are back in staging and waiting to be sorted: "
+                f"{plural(report.to_staging, 'file is', 'files are')} back in staging and waiting "
+                "to be sorted: "
                 "the next run sorts them again, with the settings and references of then."
             )
         for line in skipped:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from facesort.config import Config
+from facesort.words import plural
 
 
 def cmd_references(config: Config, args: argparse.Namespace) -> int:
@@ -14,7 +15,7 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
 
     if args.ref_command == "add":
         folder, added = add_reference_photos(config, args.name, [Path(f) for f in args.files])
-        print(f"Added {len(added)} photo(s) to {config.references_dir / folder}")
+        print(f"Added {plural(added, 'photo')} to {config.references_dir / folder}")
         if folder != args.name:
             print(f"(stored as {folder!r}: that is the library folder name for {args.name!r})")
     from facesort.status import reference_summary
@@ -24,7 +25,7 @@ def cmd_references(config: Config, args: argparse.Namespace) -> int:
         if not summary["people"]:
             print(f"No reference photos in {config.references_dir}.")
         for person, info in summary["people"].items():
-            print(f"{person:<30} {info['usable']} usable of {info['photos']} photo(s)")
+            print(f"{person:<30} {info['usable']} usable of {plural(info['photos'], 'photo')}")
         _listed("skipped", summary["problems"])
     return 0
 
@@ -43,7 +44,7 @@ def cmd_sync_immich(config: Config, args: argparse.Namespace) -> int:
         )
     report = sync_references(config, endpoint)
     print(
-        f"{len(report.saved)} reference photo(s) saved from Immich, {report.unchanged} "
+        f"{plural(report.saved, 'reference photo')} saved from Immich, {report.unchanged} "
         f"unchanged, {len(report.moved)} moved, {len(report.removed)} removed, "
         f"{len(report.skipped)} skipped"
     )
@@ -72,4 +73,7 @@ def add_commands(commands) -> None:
         "sync-immich", help="save the feature face of each person named in Immich"
     )
     sync.set_defaults(handler=cmd_sync_immich)
+    from facesort.cli.learning import add_learning_commands
+
+    add_learning_commands(ref_commands)  # learnt | learn | forget
     refs.set_defaults(handler=cmd_references)

@@ -7,6 +7,7 @@ import sys
 
 from facesort.cli.output import print_results
 from facesort.config import Config
+from facesort.words import plural
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
@@ -18,22 +19,25 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         check_staging_dirs(config)  # as in a real run: a missing folder is an error
         results = preview_run(config)
         if not args.json:
-            print(f"Dry run: {len(results)} files; nothing was moved or recorded.")
-        print_results(results, as_json=args.json)
+            print(f"Dry run: {plural(results, 'file')}; nothing was moved or recorded.")
+        print_results(results, as_json=args.json, roots=config.staging_dirs)
         return 0
-    summary = run_once(config, workers=args.workers)
+    from facesort.progress import progress_factory
+
+    summary = run_once(config, workers=args.workers, progress=progress_factory(sys.stderr))
     if not args.json:
         scan = summary.scan
+        recovered = plural(summary.recovered, "interrupted move")
         print(
             f"Run {summary.run_id}: {scan.registered} new, "
             + (f"{scan.unsorted} still to sort, " if scan.unsorted else "")
             + f"{scan.known} already handled, "
             f"{scan.waiting} not stable yet, {scan.ignored} not media"
-            + (f", {summary.recovered} interrupted moves recovered" if summary.recovered else "")
+            + (f", {recovered} recovered" if summary.recovered else "")
         )
         for note in scan.notes:
             print(f"note: {note}")
-    print_results(summary.results, as_json=args.json)
+    print_results(summary.results, as_json=args.json, roots=config.staging_dirs)
     return _report_immich(summary.immich, as_json=args.json)
 
 

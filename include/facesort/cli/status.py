@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 from facesort.config import Config
@@ -18,9 +17,14 @@ def cmd_status(config: Config, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(places, indent=2))
             return 0
-        width = max((len(os.path.basename(p["source_path"])) for p in places), default=0)
-        for place in sorted(places, key=lambda p: (p["current_path"] or "", p["source_path"])):
-            name = os.path.basename(place["source_path"])
+        from facesort.cli.output import display_path
+
+        names = [display_path(p["source_path"], config.staging_dirs) for p in places]
+        width = max((len(name) for name in names), default=0)
+        for name, place in sorted(
+            zip(names, places, strict=True),
+            key=lambda np: (np[1]["current_path"] or "", np[1]["source_path"]),
+        ):
             where = place["current_path"] or f"(in staging: {place['status']})"
             print(f"{name:<{width}}  {where}")
         return 0

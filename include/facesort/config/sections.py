@@ -21,6 +21,14 @@ from pydantic import (
     model_validator,
 )
 
+from facesort.config.people import (
+    LearningSettings,
+    PersonThresholds,
+    Thresholds,
+    person_thresholds_problem,
+    thresholds_for,
+)
+
 DEFAULT_INGEST_SCHEDULE = "*/10 * * * *"
 DEFAULT_RECLUSTER_SCHEDULE = "30 3 * * *"
 DEFAULT_REPORT_SCHEDULE = "0 6 * * 1"  # Mondays 06:00: the report of the week just ended
@@ -105,7 +113,11 @@ class MatchingSettings(_Section):
         800, ge=160, le=10000, description="Faces are detected on a copy this large."
     )
     encode_max_side: int = Field(
-        1600, ge=160, le=10000, description="Faces are encoded from a copy this large."
+        1600,
+        ge=160,
+        le=10000,
+        description="A face too small to fill an encoder chip in the detection copy is "
+        "encoded from a copy this large (larger faces from the detection copy).",
     )
     num_jitters: int = Field(1, ge=1, le=100)
     encoder: Literal["onnx", "dlib"] = Field(
@@ -146,6 +158,16 @@ class MatchingSettings(_Section):
         description="Faces smaller than this fraction of the picture's shorter side are "
         "ignored (0 keeps every detected face).",
     )
+    people: dict[str, PersonThresholds] = Field(
+        default_factory=dict,
+        description="A person's own sure_distance / review_distance (siblings, twins: "
+        "stricter; a growing child: looser), by name.",
+    )
+    learning: LearningSettings = Field(default_factory=LearningSettings)
+
+    def thresholds_for(self, person: str | None) -> Thresholds:
+        """The sure/review distances a face of ``person`` is judged by."""
+        return thresholds_for(self.people, self.sure_distance, self.review_distance, person)
 
     @field_validator("model_cache_dir")
     @classmethod
@@ -159,6 +181,9 @@ class MatchingSettings(_Section):
                 "review_distance must be at least sure_distance "
                 f"(got {self.review_distance} < {self.sure_distance})"
             )
+        problem = person_thresholds_problem(self.people, self.sure_distance, self.review_distance)
+        if problem:
+            raise ValueError(problem)
         if self.encode_max_side < self.detect_max_side:
             raise ValueError(
                 "encode_max_side must be at least detect_max_side "

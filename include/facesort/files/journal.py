@@ -211,10 +211,6 @@ class Journal:
             record_move(session, row)  # names in Immich follow the file (immich.carry_moves)
 
     def _plan(self, request: TransferRequest, start: int) -> tuple[Transfer, int]:
-        previous = self._snapshot(request.file_id) if request.outcome.file else None
-        stored = TransferOutcome(
-            request.outcome.file, request.outcome.event, request.expected_sha256, previous
-        )
         for number in range(start, MAX_NAME_TRIES):
             dst = os.path.join(request.dest_dir, numbered(request.name, number))
             if os.path.lexists(dst):
@@ -228,27 +224,35 @@ class Journal:
                 dst=dst,
                 tmp=tmp,
                 state=TransferState.PLANNED,
-                outcome=stored.as_json(),
                 group_id=self.group_id,
                 actor=self.actor,
                 owner=owner_token(),
                 lease_until=lease_end(self.lease_s),
             )
             try:
+                # the record's fields before the transfer (for undo) are read in the
+                # transaction that plans it: one transaction, and no change between
                 with self.state.session() as session:
+                    previous = _snapshot(session, request.file_id) if request.outcome.file else None
+                    row.outcome = TransferOutcome(
+                        request.outcome.file,
+                        request.outcome.event,
+                        request.expected_sha256,
+                        previous,
+                    ).as_json()
                     session.add(row)
             except IntegrityError:
                 continue  # another transfer in flight aims at this name
             return row, number
         raise RuntimeError(f"no free file name for {request.name} in {request.dest_dir}")
 
-    def _snapshot(self, file_id: int) -> dict[str, Any] | None:
-        """The file's record before the transfer, so that undo can restore it."""
-        with self.state.session() as session:
-            media = session.get(MediaFile, file_id)
-            if media is None:
-                return None
-            return {name: getattr(media, name) for name in UNDOABLE_FIELDS}
+
+def _snapshot(session, file_id: int) -> dict[str, Any] | None:
+    """The file's record before the transfer, so that undo can restore it."""
+    media = session.get(MediaFile, file_id)
+    if media is None:
+        return None
+    return {name: getattr(media, name) for name in UNDOABLE_FIELDS}
 
 
 # ---------------------------------------------------------------- filesystem steps

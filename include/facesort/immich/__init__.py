@@ -1,8 +1,11 @@
 """facesort's Immich integration: use the faces Immich found and the names the user gave.
 
 - :mod:`~facesort.immich.endpoint`: resolved settings (URL, key, database, path map);
-- :mod:`~facesort.immich.api`: the REST client (errors named, retries with backoff);
-- :mod:`~facesort.immich.database`: the optional read-only database reader;
+- :mod:`~facesort.immich.api`: the REST client (libraries, queues, asset search) over
+  :mod:`~facesort.immich.transport` (errors named, retries with backoff) and
+  :mod:`~facesort.immich.faces_api` (faces and people);
+- :mod:`~facesort.immich.database`: the optional read-only database reader (its schema
+  detection and query: :mod:`~facesort.immich.db_schema`);
 - :mod:`~facesort.immich.faces`: Immich's faces in one shape, from either source;
 - :mod:`~facesort.immich.runs`: Immich's part in a run: its record, summary, report;
 - :mod:`~facesort.immich.prepare`: probe, check the key, queue scans (and the rescan);

@@ -29,6 +29,7 @@ from facesort.immich.runs import run_files, save_run
 from facesort.state import State
 from facesort.state.models import ImmichRun, utcnow
 from facesort.vocab import ImmichStatus, WaitOutcome
+from facesort.words import form, plural
 
 
 def covering_libraries(
@@ -85,7 +86,8 @@ class _Access:
             return None
         needed = ", ".join(self.missing)
         return ImmichError(
-            f"The API key for Immich at {self.endpoint.base_url} lacks the permission(s) "
+            f"The API key for Immich at {self.endpoint.base_url} lacks the "
+            f"{form(self.missing, 'permission')} "
             f"{needed}. In Immich, edit the key (Account Settings > API Keys) and add "
             f"{'them all' if len(self.missing) > 1 else 'it'}, or use a key with 'all'."
         )
@@ -137,10 +139,10 @@ def prepare_run(
                     described = ", ".join(f"{h} (in Immich: {folders[h]})" for h in uncovered)
                     raise ImmichError(
                         f"No external library in Immich at {endpoint.base_url} imports the "
-                        f"staging folder(s) {described}. In Immich (Administration > External "
-                        "Libraries) add the folder as an import path of the library, or fix "
-                        "immich.path_map (host folder: the same folder as Immich's container "
-                        "sees it)."
+                        f"staging {form(uncovered, 'folder')} {described}. In Immich "
+                        "(Administration > External Libraries) add the folder as an import "
+                        "path of the library, or fix immich.path_map (host folder: the same "
+                        "folder as Immich's container sees it)."
                     )
                 if access.not_admin is None:  # scanned even so, to name all that is missing
                     for library_id in chosen:
@@ -206,4 +208,4 @@ def rescan_after_routing(
     except (ImmichUnavailable, ImmichError) as exc:
         return f"rescan not queued: {exc}"
     save_run(state, run_id, rescanned_at=utcnow())
-    return f"scan queued for {len(chosen)} librar{'y' if len(chosen) == 1 else 'ies'}"
+    return f"scan queued for {plural(chosen, 'library', 'libraries')}"

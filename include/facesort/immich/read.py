@@ -30,6 +30,7 @@ from facesort.immich.runs import NOT_USED, RunFile, aware, get_run, run_files, s
 from facesort.state import State
 from facesort.state.models import ImmichFile, utcnow
 from facesort.vocab import ImmichFileStatus, ImmichStatus, ReadySignal, WaitOutcome
+from facesort.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def classify(asset: AssetFaces | None, file: RunFile, wait_outcome: str | None) 
     if not asset.faces:
         return ImmichFileStatus.NO_FACE, f"Immich found no face ({words})"
     named = sum(1 for f in asset.faces if f.named)
-    return ImmichFileStatus.FACES, f"Immich: {len(asset.faces)} face(s), {named} named ({words})"
+    return ImmichFileStatus.FACES, f"Immich: {plural(asset.faces, 'face')}, {named} named ({words})"
 
 
 def read_names(state: State, endpoint: ImmichEndpoint | None, run_id: str) -> dict[str, int]:

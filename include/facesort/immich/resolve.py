@@ -27,6 +27,7 @@ from facesort.matching import FaceMatch
 from facesort.state import State
 from facesort.state.models import ImmichFile, MediaFile
 from facesort.vocab import ImmichFileStatus
+from facesort.words import plural
 
 if TYPE_CHECKING:
     from facesort.faces import DetectedFace
@@ -158,8 +159,8 @@ def annotate(decision: Decision, view: ImmichView | None, decided_by: str) -> De
         note = "decided by Immich"
     elif decided_by == "immich+local":
         note = (
-            f"Immich named {len(view.named)} of {len(view.faces)} faces; the others were matched "
-            "locally"
+            f"Immich named {len(view.named)} of {plural(view.faces, 'face')}; the others were "
+            "matched locally"
         )
     else:
         note = f"matched locally: {view.detail}"

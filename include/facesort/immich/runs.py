@@ -25,6 +25,7 @@ from facesort.immich.endpoint import ImmichEndpoint, PathMap
 from facesort.state import State
 from facesort.state.models import Batch, ImmichFile, ImmichRun, MediaFile, utcnow
 from facesort.vocab import FileStatus, ImmichFileStatus, ImmichStatus, WaitOutcome
+from facesort.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,8 @@ def not_used_reason(summary: dict[str, Any]) -> str | None:
     if not files or any(files.get(s) for s in CONTRIBUTING):
         return None
     described = ", ".join(f"{n} {_FILE_WORDS.get(s, s)}" for s, n in sorted(files.items()))
-    return f"Immich said nothing usable about the run's {sum(files.values())} file(s): {described}"
+    counted = plural(sum(files.values()), "file")
+    return f"Immich said nothing usable about the run's {counted}: {described}"
 
 
 _FILE_WORDS = {

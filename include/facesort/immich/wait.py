@@ -22,6 +22,7 @@ from facesort.immich.runs import RunFile, aware, get_run, run_files, save_run
 from facesort.state import State
 from facesort.state.models import ImmichRun, utcnow
 from facesort.vocab import ImmichStatus, WaitOutcome
+from facesort.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class ReadinessPoll:
             if recognized_all:
                 return self._finish(
                     WaitOutcome.READY,
-                    f"face detection finished for all {len(paths)} files (database)",
+                    f"face detection finished for all {plural(paths, 'file')} (database)",
                 )
             with ImmichApi(self.endpoint, server_version=run.server_version) as api:
                 counts = api.queue_counts()
@@ -89,15 +90,15 @@ class ReadinessPoll:
             if not missing:
                 return self._finish(
                     WaitOutcome.READY,
-                    f"face queues idle for {streak} polls; all {len(paths)} files in Immich",
+                    f"face queues idle for {streak} polls; all {plural(paths, 'file')} in Immich",
                 )
             if streak >= 2 * needed:
                 # The scan is over and some files did not become assets (excluded, or not
                 # under an import path): they are matched locally.
                 return self._finish(
                     WaitOutcome.READY,
-                    f"face queues idle for {streak} polls; {missing} of {len(paths)} files have "
-                    "no asset in Immich",
+                    f"face queues idle for {streak} polls; {missing} of {plural(paths, 'file')} "
+                    "have no asset in Immich",
                 )
         if now >= aware(run.wait_deadline):
             pending = ", ".join(f"{q}: {n}" for q, n in busy.items() if n) or "none"

@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from facesort.names import person_key
 from facesort.review.intent import note_details
 from facesort.state import State
-from facesort.state.models import Event, FaceCluster, MediaFile
+from facesort.state.models import Event, FaceCluster, MediaFile, PersonThreshold
 from facesort.state.models import Face as FaceRow
 
 # The keys in review_action.details (distinct from the review actions' own "faces",
 # "cluster", "references": the review page's generic redo must not misread them).
-FACE_KEY, EVENT_KEY, CLUSTER_KEY, FILE_KEY = (
+FACE_KEY, EVENT_KEY, CLUSTER_KEY, FILE_KEY, THRESHOLD_KEY = (
     "renamed_faces",
     "renamed_events",
     "renamed_clusters",
     "renamed_files",
+    "renamed_thresholds",
 )
 
 
@@ -103,10 +106,15 @@ def follow(
                 continue
             files[str(row.id)] = [row.people, row.reason]
             row.people, row.reason = people, reason
+        thresholds = _threshold_rows(session, old, new)
+        from facesort.thresholds import move_thresholds_in
+
+        move_thresholds_in(session, old, new)
         note_details(
             session,
             group_id,
             **{FACE_KEY: faces, EVENT_KEY: events, CLUSTER_KEY: clusters, FILE_KEY: files},
+            **{THRESHOLD_KEY: thresholds},
         )
     counts.update(faces=len(faces), events=len(events), clusters=len(clusters), files=len(files))
     return counts
@@ -131,3 +139,27 @@ def unfollow(state: State, details: dict[str, Any]) -> None:
             row = session.get(MediaFile, int(file_id))
             if row is not None:
                 row.people, row.reason = people, reason
+        for key, stored in (details.get(THRESHOLD_KEY) or {}).items():
+            row = session.get(PersonThreshold, key)
+            if row is not None:
+                session.delete(row)
+                session.flush()
+            if stored is not None:
+                person, sure, review, set_by, set_at = stored
+                session.add(
+                    PersonThreshold(person_key=key, person=person, sure_distance=sure,
+                                    review_distance=review, set_by=set_by,
+                                    set_at=datetime.fromisoformat(set_at))
+                )  # fmt: skip
+
+
+def _threshold_rows(session, old: str, new: str) -> dict[str, list | None]:
+    """Both people's own thresholds as they are before the rename (None: none stored)."""
+    rows: dict[str, list | None] = {}
+    for key in {person_key(old), person_key(new)}:
+        row = session.get(PersonThreshold, key)
+        rows[key] = None if row is None else [
+            row.person, row.sure_distance, row.review_distance, row.set_by,
+            row.set_at.isoformat(),
+        ]  # fmt: skip
+    return rows

@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from facesort.config import Config
-from facesort.dedupe import register_original
 from facesort.files.journal import Journal, SourceChanged
 from facesort.policy import Decision
 from facesort.resort import current_folder
@@ -37,7 +36,6 @@ from facesort.review.intent import (
     continued,
     done_so_far,
     find_retry,
-    note_details,
     recover_first,
 )
 from facesort.review.manual_faces import check_box, manual_face
@@ -48,7 +46,7 @@ from facesort.review.record import (
     recorded_on_failure,
     undo_action,
 )
-from facesort.review.reference_photos import ReferencePhotos, file_faces
+from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.results import ActionResult, ReviewError, file_label, summary_of
 from facesort.review.spelling import check_new_person
 from facesort.review.targets import (
@@ -60,11 +58,11 @@ from facesort.review.targets import (
     queue_files,
 )
 from facesort.review.trash import move_to_trash
-from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import Router
 from facesort.state import State
 from facesort.state.models import MediaFile, ReviewAction
 from facesort.vocab import Category, ReviewKind, TransferAction
+from facesort.words import plural
 
 KINDS = tuple(ReviewKind)
 
@@ -199,49 +197,15 @@ class Reviewer:
                         self.photos.add_face(journal, media, picked[media.id], person, result)
                 labels.update(confirm_faces(self.state, [picked[media.id]], person, group))
         count = len(result.references)
-        result.summary = f"added {count} reference photo{'s' if count != 1 else ''} of {person}"
+        result.summary = f"added {plural(count, 'reference photo')} of {person}"
         return record_result(self.state, self.actor, result, person, files, {"faces": labels})
 
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,
-        like new files (they move to wherever matching decides)."""
-        files, retry, _ = self.gate(
-            ReviewKind.NOT_DUPLICATE, None, file_ids, categories=(Category.DUPLICATES,)
-        )
-        intent = self.begin(ReviewKind.NOT_DUPLICATE, None, files, retry)
-        group = intent.group_id
-        evaluator = Evaluator(self.config, self.state)
-        router = Router(self.config, self.state, actor=self.actor, group_id=group)
-        result = continued(ActionResult(group, ReviewKind.NOT_DUPLICATE, ""), intent)
-        originals = list(intent.details.get("originals") or [])
-        with recorded_on_failure(
-            self.state, self.actor, result, None, files, {"originals": originals}
-        ):
-            for media in files:
-                if media.id in intent.moved:
-                    continue  # moved by the try that was killed
-                # Decode, detect and match like a new file; duplicates are not compared again.
-                evaluation = evaluator.reevaluate(media, redetect=True)
-                decision = _with_note(
-                    evaluation.decision, f"not a duplicate (said in review by {self.actor}); "
-                )
-                try:
-                    result.moved.append(
-                        router.route_decision(
-                            media, decision, action=TransferAction.NOT_DUPLICATE, found=evaluation
-                        )
-                    )
-                except SourceChanged as exc:
-                    result.skipped.append(f"{file_label(media)}: {exc}")
-                    continue
-                phash = evaluation.phash or media.phash
-                with self.state.session() as session:
-                    self.state.lock_for_dedupe(session)
-                    register_original(session, media.id, media.sha256, phash)
-                    note_details(session, group, originals=[[media.id, media.sha256, phash]])
-                originals.append([media.id, media.sha256, phash])
-        result.summary = summary_of("are not duplicates: sorted by their faces", result)
-        return record_result(self.state, self.actor, result, None, files, {"originals": originals})
+        like new files (see :mod:`facesort.review.not_duplicate`)."""
+        from facesort.review.not_duplicate import not_duplicate
+
+        return not_duplicate(self, file_ids)
 
     def keep_instead(self, file_id: int) -> ActionResult:
         """Keep the duplicate ``file_id`` instead of the file facesort kept: they swap
@@ -251,23 +215,11 @@ class Reviewer:
         return keep_instead(self, file_id)
 
     def not_person(self, file_id: int, face: int | None, person: str) -> ActionResult:
-        """Record that face ``face`` (1-based) of a queued file is not ``person``: they
-        are not suggested for it again, and the re-check does not move it to them
-        (:mod:`facesort.review.suggestions`). Nothing moves; undo takes it back."""
-        from facesort.review.record import record_action
-        from facesort.review.targets import pick_face
+        """Record that face ``face`` (1-based) of a queued file is not ``person`` (see
+        :mod:`facesort.review.not_person`). Nothing moves; undo takes it back."""
+        from facesort.review.not_person import not_person
 
-        person = person_name(self.state, self.config, person)
-        files, _, _ = self.gate(ReviewKind.NOT_PERSON, person, [file_id])
-        chosen = pick_face(files[0], file_faces(self.state, file_id), face, "say who it is not")
-        if chosen is None:
-            raise ReviewError(f"Say which face of {file_label(files[0])} is not {person}.")
-        intent = self.begin(ReviewKind.NOT_PERSON, person, files, None)
-        result = ActionResult(intent.group_id, ReviewKind.NOT_PERSON, "")
-        result.summary = f"face {face or 1} of {file_label(files[0])} is not {person}"
-        details = {"not_person_faces": [chosen.id], "person": person}
-        record_action(self.state, result, self.actor, [file_id], person, details)
-        return result
+        return not_person(self, file_id, face, person)
 
     def name_cluster(
         self, cluster_id: int, person: str, *, confirm_new_person: bool = False
@@ -313,9 +265,3 @@ class Reviewer:
         """Undo the ``count`` most recent review actions (or redos) not undone yet, newest
         first. Undos themselves are skipped: undoing twice undoes two actions."""
         return [self.undo(group) for group in last_actions(self.state, count)]
-
-
-def _with_note(decision: Decision, note: str) -> Decision:
-    from dataclasses import replace
-
-    return replace(decision, summary=note + decision.summary)

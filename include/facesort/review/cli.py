@@ -25,6 +25,7 @@ import os
 from typing import TYPE_CHECKING
 
 from facesort.config import REVIEW_CATEGORIES, Config
+from facesort.words import plural
 
 if TYPE_CHECKING:
     from facesort.review.results import ActionResult
@@ -140,9 +141,9 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
 
             report = recluster(state, config)
             print(
-                f"{report.faces} unknown faces: {report.clusters} clusters "
+                f"{plural(report.faces, 'unknown face')}: {plural(report.clusters, 'cluster')} "
                 f"({report.kept} kept from before, {report.new} new, {report.dissolved} "
-                f"dissolved), {report.faces - report.clustered} faces seen only once"
+                f"dissolved), {plural(report.faces - report.clustered, 'face')} seen only once"
             )
             return 0
         elif command == "clusters":
@@ -153,8 +154,8 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
             report = purge_trash(state, config, actor=_actor(), dry_run=args.dry_run)
             verb = "would delete" if args.dry_run else "deleted"
             print(
-                f"{verb} {len(report.deleted)} file(s) rejected more than "
-                f"{config.review.trash_days} days ago; {report.waiting} still kept"
+                f"{verb} {plural(report.deleted, 'file')} rejected more than "
+                f"{plural(config.review.trash_days, 'day')} ago; {report.waiting} still kept"
             )
             for path in report.deleted:
                 print(f"  {path}")
@@ -199,19 +200,19 @@ def _history(state, args: argparse.Namespace) -> int:
 def _clusters(state, args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
+    from facesort.cli.output import print_listing
     from facesort.review.queue import active_clusters
 
-    clusters = active_clusters(state)
-    if args.json:
-        print(json.dumps([asdict(c) for c in clusters], indent=2))
-        return 0
-    if not clusters:
-        print("No clusters of unknown faces (run `facesort review recluster`).")
-    for cluster in clusters:
-        print(
-            f"cluster {cluster.id}: {cluster.face_count} faces in {cluster.file_count} files "
-            f"({cluster.in_queue} in the review queue)"
-        )
+    print_listing(
+        active_clusters(state),
+        as_json=args.json,
+        as_dict=asdict,
+        empty="No clusters of unknown faces (run `facesort review recluster`).",
+        line=lambda c: (
+            f"cluster {c.id}: {c.face_count} faces in {c.file_count} files "
+            f"({c.in_queue} in the review queue)"
+        ),
+    )
     return 0
 
 

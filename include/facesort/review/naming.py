@@ -35,6 +35,7 @@ from facesort.vocab import (
     ReviewKind,
     TransferAction,
 )
+from facesort.words import plural
 
 if TYPE_CHECKING:
     from facesort.review.actions import Reviewer
@@ -106,7 +107,7 @@ def name_cluster(
         cluster.status, cluster.person = ClusterStatus.NAMED, person
         note_details(session, group, cluster={"id": cluster_id, "previous": previous})
     result.summary = (
-        f"cluster {cluster_id} named {person}: {len(result.references)} reference photos "
+        f"cluster {cluster_id} named {person}: {plural(result.references, 'reference photo')} "
         f"added, {count_files(result.moved)} moved to the library"
     )
     details = {"faces": labels, "cluster": {"id": cluster_id, "previous": previous}}

@@ -21,6 +21,7 @@ from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction
 from facesort.vocab import Category, ClusterStatus, Confidence, FileStatus, Kind, Place
+from facesort.words import plural
 
 PAGE_SIZE = 48
 
@@ -208,7 +209,8 @@ def _item(media: MediaFile, faces: list[FaceRow], original: MediaFile | None) ->
         votes = reason.get("sure_votes") or {}
         if reason.get("frames_sampled"):
             item.notes.append(
-                f"{reason['frames_sampled']} frames sampled, {reason.get('frames_with_faces', 0)}"
+                f"{plural(reason['frames_sampled'], 'frame')} sampled, "
+                f"{reason.get('frames_with_faces', 0)}"
                 f" with faces; sure votes: "
                 + (", ".join(f"{p} {n}" for p, n in votes.items()) or "none")
             )

@@ -3,8 +3,10 @@
 References grow with every approval, every named cluster and every name given in
 Immich, so a photo nobody could name last week may be a sure match today. Every file in
 ``review/unidentified`` and ``review/low_confidence`` is matched again from the faces
-stored when it was sorted (:mod:`facesort.resort`), and the ones that are now a sure
-match **move to the library**. A file whose new decision is another review category
+stored when it was sorted (:mod:`facesort.resort`), each person's face judged by their
+own sure/review distances where they have them (``matching.people``, the people page:
+:mod:`facesort.thresholds`), and the ones that are now a sure match **move to the
+library**. A file whose new decision is another review category
 stays where it is: moving it between queues would only reshuffle what a person still has
 to look at. All moves of one re-check are one journal group (a review action of kind
 ``recheck``), so a re-check can be undone like any review action.
@@ -17,6 +19,7 @@ from facesort.resort import Scope, apply_resort, plan_resort
 from facesort.review.results import ActionResult
 from facesort.state import State
 from facesort.vocab import Category, ReviewKind, TransferAction
+from facesort.words import plural
 
 RECHECKED_CATEGORIES = (Category.UNIDENTIFIED, Category.LOW_CONFIDENCE)
 
@@ -63,6 +66,6 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
 
 def _summary(count: int) -> str:
     return (
-        f"re-check: {count} file{'s' if count != 1 else ''} of review/unidentified and "
+        f"re-check: {plural(count, 'file')} of review/unidentified and "
         "review/low_confidence now a sure match, moved to the library"
     )

@@ -28,6 +28,7 @@ from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction, utcnow
 from facesort.vocab import ActionState, ClusterStatus, Confidence, FaceSource, ReviewKind
+from facesort.words import plural
 
 
 def record_result(
@@ -70,7 +71,7 @@ def recorded_on_failure(
         if result.moved or result.references:
             result.summary = (
                 f"{result.kind} stopped by an error after {count_files(result.moved)} and "
-                f"{len(result.references)} reference photo(s): {exc}"
+                f"{plural(result.references, 'reference photo')}: {exc}"
             )
             record_result(state, actor, result, person, files, details)
         else:
@@ -245,6 +246,11 @@ def undo_action(
         base_kind = base.kind if base is not None else kind
         base_group = base.group_id if base is not None else group_id
         base_details = dict(base.details or {}) if base is not None else {}
+    from facesort.people.undo import OWN_KINDS
+    from facesort.people.undo import undo as undo_people_action
+
+    if base_kind in OWN_KINDS:  # a rename, merge or reference removal: its folders too
+        return undo_people_action(config, state, actor, group_id)
     recover_first(state, config)
     redo = kind == ReviewKind.UNDO
     undo_kind = ReviewKind.REDO if redo else ReviewKind.UNDO
@@ -266,7 +272,7 @@ def undo_action(
     remove_emptied_person_folders(config, state, group_id)
     result.summary = (
         f"{result.kind} of {base_kind} ({base_group}): "
-        f"{report.reverted + len(result.references)} change(s)"
+        f"{plural(report.reverted + len(result.references), 'change')}"
         + (f", {len(result.skipped)} left as they are" if result.skipped else "")
     )
     with state.session() as session:

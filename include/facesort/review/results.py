@@ -10,6 +10,7 @@ from typing import Any
 from facesort.errors import FacesortError
 from facesort.sorting.route import FileResult
 from facesort.state.models import MediaFile
+from facesort.words import plural
 
 
 class ReviewError(FacesortError):
@@ -49,7 +50,7 @@ def file_label(media: MediaFile) -> str:
 
 
 def count_files(files: list[Any]) -> str:
-    return f"{len(files)} file{'s' if len(files) != 1 else ''}"
+    return plural(files, "file")
 
 
 def summary_of(what: str, result: ActionResult) -> str:

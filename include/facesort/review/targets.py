@@ -22,6 +22,7 @@ from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import MediaFile
 from facesort.vocab import FileStatus, Kind, Place
+from facesort.words import plural
 
 
 def person_name(state: State, config: Config, name: str) -> str:
@@ -83,7 +84,7 @@ def pick_face(
     """Face number ``face`` (1-based), or the only face; None when neither applies."""
     if face is not None:
         if not 1 <= face <= len(faces):
-            found = f"{len(faces)} face{'s' if len(faces) != 1 else ''}"
+            found = plural(faces, "face")
             raise ReviewError(
                 f"{file_label(media)} has {found}: there is no face {face} to {purpose}."
             )

@@ -27,6 +27,7 @@ from facesort.sorting.route import FileResult
 from facesort.state import State
 from facesort.state.models import Event, MediaFile, utcnow
 from facesort.vocab import EventAction, FileStatus, Place, TransferAction, TransferOp
+from facesort.words import plural
 
 
 @dataclass
@@ -45,7 +46,7 @@ def move_to_trash(config: Config, journal: Journal, media: MediaFile, actor: str
     days = config.review.trash_days
     reason = {
         "rule": "rejected",
-        "summary": f"rejected in review by {actor}; deleted after {days} days "
+        "summary": f"rejected in review by {actor}; deleted after {plural(days, 'day')} "
         "unless the rejection is undone",
         "was": current_folder(media),
     }
@@ -124,7 +125,8 @@ def purge_trash(
                     place=Place.DELETED,
                     actor=actor,
                     reason={
-                        "summary": f"deleted from the trash {days} days after it was rejected"
+                        "summary": f"deleted from the trash {plural(days, 'day')} after it was "
+                        "rejected"
                         if exists
                         else "was already gone from the trash"
                     },

@@ -24,6 +24,7 @@ from facesort.files.owners import lease_end, owner_gone, owner_token
 from facesort.files.recovery import recover_transfers
 from facesort.immich.resolve import StoredImmichNames
 from facesort.policy import Decision
+from facesort.progress import Progress
 from facesort.references import ReferencesError
 from facesort.scan import scan_staging
 from facesort.sorting.evaluate import Evaluation
@@ -155,20 +156,24 @@ def take_batches(state: State, batch_ids: list[int], lease_s: int) -> None:
         _take_batch(state, batch_id, lease_s)
 
 
-def _renew(state: State, batch_id: int, lease_s: int) -> bool:
-    with state.session() as session:
-        return (
-            session.execute(
-                sa.update(Batch)
-                .where(
-                    Batch.id == batch_id,
-                    Batch.owner == owner_token(),
-                    Batch.status == BatchStatus.OPEN,
-                )
-                .values(lease_until=lease_end(lease_s))
-            ).rowcount
-            == 1
-        )
+def _renew(session, batch_id: int, lease_s: int) -> bool:
+    """Renew this process's lease on a batch; False when another worker owns it now."""
+    return (
+        session.execute(
+            sa.update(Batch)
+            .where(
+                Batch.id == batch_id,
+                Batch.owner == owner_token(),
+                Batch.status == BatchStatus.OPEN,
+            )
+            .values(lease_until=lease_end(lease_s))
+        ).rowcount
+        == 1
+    )
+
+
+# What _process_claimed returns when the batch's lease went to another worker.
+TAKEN_OVER = FileResult(0, "", None, "staging", "batch taken over by another worker")
 
 
 def process_batch(
@@ -179,8 +184,10 @@ def process_batch(
     actor: str,
     group_id: str | None = None,
     sorter: Sorter | None = None,
+    progress: Progress | None = None,
 ) -> BatchReport:
-    """Sort the files still claimed by one batch (safe to call again after a crash)."""
+    """Sort the files still claimed by one batch (safe to call again after a crash);
+    ``progress`` is told of each file done."""
     report = BatchReport(batch_id)
     lease_s = config.claim_lease_seconds
     # The gate: a retried task first finishes (or rolls back) what its killed try left
@@ -201,12 +208,14 @@ def process_batch(
         )
     try:
         for file_id in ids:
-            if not _renew(state, batch_id, lease_s):
+            result = _process_claimed(state, config, sorter, batch_id, file_id)
+            if result is TAKEN_OVER:
                 log.warning("batch %s was taken over by another worker; stopping", batch_id)
                 return report
-            result = _process_claimed(state, config, sorter, batch_id, file_id)
             if result is not None:
                 report.results.append(result)
+            if progress is not None:
+                progress.advance()
     except ReferencesError:
         _release_batch(state, batch_id)  # the next run takes the files again
         raise
@@ -222,7 +231,11 @@ def process_batch(
 def _process_claimed(
     state: State, config: Config, sorter: Sorter, batch_id: int, file_id: int
 ) -> FileResult | None:
+    # One transaction renews the batch's lease and counts the attempt (per-file
+    # bookkeeping is batched where the guarantees allow it: issue 14).
     with state.session() as session:
+        if not _renew(session, batch_id, config.claim_lease_seconds):
+            return TAKEN_OVER
         media = session.get(MediaFile, file_id)
         if media is None or media.status != FileStatus.CLAIMED or media.batch_id != batch_id:
             return None

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder
-from facesort.faces import DetectedFace, find_faces
+from facesort.faces import DetectedFace, decode_side, find_faces, finer_copy
 from facesort.faults import crashpoint
 from facesort.files.hashing import sha256_file
 from facesort.files.journal import SourceChanged
@@ -119,7 +119,9 @@ class Evaluator:
         readonly: bool = False,
         immich: StoredImmichNames | None = None,
     ):
-        self.config = config
+        from facesort.thresholds import with_stored_thresholds
+
+        self.config = with_stored_thresholds(config, state)  # the people page's thresholds
         self.state = state
         # What Immich said about the files of the run (None: Immich is not consulted).
         self.immich = immich
@@ -172,7 +174,7 @@ class Evaluator:
         self, media: MediaFile, sha: str | None, stat, reason: str, limit: int, register: bool
     ) -> Evaluation:
         if register and sha is not None:
-            dup = self.finder.keep_or_find(media.id, sha, None)
+            dup = self.finder.keep_or_find(media.id, sha, None, media.source_path)
             if dup is not None:
                 return Evaluation(duplicate_decision(dup, limit), sha256=sha, stat=stat)
         return Evaluation(
@@ -187,7 +189,7 @@ class Evaluator:
         try:
             decoded = open_image(
                 path,
-                max_side=self.config.matching.encode_max_side,
+                max_side=decode_side(self.config.matching),
                 max_pixels=self.config.limits.max_image_pixels,
             )
         except UnreadableMedia as exc:
@@ -195,7 +197,7 @@ class Evaluator:
         phash = perceptual_hash(decoded.image)
         size = {"width": decoded.width, "height": decoded.height}
         if register and sha is not None:
-            dup = self.finder.keep_or_find(media.id, sha, phash)
+            dup = self.finder.keep_or_find(media.id, sha, phash, media.source_path)
             if dup is not None:
                 return Evaluation(
                     duplicate_decision(dup, limit), sha256=sha, phash=phash, stat=stat, **size
@@ -209,7 +211,10 @@ class Evaluator:
             matches = immich_matches(view)
             decided_by = "immich"
         else:
-            faces = find_faces(np.asarray(decoded.image), self.config.matching)
+            finer = finer_copy(
+                path, decoded, self.config.matching, self.config.limits.max_image_pixels
+            )
+            faces = find_faces(np.asarray(decoded.image), self.config.matching, finer=finer)
             crashpoint("sort.detected")
             matches = self._local_matches(faces)
             decided_by = "local"
@@ -235,7 +240,7 @@ class Evaluator:
         except UnreadableMedia as exc:
             return self._unreadable(media, sha, stat, str(exc), limit, register)
         if register and sha is not None:
-            dup = self.finder.keep_or_find(media.id, sha, None)
+            dup = self.finder.keep_or_find(media.id, sha, None, media.source_path)
             if dup is not None:
                 return Evaluation(duplicate_decision(dup, limit), sha256=sha, stat=stat)
         # Videos are always decided by votes over sampled frames: Immich only looks at a

@@ -23,11 +23,14 @@ from facesort.files.journal import SourceChanged
 from facesort.files.recovery import recover_transfers
 from facesort.immich.resolve import StoredImmichNames
 from facesort.names import display_file_name, safe_file_name
+from facesort.progress import NoProgress, ProgressFactory
 from facesort.scan import ScanReport
 from facesort.sorting.batches import process_batch, scan_and_plan, take_batches
 from facesort.sorting.evaluate import Evaluator
+from facesort.sorting.largest import keep_largest_copies, merge_results
 from facesort.sorting.route import FileResult, Router
 from facesort.sorting.sorter import Sorter
+from facesort.sorting.workers import claimed_files, sort_in_workers
 from facesort.state import State
 from facesort.state.models import MediaFile, utcnow
 from facesort.vocab import ImmichStatus, IndexState
@@ -46,16 +49,6 @@ class RunSummary:
         return dict(Counter(r.folder for r in self.results))
 
 
-def _batch_worker(args: tuple[str, int, str, str]) -> list[dict[str, Any]]:
-    config_path, batch_id, actor, group_id = args
-    from facesort.config import load_config
-
-    config = load_config(config_path)
-    with State(config.database_url) as state:
-        report = process_batch(state, config, batch_id, actor=actor, group_id=group_id)
-        return [r.as_dict() for r in report.results]
-
-
 def new_run_id(prefix: str = "cli") -> str:
     return f"{prefix}-{utcnow().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
@@ -66,10 +59,12 @@ def run_once(
     actor: str = "facesort run",
     workers: int | None = None,
     sleep: Callable[[float], None] | None = None,
+    progress: ProgressFactory | None = None,
 ) -> RunSummary:
     """Recover, scan, ask Immich, and sort everything pending (the ``facesort run`` command).
 
-    ``sleep`` waits between two looks at Immich's queues (tests pass a short one).
+    ``sleep`` waits between two looks at Immich's queues (tests pass a short one);
+    ``progress`` makes the display of files sorted so far (see facesort.progress).
     """
     from facesort.immich import carry as carry_names
     from facesort.immich.carry_moves import moves_to_look_at
@@ -87,25 +82,29 @@ def run_once(
         immich = before_sorting(state, config, run_id, sleep=sleep)
         carry_names.prepare_for_run(state, config, run_id)  # before any file moves
         results: list[FileResult] = []
-        if parallel and len(batch_ids) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            context = multiprocessing.get_context("spawn")
-            jobs = [(str(config.source), b, actor, run_id) for b in batch_ids]
-            with ProcessPoolExecutor(min(workers, len(batch_ids)), mp_context=context) as pool:
-                for batch_results in pool.map(_batch_worker, jobs):
-                    results.extend(FileResult(**r) for r in batch_results)
-        else:
-            sorter = Sorter(
-                config, state, actor=actor, group_id=run_id, immich=StoredImmichNames(state)
-            )
-            # This process owns all its batches from now: if it is killed, the next run
-            # sees a dead owner and takes them at once (not after claim_lease_seconds).
-            take_batches(state, batch_ids, config.claim_lease_seconds)
-            for batch_id in batch_ids:
-                batch = process_batch(state, config, batch_id, actor=actor, sorter=sorter)
-                results.extend(batch.results)
+        shown = (progress or (lambda total: NoProgress()))(claimed_files(state, batch_ids))
+        try:
+            if parallel and len(batch_ids) > 1:
+                results = sort_in_workers(
+                    config, batch_ids, workers=workers, actor=actor, run_id=run_id, progress=shown
+                )
+            else:
+                sorter = Sorter(
+                    config, state, actor=actor, group_id=run_id, immich=StoredImmichNames(state)
+                )
+                # This process owns all its batches from now: if it is killed, the next run
+                # sees a dead owner and takes them at once (not after claim_lease_seconds).
+                take_batches(state, batch_ids, config.claim_lease_seconds)
+                for batch_id in batch_ids:
+                    batch = process_batch(
+                        state, config, batch_id, actor=actor, sorter=sorter, progress=shown
+                    )
+                    results.extend(batch.results)
+        finally:
+            shown.close()  # a bar stops drawing, even when sorting stopped early
+        # Batches sorted in parallel may have kept a smaller copy of a picture: swap.
+        changed = keep_largest_copies(state, config, run_id, actor=actor)
+        results = merge_results(results, changed)
         immich_summary = None
         if immich.status != ImmichStatus.DISABLED:
             moved = sum(1 for r in results if r.destination) + moves_to_look_at(state, config)
@@ -117,6 +116,10 @@ def run_once(
                 "references": immich.references,
                 "carry_names": carried.as_dict(),
             }
+        if config.matching.learning.enabled:
+            from facesort.learning import learn_references
+
+            learn_references(state, config, actor=actor, group_id=run_id)
         return RunSummary(run_id, recovered, report, results, immich_summary)
 
 

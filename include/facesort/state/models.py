@@ -23,6 +23,8 @@ Changes to these tables go through a new Alembic migration in ``migrations/versi
 - ``review_action``: each review decision (approve, reject, ...) with its journal group,
   so the last ones can be listed and undone.
 - ``face_cluster``: groups of similar unknown faces, kept stable from night to night.
+- ``person_threshold``: a person's own sure/review distances set on the people page
+  (:mod:`facesort.thresholds`).
 """
 
 from __future__ import annotations
@@ -402,3 +404,17 @@ class ReviewAction(Base):
     state: Mapped[str] = mapped_column(sa.String(16), default=ActionState.DONE, index=True)
     owner: Mapped[str | None] = mapped_column(sa.String(250))  # while open: who does it
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PersonThreshold(Base):
+    """A person's own sure/review distances, set on the people page (over the config's
+    ``matching.people``); NULL: the shared value."""
+
+    __tablename__ = "person_threshold"
+
+    person_key: Mapped[str] = mapped_column(sa.String(250), primary_key=True)
+    person: Mapped[str] = mapped_column(sa.String(250))
+    sure_distance: Mapped[float | None] = mapped_column(sa.Float)
+    review_distance: Mapped[float | None] = mapped_column(sa.Float)
+    set_by: Mapped[str | None] = mapped_column(sa.String(250))
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

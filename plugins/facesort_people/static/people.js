@@ -115,6 +115,20 @@
     act("api/remove-reference", { person, photo });
   }
 
+  function forgetLearnt(photo) {
+    act("api/forget-learnt", { person, photo });
+  }
+
+  // A photo's own removal: a learnt one is forgotten (its copy undone), others trashed.
+  function removePhoto(card) {
+    if (card.dataset.learnt) forgetLearnt(card.dataset.photo); else removeReference(card.dataset.photo);
+  }
+
+  function distance(input) {
+    const text = input.value.trim();
+    return text === "" ? null : Number(text);
+  }
+
   function undo(group = null) {
     // A rename's undo takes the person's page away: show the list after it.
     act("api/undo", { group_id: group }, person ? base : null);
@@ -136,11 +150,21 @@
       act("api/rename", { person, new_name: name }, base + "person/" + encodeURIComponent(name));
     });
   }
+  const thresholdsForm = $("#thresholds");
+  if (thresholdsForm) {
+    thresholdsForm.addEventListener("submit", event => {
+      event.preventDefault();
+      act("api/thresholds", { person, sure_distance: distance($("#own-sure")), review_distance: distance($("#own-review")) });
+    });
+    const clear = $("#clear-thresholds");
+    if (clear) clear.addEventListener("click", () => act("api/thresholds", { person, sure_distance: null, review_distance: null }));
+  }
   const toPerson = $("#to-person");
   if (toPerson) toPerson.addEventListener("keydown", e => { if (e.key === "Enter") { e.preventDefault(); moveToPerson(); } });
   const buttons = { "#merge": merge, "#to-review": sendToReview, "#move-to-person": moveToPerson };
   for (const [sel, fn] of Object.entries(buttons)) { const b = $(sel); if (b) b.addEventListener("click", fn); }
   $$(".remove-reference").forEach(b => b.addEventListener("click", () => removeReference(b.dataset.photo)));
+  $$(".forget-learnt").forEach(b => b.addEventListener("click", () => forgetLearnt(b.dataset.photo)));
   $$("button.undo").forEach(b => b.addEventListener("click", () => undo(b.dataset.group)));
 
   document.addEventListener("keydown", event => {
@@ -160,7 +184,8 @@
       case "n": if (renameForm) $("#new-name").focus(); break;
       case "b": if (person) sendToReview(); break;
       case "p": if (toPerson) toPerson.focus(); break;
-      case "Delete": if (card && card.dataset.photo) removeReference(card.dataset.photo); break;
+      case "Delete": if (card && card.dataset.photo) removePhoto(card); break;
+      case "t": if (thresholdsForm) $("#own-sure").focus(); break;
       case "u": undo(); break;
       case "?": $("#help").showModal(); break;
       default: return;
