@@ -240,6 +240,8 @@ class CarryResult:
 def summary_line(carried: dict[str, Any] | None) -> str | None:
     """One line for ``facesort run``: what was carried, and what still waits (None:
     nothing either way)."""
+    from facesort.words import plural
+
     counts = (carried or {}).get("counts") or {}
     waiting = int((carried or {}).get("waiting") or 0)
     files = int((carried or {}).get("files") or 0)
@@ -250,7 +252,7 @@ def summary_line(carried: dict[str, Any] | None) -> str | None:
         for status, word in ((CarryStatus.CARRIED, "assigned"), (CarryStatus.CREATED, "created"))
         if counts.get(status)
     ]
-    line = f"Immich: names carried to {files} file{'' if files == 1 else 's'}"
+    line = f"Immich: names carried to {plural(files, 'file')}"
     line += f" ({', '.join(how)})" if how else ""
     return line + (f", {waiting} waiting" if waiting else "")
 
