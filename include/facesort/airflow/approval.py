@@ -21,6 +21,8 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
+from facesort.words import plural
+
 # The default of the trigger form's approval_timeout_hours, and the longest it may be.
 APPROVAL_HOURS = 24
 MAX_APPROVAL_HOURS = 24 * 7
@@ -72,7 +74,8 @@ class PlanApproval(ApprovalOperator):
         if not planned["planned"]:
             raise AirflowSkipException("the plan is empty: nothing to approve")
         if params.get("skip_approval"):
-            self.log.info("skip_approval is on: %s file(s) move without asking", planned["planned"])
+            moving = plural(planned["planned"], "file")
+            self.log.info("skip_approval is on: %s move without asking", moving)
             return None
         self.subject, self.body = approval_text(planned, context["run_id"])
         hours = float(params.get("approval_timeout_hours") or APPROVAL_HOURS)

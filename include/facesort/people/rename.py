@@ -53,6 +53,7 @@ from facesort.vocab import (
     TransferAction,
     TransferOp,
 )
+from facesort.words import plural
 
 KINDS = (ReviewKind.RENAME_PERSON, ReviewKind.MERGE_PEOPLE)
 
@@ -269,9 +270,10 @@ def _move_person(
         else f"{old} renamed {new}"
     )
     result.summary = (
-        f"{head}: {count_files(result.moved)} in the library and {photos_moved} other file(s) "
-        f"moved (reference photos included); {counts['faces']} face(s), {counts['events']} "
-        f"event(s), {counts['clusters']} cluster(s) follow"
+        f"{head}: {count_files(result.moved)} in the library and "
+        f"{plural(photos_moved, 'other file')} moved (reference photos included); "
+        f"{plural(counts['faces'], 'face')}, {plural(counts['events'], 'event')}, "
+        f"{plural(counts['clusters'], 'cluster')} follow"
         + (f" ({len(result.skipped)} skipped)" if result.skipped else "")
     )
     _policy_note(config, state, old, result)

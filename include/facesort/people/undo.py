@@ -21,10 +21,12 @@ from facesort.people import plain_moves
 from facesort.people.follow import unfollow
 from facesort.people.intent import adopt, find_open, get_action, open_action
 from facesort.people.plain_moves import PlainMove
+from facesort.review.intent import close_undo
 from facesort.review.results import ActionResult, ReviewError
 from facesort.state import State
-from facesort.state.models import ReviewAction, utcnow
+from facesort.state.models import ReviewAction
 from facesort.vocab import ActionState, ReviewKind
+from facesort.words import plural
 
 # Kinds whose effects this module reverts itself (a split is a plain review action).
 OWN_KINDS = (ReviewKind.RENAME_PERSON, ReviewKind.MERGE_PEOPLE, ReviewKind.REMOVE_REFERENCE)
@@ -93,26 +95,11 @@ def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResul
     what = details.get("from") and f"{details['from']} -> {details.get('to')}"
     result.summary = (
         f"undo of {action.kind} ({what or details.get('photo') or group_id}): "
-        f"{report.reverted} file(s) back in the library, {returned} other file(s) back"
+        f"{plural(report.reverted, 'file')} back in the library, "
+        f"{plural(returned, 'other file')} back"
         + (f", {len(result.skipped)} left as they are" if result.skipped else "")
     )
-    with state.session() as session:
-        session.execute(
-            sa.update(ReviewAction)
-            .where(ReviewAction.group_id == group_id)
-            .values(undone_by=undo_id, state=ActionState.DONE, owner=None)
-        )
-        session.execute(
-            sa.update(ReviewAction)
-            .where(ReviewAction.group_id == undo_id)
-            .values(
-                summary=result.summary,
-                at=utcnow(),
-                state=ActionState.DONE,
-                owner=None,
-                lease_until=None,
-            )
-        )
+    close_undo(state, group_id, undo_id, result.summary)
     return result
 
 

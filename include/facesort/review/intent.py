@@ -27,7 +27,7 @@ from facesort.files.recovery import recover_transfers
 from facesort.review.results import ActionResult, ReviewError, new_group_id
 from facesort.sorting.route import FileResult
 from facesort.state import State
-from facesort.state.models import MediaFile, ReviewAction, Transfer
+from facesort.state.models import MediaFile, ReviewAction, Transfer, utcnow
 from facesort.vocab import ActionState, Place, TransferAction, TransferOp, TransferState
 
 
@@ -190,6 +190,24 @@ def note_details(session, group_id: str, **changes: Any) -> None:
         else:
             details.setdefault(key, value)
     action.details = details
+
+
+def close_undo(state: State, group_id: str, undo_id: str, summary: str) -> None:
+    """Mark ``group_id`` undone by ``undo_id`` and the undo itself done, with its summary."""
+    with state.session() as session:
+        session.execute(
+            sa.update(ReviewAction)
+            .where(ReviewAction.group_id == group_id)
+            .values(undone_by=undo_id, state=ActionState.DONE, owner=None)
+        )
+        session.execute(
+            sa.update(ReviewAction)
+            .where(ReviewAction.group_id == undo_id)
+            .values(
+                summary=summary, at=utcnow(), state=ActionState.DONE, owner=None,
+                lease_until=None,
+            )
+        )  # fmt: skip
 
 
 def abandon(state: State, group_id: str) -> None:

@@ -20,7 +20,14 @@ from facesort.dedupe import forget_original, register_original
 from facesort.files.journal import Journal, SourceChanged
 from facesort.files.owners import owner_gone
 from facesort.files.undo import undo_group
-from facesort.review.intent import abandon, begin, find_retry, note_details, recover_first
+from facesort.review.intent import (
+    abandon,
+    begin,
+    close_undo,
+    find_retry,
+    note_details,
+    recover_first,
+)
 from facesort.review.pictures import NoPicture
 from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
@@ -275,23 +282,7 @@ def undo_action(
         f"{plural(report.reverted + len(result.references), 'change')}"
         + (f", {len(result.skipped)} left as they are" if result.skipped else "")
     )
-    with state.session() as session:
-        session.execute(
-            sa.update(ReviewAction)
-            .where(ReviewAction.group_id == group_id)
-            .values(undone_by=report.group_id, state=ActionState.DONE, owner=None)
-        )
-        session.execute(
-            sa.update(ReviewAction)
-            .where(ReviewAction.group_id == report.group_id)
-            .values(
-                summary=result.summary,
-                at=utcnow(),
-                state=ActionState.DONE,
-                owner=None,
-                lease_until=None,
-            )
-        )
+    close_undo(state, group_id, report.group_id, result.summary)
     return result
 
 
