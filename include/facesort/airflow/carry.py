@@ -1,6 +1,7 @@
 """The ``immich_carry_names`` task: names carried onto moved files' new Immich assets.
 
-Built like the wait for Immich (:mod:`facesort.airflow.sensors`): each look is one call
+Built on the wait for Immich's bases (:class:`~facesort.airflow.sensors.DeferringSensor`,
+:class:`~facesort.airflow.triggers.FacesortTrigger`): each look is one call
 into :func:`facesort.airflow.immich.carry_names` (a pass of
 :mod:`facesort.immich.carry`: it writes what Immich is ready for). While Immich still
 works on the moved files the task defers (the default) to
@@ -18,89 +19,47 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from facesort.airflow.sensors import DeferringSensor
 from facesort.airflow.step import TaskRun
+from facesort.airflow.triggers import FacesortTrigger
 
 
-class ImmichCarrySensor(BaseSensorOperator):
-    ui_color = "#e0f0ff"
+class ImmichCarrySensor(DeferringSensor):
+    # A pass's status has no "outcome" to log: carry_names prints its detail.
+    log_looks = False
+    busy_message = "Immich is still busy (%s): deferring to the triggerer"
 
-    def __init__(
-        self,
-        *,
-        poll_seconds: float,
-        max_wait_seconds: float,
-        deferrable: bool = True,
-        **kwargs: Any,
-    ):
-        # The trigger gives up after max_wait_seconds; this is only a backstop after it.
-        kwargs.setdefault("timeout", timedelta(seconds=max_wait_seconds + 600))
-        super().__init__(
-            mode="poke" if deferrable else "reschedule",
-            poke_interval=poll_seconds,
-            soft_fail=True,
-            **kwargs,
-        )
-        self.deferrable = deferrable
-        self.poll_seconds = poll_seconds
-        self.max_wait_seconds = max_wait_seconds
-
-    @staticmethod
-    def _carry(context: Any) -> dict[str, Any]:
+    def look(self, context: Any) -> dict[str, Any]:
         from facesort.airflow.immich import carry_names
 
         return carry_names(TaskRun.from_context(context))
 
-    def poke(self, context: Any) -> PokeReturnValue:
-        status = self._carry(context)
-        return PokeReturnValue(is_done=status["finished"], xcom_value=status)
-
-    def execute(self, context: Any) -> Any:
-        if not self.deferrable:
-            return super().execute(context)
-        status = self._carry(context)
-        if status["finished"]:
-            return status
-        from facesort.config import config_path_from_env
-
-        self.log.info("Immich is still busy (%s): deferring to the triggerer", status["detail"])
-        self.defer(
-            trigger=ImmichCarryTrigger(
-                config_path=str(config_path_from_env()),
-                poll_seconds=self.poll_seconds,
-                max_wait_seconds=self.max_wait_seconds,
-            ),
-            method_name="execute_complete",
+    def trigger(self, context: Any, config_path: str) -> BaseTrigger:
+        return ImmichCarryTrigger(
+            config_path=config_path,
+            poll_seconds=self.poll_seconds,
+            max_wait_seconds=self.max_wait_seconds,
         )
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
-        status = self._carry(context)  # the writes, now that Immich is ready
+        status = self.look(context)  # the writes, now that Immich is ready
         return {**status, "resumed_after_deferral": True, "trigger": event}
 
 
-class ImmichCarryTrigger(BaseTrigger):
+class ImmichCarryTrigger(FacesortTrigger):
     """Looks (without writing) until every waiting carry-over is ready, or time is up."""
+
+    fields = ("config_path", "poll_seconds", "max_wait_seconds")
 
     def __init__(self, config_path: str, poll_seconds: float, max_wait_seconds: float):
         super().__init__()
         self.config_path = config_path
         self.poll_seconds = poll_seconds
         self.max_wait_seconds = max_wait_seconds
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "config_path": self.config_path,
-                "poll_seconds": self.poll_seconds,
-                "max_wait_seconds": self.max_wait_seconds,
-            },
-        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from facesort.airflow.hooks import ImmichHook

@@ -14,8 +14,9 @@
 - :mod:`~facesort.immich.resolve`: using the stored answers while sorting;
 - :mod:`~facesort.immich.people`: named people -> local reference photos;
 - :mod:`~facesort.immich.carry`: names carried over onto a moved file's new asset
-  (:mod:`~facesort.immich.writes`: the face writes; :mod:`~facesort.immich.carry_undo`:
-  taking them back).
+  (its parts ``carry_record``, ``carry_pass``, ``carry_match``, ``carry_write``,
+  ``carry_result``; :mod:`~facesort.immich.writes`: the face writes;
+  :mod:`~facesort.immich.carry_undo`: taking them back).
 
 Nothing here imports Airflow; the hook, trigger and sensor are in :mod:`facesort.airflow`.
 """

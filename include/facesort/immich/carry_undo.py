@@ -32,7 +32,9 @@ log = logging.getLogger(__name__)
 
 def undo_carried_names(state: State, config: Config, group_id: str, actor: str) -> list[str]:
     """Take back the Immich writes facesort made for ``group_id``; lines saying what."""
-    from facesort.immich.carry import WAITING, _asset_faces, _endpoint
+    from facesort.immich.carry_match import asset_faces as _asset_faces
+    from facesort.immich.carry_pass import WAITING
+    from facesort.immich.carry_record import _endpoint
 
     with state.session() as session:
         waiting = session.scalars(
