@@ -31,6 +31,7 @@ from facesort.immich.writes import ImmichFaceWrites
 from facesort.state import State
 from facesort.state.models import ImmichCarry, MediaFile
 from facesort.vocab import CarryStatus, FileStatus
+from facesort.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,9 @@ class CarryPass:
         left = sum(1 for r in waiting if r.id in worth)
         if not write:
             left = sum(1 for r in seen if r.file_id not in ready and r.id in worth)
-            return CarryResult(left == 0, f"{len(ready)} file(s) ready", counts, len(waiting))
+            return CarryResult(
+                left == 0, f"{plural(len(ready), 'file')} ready", counts, len(waiting)
+            )
         done = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing written"
         detail = f"{done}; {len(waiting)} waiting"
         return CarryResult(left == 0, detail, counts, len(waiting), files=self.writer.files)
