@@ -139,10 +139,12 @@ def test_a_file_that_keeps_failing_ends_in_unreadable(make_workspace, photos, mo
 
     real = facesort.sorting.evaluate.find_faces
 
-    def crashes_on_obama(rgb, settings, frame=None):
-        if rgb.shape[1] == 1480:  # obama1.jpg's width
+    def crashes_on_obama(rgb, settings, frame=None, **kwargs):
+        # obama1.jpg is the landscape one (johnsnow_test1.jpg is portrait), at any
+        # size the photo is decoded to
+        if rgb.shape[1] > rgb.shape[0]:
             raise RuntimeError("dlib crashed")
-        return real(rgb, settings, frame)
+        return real(rgb, settings, frame, **kwargs)
 
     monkeypatch.setattr(facesort.sorting.evaluate, "find_faces", crashes_on_obama)
     for attempt in range(1, 4):

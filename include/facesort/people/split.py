@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from facesort.config import Config
-from facesort.files.journal import SourceChanged
 from facesort.names import person_key
 from facesort.policy import Decision
 from facesort.resort import current_folder
@@ -24,6 +24,7 @@ from facesort.review.intent import begin, done_so_far, find_retry, recover_first
 from facesort.review.record import confirm_faces, record_result, recorded_on_failure
 from facesort.review.reference_photos import file_faces
 from facesort.review.results import ActionResult, ReviewError, file_label, summary_of
+from facesort.review.targets import files_of
 from facesort.sorting.route import Router
 from facesort.state import State
 from facesort.state.models import MediaFile
@@ -53,7 +54,7 @@ def split_files(
     recover_first(state, config)
     retry = find_retry(state, ReviewKind.SPLIT_PERSON, target, ids)
     prior = done_so_far(state, retry)
-    files = _records(state, ids)
+    files = files_of(state, ids, hint="the person's page lists their files")
     wrong = [
         file_label(m)
         for m in files
@@ -96,12 +97,8 @@ def split_files(
                 if target
                 else Decision.review(Category.UNIDENTIFIED, "approved", summary, **details)
             )
-            try:
-                result.moved.append(
-                    router.route_decision(media, decision, action=TransferAction.APPROVE)
-                )
-            except SourceChanged as exc:
-                result.skipped.append(f"{file_label(media)}: {exc}")
+            approve = partial(router.route_decision, media, decision, action=TransferAction.APPROVE)
+            if not result.move(media, approve):
                 continue
             if target is not None:
                 theirs = [f for f in file_faces(state, media.id) if f.person == person]
@@ -110,19 +107,6 @@ def split_files(
     result.summary = summary_of(f"moved from {person}'s folder to {where}", result)
     details: dict[str, Any] = {"faces": labels, "from": person}
     return record_result(state, actor, result, target, files, details)
-
-
-def _records(state: State, ids: list[int]) -> list[MediaFile]:
-    import sqlalchemy as sa
-
-    if not ids:
-        raise ReviewError("No files given: select files of the person first.")
-    with state.session() as session:
-        rows = {m.id: m for m in session.scalars(sa.select(MediaFile).where(MediaFile.id.in_(ids)))}
-    missing = [i for i in ids if i not in rows]
-    if missing:
-        raise ReviewError(f"No file #{', #'.join(map(str, missing))} in facesort's records.")
-    return [rows[i] for i in ids]
 
 
 def library_files(state: State, config: Config, person: str) -> list[MediaFile]:

@@ -24,10 +24,11 @@ matched to an existing person with :func:`facesort.names.person_key`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from facesort.config import Config
-from facesort.files.journal import Journal, SourceChanged
+from facesort.files.journal import Journal
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.intent import (
@@ -135,12 +136,10 @@ class Reviewer:
                     people=(person,),
                     details={"approved_by": self.actor, "was": current_folder(media)},
                 )
-                try:
-                    result.moved.append(
-                        router.route_decision(media, decision, action=TransferAction.APPROVE)
-                    )
-                except SourceChanged as exc:
-                    result.skipped.append(f"{file_label(media)}: {exc}")
+                approve = partial(
+                    router.route_decision, media, decision, action=TransferAction.APPROVE
+                )
+                if not result.move(media, approve):
                     continue
                 if picked is not None and manual_box is None:  # (a drawn face is named)
                     labels.update(confirm_faces(self.state, [picked], person, group))
@@ -159,10 +158,7 @@ class Reviewer:
             for media in files:
                 if media.id in intent.moved:
                     continue  # moved by the try that was killed
-                try:
-                    result.moved.append(move_to_trash(self.config, journal, media, self.actor))
-                except SourceChanged as exc:
-                    result.skipped.append(f"{file_label(media)}: {exc}")
+                result.move(media, partial(move_to_trash, self.config, journal, media, self.actor))
         result.summary = summary_of("rejected (moved to the trash)", result)
         return record_result(self.state, self.actor, result, None, files, {})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,18 @@ class ActionResult:
             "references": self.references,
             "skipped": self.skipped,
         }
+
+    def move(self, media: MediaFile, move: Callable[[], FileResult]) -> bool:
+        """One file's move: done, or skipped with why when the file changed since it was
+        shown (the action goes on with the others)."""
+        from facesort.files.journal import SourceChanged
+
+        try:
+            self.moved.append(move())
+        except SourceChanged as exc:
+            self.skipped.append(f"{file_label(media)}: {exc}")
+            return False
+        return True
 
 
 def new_group_id() -> str:

@@ -42,7 +42,13 @@ def person_name(state: State, config: Config, name: str) -> str:
     return owners.clash(folder) or folder
 
 
-def files_of(state: State, file_ids: Iterable[int]) -> list[MediaFile]:
+def files_of(
+    state: State,
+    file_ids: Iterable[int],
+    *,
+    hint: str = "`facesort review list` shows the ids of the files in the queue",
+) -> list[MediaFile]:
+    """The records of ``file_ids``, in that order; ``hint`` says where the ids are found."""
     ids = list(dict.fromkeys(int(i) for i in file_ids))
     if not ids:
         raise ReviewError("No files given: name the files by id or path.")
@@ -50,10 +56,8 @@ def files_of(state: State, file_ids: Iterable[int]) -> list[MediaFile]:
         rows = {m.id: m for m in session.scalars(sa.select(MediaFile).where(MediaFile.id.in_(ids)))}
     missing = [i for i in ids if i not in rows]
     if missing:
-        raise ReviewError(
-            f"No file #{', #'.join(map(str, missing))} in facesort's records: "
-            "`facesort review list` shows the ids of the files in the queue."
-        )
+        unknown = ", #".join(map(str, missing))
+        raise ReviewError(f"No file #{unknown} in facesort's records: {hint}.")
     return [rows[i] for i in ids]
 
 
