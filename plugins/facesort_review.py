@@ -367,10 +367,12 @@ def not_person(body: NotPersonBody, user=Actor) -> Response:
 
 @app.post("/api/undo", dependencies=[SameOrigin])
 def undo(body: UndoBody, user=Actor) -> Response:
+    from facesort.people.undo import undo_last_listed, undo_listed
+
     reviewer = _reviewer(user)
     if body.group_id:
-        return done(reviewer.undo(body.group_id))
-    return done(reviewer.undo_last(1)[0])
+        return done(undo_listed(reviewer, body.group_id))
+    return done(undo_last_listed(reviewer, 1)[0])
 
 
 @app.post("/api/clusters/{cluster_id}/name", dependencies=[SameOrigin])

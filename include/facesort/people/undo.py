@@ -11,6 +11,7 @@ get their old values back. A split is a review action like an approval, undone b
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -27,6 +28,9 @@ from facesort.state import State
 from facesort.state.models import ReviewAction
 from facesort.vocab import ActionState, ReviewKind
 from facesort.words import plural
+
+if TYPE_CHECKING:
+    from facesort.review.actions import Reviewer
 
 # Kinds whose effects this module reverts itself (a split is a plain review action).
 OWN_KINDS = (ReviewKind.RENAME_PERSON, ReviewKind.MERGE_PEOPLE, ReviewKind.REMOVE_REFERENCE)
@@ -101,6 +105,22 @@ def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResul
     )
     close_undo(state, group_id, undo_id, result.summary)
     return result
+
+
+def undo_listed(reviewer: Reviewer, group_id: str) -> ActionResult:
+    """Undo a group from the review page's undo list, which shows people actions too: a
+    rename, merge or reference removal (or the undo of one) whole, with its folders and
+    records, anything else as the review action it is."""
+    if is_people_action(reviewer.state, group_id):
+        return undo(reviewer.config, reviewer.state, reviewer.actor, group_id)
+    return reviewer.undo(group_id)
+
+
+def undo_last_listed(reviewer: Reviewer, count: int = 1) -> list[ActionResult]:
+    """:meth:`Reviewer.undo_last` for the review page's list, people actions included."""
+    from facesort.review.record import last_actions
+
+    return [undo_listed(reviewer, group) for group in last_actions(reviewer.state, count)]
 
 
 def is_people_action(state: State, group_id: str) -> bool:

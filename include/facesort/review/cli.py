@@ -121,10 +121,12 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
                 args.cluster, args.person, confirm_new_person=args.new_person
             )
         elif command == "undo":
+            from facesort.people.undo import undo_last_listed, undo_listed
+
             results = (
-                [reviewer.undo(group) for group in args.groups]
+                [undo_listed(reviewer, group) for group in args.groups]
                 if args.groups
-                else reviewer.undo_last(args.last)
+                else undo_last_listed(reviewer, args.last)
             )
             for one in results:
                 _print_result(one, args.json)

@@ -253,11 +253,6 @@ def undo_action(
         base_kind = base.kind if base is not None else kind
         base_group = base.group_id if base is not None else group_id
         base_details = dict(base.details or {}) if base is not None else {}
-    from facesort.people.undo import OWN_KINDS
-    from facesort.people.undo import undo as undo_people_action
-
-    if base_kind in OWN_KINDS:  # a rename, merge or reference removal: its folders too
-        return undo_people_action(config, state, actor, group_id)
     recover_first(state, config)
     redo = kind == ReviewKind.UNDO
     undo_kind = ReviewKind.REDO if redo else ReviewKind.UNDO
