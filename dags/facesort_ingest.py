@@ -49,6 +49,7 @@ from facesort.airflow.dag_defaults import facesort_dag, recover_interrupted
 from facesort.airflow.sensors import ImmichReadySensor
 from facesort.airflow.settings import immich_wait_from_env, ingest_schedule_from_env
 
+# immich.wait: how both Immich sensors wait (deferred or rescheduled, how often, how long).
 IMMICH_WAIT = immich_wait_from_env()
 
 
@@ -70,12 +71,7 @@ def facesort_ingest():
     def immich_scan(run: TaskRun, batches: list[int]) -> dict:
         return immich.queue_scan(run)
 
-    wait_for_immich = ImmichReadySensor(
-        task_id="wait_for_immich",
-        deferrable=IMMICH_WAIT.deferrable,
-        poll_seconds=IMMICH_WAIT.poll_seconds,
-        max_wait_seconds=IMMICH_WAIT.max_wait_seconds,
-    )
+    wait_for_immich = ImmichReadySensor(task_id="wait_for_immich", wait=IMMICH_WAIT)
 
     @facesort_task(trigger_rule="none_failed")
     def learn_from_immich(run: TaskRun) -> dict:
@@ -103,11 +99,7 @@ def facesort_ingest():
 
     # Defers while Immich works on the moved files, then writes (facesort.immich.carry).
     immich_carry_names = ImmichCarrySensor(
-        task_id="immich_carry_names",
-        trigger_rule="none_failed",
-        deferrable=IMMICH_WAIT.deferrable,
-        poll_seconds=IMMICH_WAIT.poll_seconds,
-        max_wait_seconds=IMMICH_WAIT.max_wait_seconds,
+        task_id="immich_carry_names", trigger_rule="none_failed", wait=IMMICH_WAIT
     )
 
     @facesort_task(trigger_rule="all_done")

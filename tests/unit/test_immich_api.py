@@ -154,12 +154,12 @@ def test_reschedule_mode_polls_in_separate_pokes_until_two_quiet_polls(setup):
     from facesort.airflow import TaskRun
     from facesort.airflow.immich import poll_readiness, queue_scan
     from facesort.airflow.sensors import ImmichReadySensor
+    from facesort.config import ImmichWaitSettings
     from facesort.sorting.batches import scan_and_plan
     from facesort.state import State
 
-    sensor = ImmichReadySensor(
-        task_id="wait", deferrable=False, poll_seconds=0.05, max_wait_seconds=20
-    )
+    wait = ImmichWaitSettings(deferrable=False, poll_seconds=0.05, max_wait_seconds=20)
+    sensor = ImmichReadySensor(task_id="wait", wait=wait)
     assert sensor.mode == "reschedule"
     ws, _, _ = setup()
     state = State(ws.config().database_url)

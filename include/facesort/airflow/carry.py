@@ -16,12 +16,11 @@ recorded and the next run carries it.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger
 
 from facesort.airflow.sensors import DeferringSensor
 from facesort.airflow.step import TaskRun
@@ -54,36 +53,14 @@ class ImmichCarryTrigger(FacesortTrigger):
     """Looks (without writing) until every waiting carry-over is ready, or time is up."""
 
     fields = ("config_path", "poll_seconds", "max_wait_seconds")
+    waiting_message = "names wait for Immich: %s"
+    # The task resumes and does what it can; the rest waits for a later run.
+    failed_message = "waiting for Immich to carry names failed"
 
-    def __init__(self, config_path: str, poll_seconds: float, max_wait_seconds: float):
-        super().__init__()
-        self.config_path = config_path
-        self.poll_seconds = poll_seconds
-        self.max_wait_seconds = max_wait_seconds
-
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        from facesort.airflow.hooks import ImmichHook
-        from facesort.config import load_config
+    def looker(self, state: Any, config: Any, endpoint: Any) -> Callable[[], Any]:
         from facesort.immich.carry import carry_pass
-        from facesort.state import State
 
-        try:
-            config = await asyncio.to_thread(load_config, self.config_path)
-            endpoint = await ImmichHook.from_config(config).aendpoint(config)
-            deadline = time.monotonic() + self.max_wait_seconds
-            with await asyncio.to_thread(State, config.database_url) as state:
-                looks = 0
-                while True:
-                    result = await asyncio.to_thread(
-                        carry_pass, state, config, endpoint, "trigger", write=False
-                    )
-                    looks += 1
-                    if result.finished or time.monotonic() >= deadline:
-                        yield TriggerEvent({**result.as_dict(), "trigger_looks": looks})
-                        return
-                    self.log.info("names wait for Immich: %s", result.detail)
-                    await asyncio.sleep(self.poll_seconds)
-        except Exception as exc:
-            # The task resumes and does what it can; the rest waits for a later run.
-            self.log.exception("waiting for Immich to carry names failed")
-            yield TriggerEvent({"finished": True, "detail": f"{type(exc).__name__}: {exc}"})
+        return functools.partial(carry_pass, state, config, endpoint, "trigger", write=False)
+
+    def finished(self, status: Any, waited_seconds: float) -> bool:
+        return status.finished or waited_seconds >= self.max_wait_seconds

@@ -13,13 +13,16 @@ wait with that outcome and the files are matched locally.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.triggers.base import BaseTrigger
 
 from facesort.airflow.step import TaskRun
 from facesort.airflow.triggers import ImmichReadyTrigger
+
+if TYPE_CHECKING:
+    from facesort.config import ImmichWaitSettings
 
 
 class DeferringSensor(BaseSensorOperator):
@@ -34,26 +37,21 @@ class DeferringSensor(BaseSensorOperator):
     busy_message = "Immich is busy (%s): deferring to the triggerer"
     log_looks = True  # log each look's outcome and detail
 
-    def __init__(
-        self,
-        *,
-        poll_seconds: float,
-        max_wait_seconds: float,
-        deferrable: bool = True,
-        **kwargs: Any,
-    ):
+    def __init__(self, *, wait: ImmichWaitSettings, **kwargs: Any):
+        """``wait``: ``immich.wait`` (the mode and intervals; the DAG file reads it with
+        :func:`~facesort.airflow.settings.immich_wait_from_env`)."""
         # Our own deadline (max_wait_seconds) ends the wait with "timeout"; Airflow's
         # sensor timeout is only a backstop well after it.
-        kwargs.setdefault("timeout", timedelta(seconds=max_wait_seconds + 600))
+        kwargs.setdefault("timeout", timedelta(seconds=wait.max_wait_seconds + 600))
         super().__init__(
-            mode="poke" if deferrable else "reschedule",
-            poke_interval=poll_seconds,
+            mode="poke" if wait.deferrable else "reschedule",
+            poke_interval=wait.poll_seconds,
             soft_fail=True,
             **kwargs,
         )
-        self.deferrable = deferrable
-        self.poll_seconds = poll_seconds
-        self.max_wait_seconds = max_wait_seconds
+        self.deferrable = wait.deferrable
+        self.poll_seconds = wait.poll_seconds
+        self.max_wait_seconds = wait.max_wait_seconds
 
     def look(self, context: Any) -> dict[str, Any]:
         raise NotImplementedError

@@ -1,10 +1,12 @@
-"""The trigger that waits in Airflow's triggerer until Immich's face data is final.
+"""The triggers that wait in Airflow's triggerer for Immich: :class:`FacesortTrigger`,
+the loop every such wait shares, and :class:`ImmichReadyTrigger`, which waits until
+Immich's face data is final (the carry-over's trigger is in :mod:`~facesort.airflow.carry`).
 
-It runs the same :class:`facesort.immich.wait.ReadinessPoll` as the sensor's reschedule
-mode and ``facesort run``: one implementation of "ready", with the progress kept in the
-state database. Each poll is a few short HTTP requests (and at most one database query)
-with timeouts; it runs in a worker thread so the triggerer's event loop never blocks,
-and the wait between polls is an ``asyncio.sleep``.
+The ready trigger runs the same :class:`facesort.immich.wait.ReadinessPoll` as the
+sensor's reschedule mode and ``facesort run``: one implementation of "ready", with the
+progress kept in the state database. Each poll is a few short HTTP requests (and at
+most one database query) with timeouts; it runs in a worker thread so the triggerer's
+event loop never blocks, and the wait between polls is an ``asyncio.sleep``.
 
 The triggerer needs what the workers need: the facesort package, the config file the
 sensor names, and access to the state database and Immich.
@@ -13,17 +15,36 @@ sensor names, and access to the state database and Immich.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 
 class FacesortTrigger(BaseTrigger):
-    """A trigger whose ``fields`` (its constructor's keyword arguments, kept as attributes
-    of the same names) are what it serializes to."""
+    """A trigger that looks at Immich until a look says it is finished.
+
+    Its ``fields`` are its keyword arguments, kept as attributes of the same names and
+    what it serializes to (one of them is ``config_path``, another ``poll_seconds``).
+    :meth:`run` loads the config, reaches Immich and opens the state database, then calls
+    the look that :meth:`looker` gives, in a worker thread, every ``poll_seconds`` until
+    :meth:`finished`; its event is the last look's ``as_dict()`` and how many looks it
+    took. Whatever goes wrong ends the wait with an event too (the task resumes and the
+    files are matched locally), never a lost run."""
 
     fields: tuple[str, ...] = ()
+    looks_key = "trigger_looks"  # the event's count of looks
+    waiting_message = "waiting for Immich: %s"  # logged with each look's detail
+    failed_message = "waiting for Immich failed"
+    failed_event: ClassVar[dict[str, str]] = {}  # what a failure's event says besides its detail
+
+    def __init__(self, **values: Any):
+        super().__init__()
+        if set(values) != set(self.fields):
+            raise TypeError(f"{type(self).__name__} takes {self.fields}, got {tuple(values)}")
+        for name in self.fields:
+            setattr(self, name, values[name])
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -31,44 +52,50 @@ class FacesortTrigger(BaseTrigger):
             {name: getattr(self, name) for name in self.fields},
         )
 
+    def looker(self, state: Any, config: Any, endpoint: Any) -> Callable[[], Any]:
+        """The look, called once per poll: it returns a status with ``finished``,
+        ``detail`` and ``as_dict()``."""
+        raise NotImplementedError
 
-class ImmichReadyTrigger(FacesortTrigger):
-    fields = ("run_id", "config_path", "poll_seconds")
-
-    def __init__(self, run_id: str, config_path: str, poll_seconds: float):
-        super().__init__()
-        self.run_id = run_id
-        self.config_path = config_path
-        self.poll_seconds = poll_seconds
+    def finished(self, status: Any, waited_seconds: float) -> bool:
+        return status.finished
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from facesort.airflow.hooks import ImmichHook
         from facesort.config import load_config
-        from facesort.immich.wait import ReadinessPoll
         from facesort.state import State
 
         try:
             config = await asyncio.to_thread(load_config, self.config_path)
             endpoint = await ImmichHook.from_config(config).aendpoint(config)
+            started = time.monotonic()
             with await asyncio.to_thread(State, config.database_url) as state:
-                poller = ReadinessPoll(state, endpoint, self.run_id)
-                polls = 0
+                look = self.looker(state, config, endpoint)
+                looks = 0
                 while True:
-                    status = await asyncio.to_thread(poller.poll)
-                    polls += 1
-                    if status.finished:
-                        yield TriggerEvent({**status.as_dict(), "trigger_polls": polls})
+                    status = await asyncio.to_thread(look)
+                    looks += 1
+                    if self.finished(status, time.monotonic() - started):
+                        yield TriggerEvent({**status.as_dict(), self.looks_key: looks})
                         return
-                    self.log.info("waiting for Immich: %s", status.detail)
+                    self.log.info(self.waiting_message, status.detail)
                     await asyncio.sleep(self.poll_seconds)
         except Exception as exc:
-            # Whatever went wrong reaches the task as an outcome, never a lost run: the
-            # files are then matched locally.
-            self.log.exception("waiting for Immich failed")
+            self.log.exception(self.failed_message)
             yield TriggerEvent(
-                {
-                    "finished": True,
-                    "outcome": "unavailable",
-                    "detail": f"{type(exc).__name__}: {exc}",
-                }
+                {"finished": True, **self.failed_event, "detail": f"{type(exc).__name__}: {exc}"}
             )
+
+
+class ImmichReadyTrigger(FacesortTrigger):
+    """Polls until the run's face data is final; the poll keeps the deadline and the
+    quiet streak in the state database, as in the sensor's reschedule mode."""
+
+    fields = ("run_id", "config_path", "poll_seconds")
+    looks_key = "trigger_polls"
+    failed_event: ClassVar[dict[str, str]] = {"outcome": "unavailable"}
+
+    def looker(self, state: Any, config: Any, endpoint: Any) -> Callable[[], Any]:
+        from facesort.immich.wait import ReadinessPoll
+
+        return ReadinessPoll(state, endpoint, self.run_id).poll
