@@ -58,6 +58,7 @@ class FacesortTrigger(BaseTrigger):
         raise NotImplementedError
 
     def finished(self, status: Any, waited_seconds: float) -> bool:
+        """Whether to stop after this look (a subclass may add its own deadline)."""
         return status.finished
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
