@@ -31,15 +31,26 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SHARED = Path("/work/shared/datasets/faces")
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "faces"
 
-# "_fitted": faces.FITTED_SECOND_PASS for the candidate (the quick pass's second pass
-# on a copy fitted to the faces that matter, or upsampled as before).
+# Keys starting with "_" are switches of facesort.faces for the candidate: "_fitted" is
+# faces.FITTED_SECOND_PASS (the quick pass's second pass on a copy fitted to the faces
+# that matter, or upsampled as before), "_grey" is faces.GREY_DETECTION (HOG on the
+# luma copy, or on the colour picture as before). The first candidate is the baseline.
+SWITCHES = {"_fitted": "FITTED_SECOND_PASS", "_grey": "GREY_DETECTION"}
 CANDIDATES = {
-    "today (upsample 1 on 800 px)": {"quick_detect": False},
-    "quick first, then upsampled where needed (issue 14's first change)": {"_fitted": False},
-    "quick first, then fitted where needed (default now)": {"_fitted": True},
-    "quick first, fitted, background_face_ratio 0.6": {"background_face_ratio": 0.6},
-    "upsample 0 on 1000 px": {"upsample": 0, "detect_max_side": 1000},
+    "colour, quick first, then fitted where needed (until now)": {"_grey": False},
+    "grey, quick first, then fitted where needed (default now)": {},
+    "today's upsampled pass only (upsample 1 on 800 px), colour": {
+        "quick_detect": False,
+        "_grey": False,
+    },
+    "grey, quick first, then upsampled where needed": {"_fitted": False},
+    "grey, upsample 0 on 1000 px": {"upsample": 0, "detect_max_side": 1000},
 }
+
+
+def _switch(faces, extra: dict) -> None:
+    for key, name in SWITCHES.items():
+        setattr(faces, name, extra.get(key, True))
 
 
 def _photos(workdir: Path, count: int) -> list[tuple[str, Path, str | None]]:
@@ -63,13 +74,13 @@ def _photos(workdir: Path, count: int) -> list[tuple[str, Path, str | None]]:
     return out
 
 
-def _references(references_dir: Path, settings, fitted: bool):
+def _references(references_dir: Path, settings, extra: dict):
     from facesort import faces
     from facesort.matching import ReferenceSet
     from facesort.media import open_image
 
     rows = []
-    faces.FITTED_SECOND_PASS = fitted
+    _switch(faces, extra)
     for path in sorted(references_dir.glob("*/*")):
         rgb = np.asarray(
             open_image(path, max_side=settings.encode_max_side, max_pixels=10**9).image
@@ -96,12 +107,11 @@ def main() -> int:
     photos = _photos(workdir, args.count)
     policy = PolicySettings()
     settings = {
-        name: MatchingSettings(**{k: v for k, v in extra.items() if k != "_fitted"})
+        name: MatchingSettings(**{k: v for k, v in extra.items() if k not in SWITCHES})
         for name, extra in CANDIDATES.items()
     }
-    fitted = {name: extra.get("_fitted", True) for name, extra in CANDIDATES.items()}
     references = {
-        name: _references(workdir / "photos" / "references", s, fitted[name])
+        name: _references(workdir / "photos" / "references", s, CANDIDATES[name])
         for name, s in settings.items()
     }
     rows = []
@@ -112,7 +122,7 @@ def main() -> int:
         row = {"photo": label, "expected": expected}
         height, width = rgb.shape[:2]
         for name, s in settings.items():
-            faces.FITTED_SECOND_PASS = fitted[name]
+            _switch(faces, CANDIDATES[name])
             start = time.process_time()
             boxes = faces.locate_faces(rgb, s)
             detect_ms = 1000 * (time.process_time() - start)

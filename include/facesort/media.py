@@ -209,11 +209,13 @@ def open_image(path: str | os.PathLike[str], *, max_side: int, max_pixels: int) 
             width, height = height, width
         rgb = _to_rgb(oriented)
         if max(rgb.size) > max_side:
-            rgb = rgb.copy()
             # JPEGs arrive here already reduced by draft() (DCT scaling): the rest of the
             # way, bilinear after an integer reduce looks the same to the face detector
-            # and costs a fraction of LANCZOS.
-            rgb.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            # and costs a fraction of LANCZOS. resize() makes a new picture, detached
+            # from the file: no copy of the decoded one first (6 ms a photo).
+            factor = max_side / max(rgb.size)
+            size = (max(1, round(rgb.width * factor)), max(1, round(rgb.height * factor)))
+            rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
         elif rgb is im:
             rgb = rgb.copy()  # detach from the file before it closes
     return DecodedImage(image=rgb, width=width, height=height)
