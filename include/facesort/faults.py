@@ -47,6 +47,14 @@ _targets = _parse(os.environ.get(ENV))
 _hits: Counter[str] = Counter()
 
 
+def read_environment() -> None:
+    """Read ``FACESORT_CRASH_AT`` again, as a fresh process would: a worker forked from a
+    server that imported this module earlier takes the variable as its parent has it now."""
+    global _targets
+    _targets = _parse(os.environ.get(ENV))
+    _hits.clear()
+
+
 def crashpoint(name: str) -> None:
     if not _targets or name not in _targets:
         return

@@ -30,7 +30,7 @@ from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.largest import keep_largest_copies, merge_results
 from facesort.sorting.route import FileResult, Router
 from facesort.sorting.sorter import Sorter
-from facesort.sorting.workers import claimed_files, sort_in_workers
+from facesort.sorting.workers import claimed_files, sort_in_workers, start_worker_server
 from facesort.state import State
 from facesort.state.models import MediaFile, utcnow
 from facesort.vocab import ImmichStatus, IndexState
@@ -76,6 +76,8 @@ def run_once(
         recovered = recover_transfers(state, lease_s=config.claim_lease_seconds).recovered
         workers = workers or config.workers
         parallel = workers > 1 and config.source is not None
+        if parallel:
+            start_worker_server()  # the workers' code and models load while this scans
         report, batch_ids = scan_and_plan(
             state, config, run_id, actor=actor, min_batches=workers if parallel else 1
         )

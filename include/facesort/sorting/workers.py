@@ -3,6 +3,11 @@
 Each worker sorts whole batches (:func:`facesort.sorting.batches.process_batch`) and
 reports every file it finished on a queue, so the parent's progress display moves
 file by file, not batch by batch.
+
+The workers fork from a forkserver that has loaded the batch code and dlib's models
+once (:mod:`facesort.sorting.worker_start`); :func:`start_worker_server` starts it early,
+so that this happens while the parent scans. A forked worker starts from the server's
+state, so it takes the parent's environment and working folder first.
 """
 
 from __future__ import annotations
@@ -32,9 +37,34 @@ class _QueueProgress:
         pass
 
 
-def _start_worker(channel) -> None:
+def _server_context():
+    import multiprocessing
+
+    return multiprocessing.get_context("forkserver")
+
+
+def start_worker_server() -> None:
+    """Start the workers' forkserver now (it loads their code and models while the caller
+    goes on); a server this process started before is used as it is."""
+    from multiprocessing import forkserver
+
+    _server_context().set_forkserver_preload(["facesort.sorting.worker_start"])
+    forkserver.ensure_running()
+
+
+def _start_worker(channel, environ: dict[str, str], cwd: str) -> None:
+    import os
+
+    from facesort import faults
+
     global _finished
     _finished = channel
+    # the server was started with the environment of its time (an earlier run's, in a
+    # test process): relative paths, crash points and settings are the parent's now
+    os.environ.clear()
+    os.environ.update(environ)
+    os.chdir(cwd)
+    faults.read_environment()
 
 
 def _batch_worker(args: tuple[str, int, str, str]) -> list[dict[str, Any]]:
@@ -73,10 +103,11 @@ def sort_in_workers(
     progress: Progress,
 ) -> list[FileResult]:
     """Sort the batches in ``workers`` processes; their results, batch by batch."""
-    import multiprocessing
+    import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    context = multiprocessing.get_context("spawn")
+    start_worker_server()  # a no-op where run_once started it before the scan
+    context = _server_context()
     channel = context.Queue()
     jobs = [(str(config.source), b, actor, run_id) for b in batch_ids]
 
@@ -91,7 +122,7 @@ def sort_in_workers(
         min(workers, len(batch_ids)),
         mp_context=context,
         initializer=_start_worker,
-        initargs=(channel,),
+        initargs=(channel, dict(os.environ), os.getcwd()),
     ) as pool:
         futures = [pool.submit(_batch_worker, job) for job in jobs]
         pending = set(futures)
