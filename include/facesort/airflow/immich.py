@@ -56,7 +56,8 @@ def poll_readiness(run: TaskRun) -> dict[str, Any]:
 def learn_references(run: TaskRun) -> dict[str, Any]:
     """Save the feature face of each person named in Immich as a reference photo."""
     from facesort.immich.people import learn_people
-    from facesort.immich.runs import get_run, reference_lines
+    from facesort.immich.run_record import get_run
+    from facesort.immich.runs import reference_lines
     from facesort.vocab import ImmichStatus
 
     config = load_config(run.config_path)
@@ -137,7 +138,8 @@ def check_outcome(run: TaskRun) -> dict[str, Any]:
     """Immich's part in the run (status, message, wait, files by status). When its
     settings were wrong, the task is skipped with the fix: every file was sorted locally,
     so the run succeeds, and a skipped task stands out in the grid."""
-    from facesort.immich.runs import NOT_USED, run_summary
+    from facesort.immich.run_record import NOT_USED
+    from facesort.immich.runs import run_summary
     from facesort.vocab import ImmichStatus
 
     config = load_config(run.config_path)

@@ -7,7 +7,9 @@
 - :mod:`~facesort.immich.database`: the optional read-only database reader (its schema
   detection and query: :mod:`~facesort.immich.db_schema`);
 - :mod:`~facesort.immich.faces`: Immich's faces in one shape, from either source;
-- :mod:`~facesort.immich.runs`: Immich's part in a run: its record, summary, report;
+- :mod:`~facesort.immich.runs`: Immich's part in a run: its steps in order, summary,
+  report; :mod:`~facesort.immich.run_record`: the run's record and files, which the
+  steps share;
 - :mod:`~facesort.immich.prepare`: probe, check the key, queue scans (and the rescan);
 - :mod:`~facesort.immich.wait`: is the face data final? (queues, database);
 - :mod:`~facesort.immich.read`: who is in each of the run's files;

@@ -72,7 +72,7 @@ def prepare_for_run(
 ) -> dict[str, Any]:
     """Before the run's files move: warn about destinations no library sees, and
     record each named Immich face of the run's files. Never raises for Immich."""
-    from facesort.immich.runs import get_run
+    from facesort.immich.run_record import get_run
 
     endpoint = _endpoint(config, resolve)
     run = get_run(state, run_id)

@@ -22,9 +22,10 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.errors import ImmichError, ImmichUnavailable
+from facesort.immich.carry_write import carry_event
 from facesort.immich.writes import ImmichFaceWrites
 from facesort.state import State
-from facesort.state.models import Event, ImmichCarry
+from facesort.state.models import ImmichCarry
 from facesort.vocab import CarryOp, CarryStatus, EventAction
 
 log = logging.getLogger(__name__)
@@ -94,18 +95,11 @@ def _undo_one(state: State, api: ImmichFaceWrites, row: ImmichCarry, actor: str,
 
 
 def _undone(state: State, row: ImmichCarry, actor: str, summary: str) -> str:
+    line = f"Immich: {summary}"
     with state.session() as session:
         stored = session.get(ImmichCarry, row.id)
         assert stored is not None
         stored.status = CarryStatus.UNDONE
         stored.detail = summary
-        session.add(
-            Event(
-                file_id=row.file_id,
-                action=EventAction.IMMICH_UNNAMED,
-                people=[row.person_name],
-                actor=actor,
-                reason={"summary": f"Immich: {summary}", "immich": {"carry_id": row.id}},
-            )
-        )
-    return f"Immich: {summary}"
+        session.add(carry_event(row, EventAction.IMMICH_UNNAMED, actor, line, {"carry_id": row.id}))
+    return line

@@ -9,8 +9,9 @@ face is there (one is created: ``POST /api/faces``). Nothing is deleted, no peop
 merged.
 
 Each write is recorded before it is sent (status ``writing``) and journaled after (an
-``immich_named`` event); a retry after a crash finds the write that arrived on the
-asset and only records it, so nothing is sent or created twice.
+``immich_named`` event, :func:`carry_event`, whose shape the undo's ``immich_unnamed``
+shares); a retry after a crash finds the write that arrived on the asset and only
+records it, so nothing is sent or created twice.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ class CarryWriter:
                     used.add(face["id"])
                     self.close(row, CarryStatus.ALREADY, "Immich has the person there", counts)
                     continue
-                self._create(api, row, asset_id, size, counts)
+                new_face = self._create(api, row, asset_id, size)
+                self._written(row, CarryStatus.CREATED, new_face, counts)
                 continue
             if face["person_id"] == row.person_id:
                 if row.status == CarryStatus.WRITING:  # it arrived before a crash
@@ -73,7 +75,8 @@ class CarryWriter:
                 else:
                     self.close(row, CarryStatus.ALREADY, "Immich has the person there", counts)
             elif face["person_id"] is None or face["unnamed"]:
-                self._assign(api, row, asset_id, face, counts)
+                self._assign(api, row, asset_id, face)
+                self._written(row, CarryStatus.CARRIED, face["id"], counts)
             else:
                 self.close(
                     row,
@@ -84,54 +87,45 @@ class CarryWriter:
                 )
 
     def _assign(
-        self,
-        api: ImmichFaceWrites,
-        row: ImmichCarry,
-        asset_id: str,
-        face: dict[str, Any],
-        counts: dict[str, int],
+        self, api: ImmichFaceWrites, row: ImmichCarry, asset_id: str, face: dict[str, Any]
     ) -> None:
+        """Gives ``face`` (unassigned, or in an unnamed cluster) the row's person."""
         previous = face["person_id"]
         if row.status == CarryStatus.WRITING and row.previous_person_id:
             previous = row.previous_person_id  # the cluster it was in before the first try
-        self._intent(row, CarryOp.ASSIGN, asset_id, face["id"], previous)
-        crashpoint("immich.carry.planned")
-        with self._refused_undoes_intent(row):
+        with self._sending(row, CarryOp.ASSIGN, asset_id, face["id"], previous):
             api.assign_face(row.person_id, face["id"])
-        crashpoint("immich.carry.sent")
-        self._written(row, CarryStatus.CARRIED, face["id"], counts)
 
     def _create(
-        self,
-        api: ImmichFaceWrites,
-        row: ImmichCarry,
-        asset_id: str,
-        size: tuple[int, int],
-        counts: dict[str, int],
-    ) -> None:
-        self._intent(row, CarryOp.CREATE, asset_id, None, None)
-        crashpoint("immich.carry.planned")
-        width, height = size
-        left, top, right, bottom = row.box
-        pixels = (round(left * width), round(top * height), round(right * width),
-                  round(bottom * height))  # fmt: skip
-        with self._refused_undoes_intent(row):
+        self, api: ImmichFaceWrites, row: ImmichCarry, asset_id: str, size: tuple[int, int]
+    ) -> str | None:
+        """Creates the row's face on the asset; the new face's id, where it is found."""
+        with self._sending(row, CarryOp.CREATE, asset_id, None, None):
+            width, height = size
+            left, top, right, bottom = row.box
+            pixels = (round(left * width), round(top * height), round(right * width),
+                      round(bottom * height))  # fmt: skip
             api.create_face(asset_id, row.person_id, pixels, size)
-        crashpoint("immich.carry.sent")
         # Immich answers without the face's id: find it (ours, at that place).
         created = [
             f
             for f in asset_faces(api, asset_id)
             if f["person_id"] == row.person_id and f["box"] and iou(row.box, f["box"]) >= MATCH_IOU
         ]
-        self._written(row, CarryStatus.CREATED, created[-1]["id"] if created else None, counts)
+        return created[-1]["id"] if created else None
 
     # ------------------------------------------------------------------ records
 
     @contextmanager
-    def _refused_undoes_intent(self, row: ImmichCarry) -> Iterator[None]:
-        """A write Immich refused (4xx: a permission, an unknown face) did not happen:
-        the row waits again. One that may have arrived (a timeout) stays ``writing``."""
+    def _sending(
+        self, row: ImmichCarry, op: CarryOp, asset_id: str, face_id: str | None,
+        previous: str | None,
+    ) -> Iterator[None]:  # fmt: skip
+        """One write, recorded (``writing``) before it is sent. A write Immich refused
+        (4xx: a permission, an unknown face) did not happen: the row waits again. One
+        that may have arrived (a timeout) stays ``writing``."""
+        self._intent(row, op, asset_id, face_id, previous)
+        crashpoint("immich.carry.planned")
         try:
             yield
         except ImmichError:
@@ -141,6 +135,7 @@ class CarryWriter:
                 stored.status = CarryStatus.PENDING
             row.status = CarryStatus.PENDING
             raise
+        crashpoint("immich.carry.sent")
 
     def _intent(
         self, row: ImmichCarry, op: CarryOp, asset_id: str, face_id: str | None,
@@ -174,25 +169,15 @@ class CarryWriter:
             stored.status = status
             stored.face_id = face_id or stored.face_id
             stored.detail = summary
-            session.add(
-                Event(
-                    file_id=row.file_id,
-                    action=EventAction.IMMICH_NAMED,
-                    people=[row.person_name],
-                    actor=self.actor,
-                    reason={
-                        "summary": summary,
-                        "immich": {
-                            "op": stored.op,
-                            "asset_id": stored.new_asset_id,
-                            "face_id": stored.face_id,
-                            "person_id": row.person_id,
-                            "previous_person_id": stored.previous_person_id,
-                            "carry_id": row.id,
-                        },
-                    },
-                )
-            )
+            immich = {
+                "op": stored.op,
+                "asset_id": stored.new_asset_id,
+                "face_id": stored.face_id,
+                "person_id": row.person_id,
+                "previous_person_id": stored.previous_person_id,
+                "carry_id": row.id,
+            }
+            session.add(carry_event(row, EventAction.IMMICH_NAMED, self.actor, summary, immich))
         counts[status] = counts.get(status, 0) + 1
         self.files.add(row.file_id)
 
@@ -205,3 +190,16 @@ class CarryWriter:
             stored.status = status
             stored.detail = detail
         counts[status] = counts.get(status, 0) + 1
+
+
+def carry_event(
+    row: ImmichCarry, action: EventAction, actor: str, summary: str, immich: dict[str, Any]
+) -> Event:
+    """The event in the file's history for a name carried onto Immich, or taken back."""
+    return Event(
+        file_id=row.file_id,
+        action=action,
+        people=[row.person_name],
+        actor=actor,
+        reason={"summary": summary, "immich": immich},
+    )

@@ -25,7 +25,7 @@ from facesort.errors import (
 )
 from facesort.immich.api import ImmichApi
 from facesort.immich.endpoint import ImmichEndpoint, PathMap
-from facesort.immich.runs import run_files, save_run
+from facesort.immich.run_record import get_run, run_files, save_run
 from facesort.state import State
 from facesort.state.models import ImmichRun, utcnow
 from facesort.vocab import ImmichStatus, WaitOutcome
@@ -187,8 +187,6 @@ def rescan_after_routing(
     state: State, config: Config, endpoint: ImmichEndpoint | None, run_id: str, moved: int
 ) -> str:
     """Queue scans of the libraries covering staging, library and review; says what it did."""
-    from facesort.immich.runs import get_run
-
     if endpoint is None or not endpoint.settings.rescan_after_routing:
         return "rescan after routing is off"
     run = get_run(state, run_id)

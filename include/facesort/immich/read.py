@@ -26,7 +26,7 @@ from facesort.immich.api import ImmichApi
 from facesort.immich.database import ImmichDatabase
 from facesort.immich.endpoint import ImmichEndpoint, PathMap
 from facesort.immich.faces import AssetFaces, ImmichFace
-from facesort.immich.runs import NOT_USED, RunFile, aware, get_run, run_files, save_run
+from facesort.immich.run_record import NOT_USED, RunFile, aware, get_run, run_files, save_run
 from facesort.state import State
 from facesort.state.models import ImmichFile, utcnow
 from facesort.vocab import ImmichFileStatus, ImmichStatus, ReadySignal, WaitOutcome

@@ -1,9 +1,10 @@
-"""Immich's part in one run: its record, its files, and what it comes to.
+"""Immich's part in one run: its steps in order, and what they come to.
 
 The same for Airflow tasks and ``facesort run``; the steps themselves are
 :mod:`~facesort.immich.prepare` (probe, scan), :mod:`~facesort.immich.wait` (is the face
 data final?), :mod:`~facesort.immich.read` (who is in each file) and
-:mod:`~facesort.immich.people` (named people -> references).
+:mod:`~facesort.immich.people` (named people -> references), over the run's record and
+files in :mod:`~facesort.immich.run_record`.
 
 Immich being down, slow or misconfigured never stops a run: the run's Immich status says
 why, every file is matched locally, and the run says it once, in one ``warning:`` line
@@ -14,74 +15,23 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.errors import ImmichError
-from facesort.immich.endpoint import ImmichEndpoint, PathMap
+from facesort.immich.endpoint import ImmichEndpoint
+from facesort.immich.run_record import NOT_USED, get_run, save_run
 from facesort.state import State
-from facesort.state.models import Batch, ImmichFile, ImmichRun, MediaFile, utcnow
-from facesort.vocab import FileStatus, ImmichFileStatus, ImmichStatus, WaitOutcome
+from facesort.state.models import ImmichFile, ImmichRun
+from facesort.vocab import ImmichFileStatus, ImmichStatus, WaitOutcome
 from facesort.words import plural
 
 log = logging.getLogger(__name__)
 
-# The one wording of "Immich did not help", whatever the cause (key, permission,
-# unreachable, every asset stale): the CLI and the Airflow task print it the same way.
-NOT_USED = "Immich was not used"
 # Statuses of a file for which Immich said something usable.
 CONTRIBUTING = (ImmichFileStatus.FACES, ImmichFileStatus.NO_FACE)
-
-
-@dataclass(frozen=True)
-class RunFile:
-    file_id: int
-    host_path: str
-    container_path: str
-    mtime_ns: int
-    size: int | None = None
-
-
-def run_files(state: State, run_id: str, path_map: PathMap) -> list[RunFile]:
-    """The files claimed by the run's batches, with their paths as Immich sees them."""
-    with state.session() as session:
-        rows = session.execute(
-            sa.select(MediaFile.id, MediaFile.source_path, MediaFile.mtime_ns, MediaFile.size)
-            .join(Batch, Batch.id == MediaFile.batch_id)
-            .where(Batch.run_id == run_id, MediaFile.status == FileStatus.CLAIMED)
-            .order_by(MediaFile.id)
-        ).all()
-    return [RunFile(i, p, path_map.to_container(p), m, s) for i, p, m, s in rows]
-
-
-def save_run(state: State, run_id: str, **values: Any) -> ImmichRun:
-    with state.session() as session:
-        row = session.get(ImmichRun, run_id)
-        if row is None:
-            row = ImmichRun(run_id=run_id, status=values.pop("status", ImmichStatus.OK))
-            session.add(row)
-        for key, value in values.items():
-            setattr(row, key, value)
-        session.flush()
-        session.expunge(row)
-        return row
-
-
-def get_run(state: State, run_id: str) -> ImmichRun | None:
-    with state.session() as session:
-        row = session.get(ImmichRun, run_id)
-        if row is not None:
-            session.expunge(row)
-        return row
-
-
-def aware(value: datetime | None) -> datetime:
-    if value is None:
-        return utcnow()
-    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
 
 
 def resolve_endpoint(

@@ -18,7 +18,7 @@ from facesort.errors import ImmichError, ImmichUnavailable
 from facesort.immich.api import FACE_QUEUES, ImmichApi
 from facesort.immich.database import ImmichDatabase
 from facesort.immich.endpoint import ImmichEndpoint
-from facesort.immich.runs import RunFile, aware, get_run, run_files, save_run
+from facesort.immich.run_record import RunFile, aware, get_run, run_files, save_run
 from facesort.state import State
 from facesort.state.models import ImmichRun, utcnow
 from facesort.vocab import ImmichStatus, WaitOutcome
