@@ -229,13 +229,9 @@ def _move_person(
         folder = f"library/{os.path.basename(destination)}"
         result.moved.append(FileResult(media.id, media.current_path or "", path, folder, summary))
     # Files without a record: as planned when the action was recorded.
-    photos_moved = 0
-    for move in moves:
-        outcome = plain_moves.finish(move)
-        if outcome in {"moved", "done"}:
-            photos_moved += 1
-        elif outcome == "changed":
-            result.skipped.append(f"{move.src}: changed since it was planned; left where it is")
+    photos_moved = plain_moves.finish_all(
+        moves, result.skipped, "changed since it was planned; left where it is"
+    )
     for folder in (config.references_dir / old, library_folder(config, old)):
         plain_moves.remove_empty(str(folder))
     done_before = _moved_by_earlier_try(state, group, moved_ids)

@@ -83,13 +83,7 @@ def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResul
         state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=undo_id, config=config
     )
     result = ActionResult(undo_id, ReviewKind.UNDO, "", skipped=list(report.skipped or []))
-    returned = 0
-    for move in back:
-        outcome = plain_moves.finish(move)
-        if outcome in {"moved", "done"}:
-            returned += 1
-        elif outcome == "changed":
-            result.skipped.append(f"{move.src}: changed since; left where it is")
+    returned = plain_moves.finish_all(back, result.skipped, "changed since; left where it is")
     unfollow(state, details)
     # Folders the action made and left empty now (a rename's new folders).
     for move in back:
