@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from facesort.config.model import Config
 
 
 @functools.lru_cache(maxsize=256)
@@ -82,17 +79,29 @@ _REFUSED_TOGETHER = {
 }
 
 
-def folder_layout_problems(config: Config) -> list[str]:
-    """Every risky nesting of the configured folders, each as one sentence with the fix."""
+def folder_layout_problems(
+    *,
+    staging_dirs: Sequence[Path],
+    library_dir: Path,
+    review_dir: Path,
+    references_dir: Path,
+    trash_dir: Path,
+    thumbnail_dir: Path,
+    reports_dir: Path | None,
+) -> list[str]:
+    """Every risky nesting of the configured folders, each as one sentence with the fix.
+
+    The folders are ``Config``'s, its defaults applied (``trash_path``, ``thumbnail_path``);
+    ``Config`` passes them, so this module needs nothing from ``model.py``."""
     folders: dict[str, Path] = {
-        "library_dir": config.library_dir,
-        "review_dir": config.review_dir,
-        "references_dir": config.references_dir,
-        "trash_dir": config.trash_path,
-        "thumbnail_dir": config.thumbnail_path,
+        "library_dir": library_dir,
+        "review_dir": review_dir,
+        "references_dir": references_dir,
+        "trash_dir": trash_dir,
+        "thumbnail_dir": thumbnail_dir,
     }
-    if config.reports_dir is not None:
-        folders["reports_dir"] = config.reports_dir
+    if reports_dir is not None:
+        folders["reports_dir"] = reports_dir
     seen = {key: comparable_path(path) for key, path in folders.items()}
     problems: list[str] = []
 
@@ -102,7 +111,7 @@ def folder_layout_problems(config: Config) -> list[str]:
         return f"{key} ({given}{'' if real == str(given) else f', that is {real}'})"
 
     scanned_before: dict[tuple[str, ...], Path] = {}
-    for staging in config.staging_dirs:
+    for staging in staging_dirs:
         scanned = comparable_path(staging)
         for parts, other in scanned_before.items():
             if _inside(parts, scanned) or _inside(scanned, parts):

@@ -68,7 +68,15 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _folders_do_not_nest(self) -> Config:
-        problems = folder_layout_problems(self)
+        problems = folder_layout_problems(
+            staging_dirs=self.staging_dirs,
+            library_dir=self.library_dir,
+            review_dir=self.review_dir,
+            references_dir=self.references_dir,
+            trash_dir=self.trash_path,
+            thumbnail_dir=self.thumbnail_path,
+            reports_dir=self.reports_dir,
+        )
         if problems:
             raise ValueError("; ".join(problems))
         return self

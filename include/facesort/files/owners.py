@@ -11,8 +11,10 @@ import os
 import socket
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from typing import Any
 
-from facesort.state.models import utcnow
+from facesort.state.models import ReviewAction, utcnow
+from facesort.vocab import ActionState
 
 
 @cache
@@ -58,3 +60,31 @@ def owner_gone(token: str | None, lease_until: datetime | None) -> bool:
 def lease_end(lease_s: int) -> datetime:
     """When a lease taken now for ``lease_s`` seconds (``claim_lease_seconds``) expires."""
     return utcnow() + timedelta(seconds=lease_s)
+
+
+def open_action_row(
+    group_id: str,
+    kind: str,
+    actor: str,
+    person: str | None,
+    file_ids: list[int] | None,
+    details: dict[str, Any] | None,
+    undo_of: str | None,
+    lease_until: datetime,
+) -> ReviewAction:
+    """A ``review_action`` row for an action's intent, written before its first move:
+    state ``open``, this process its owner until ``lease_until`` (then a retry takes it
+    over once this process is gone)."""
+    return ReviewAction(
+        group_id=group_id,
+        kind=kind,
+        actor=actor,
+        person=person,
+        file_ids=file_ids,
+        summary=f"{kind} in progress (or interrupted)",
+        details=details,
+        undo_of=undo_of,
+        state=ActionState.OPEN,
+        owner=owner_token(),
+        lease_until=lease_until,
+    )

@@ -1,7 +1,8 @@
 """People: which name owns which library folder (here), and the people page's views and
-actions (``overview``: who is known and how much of them; ``rename``: renaming and
-merging people; ``photos``: their reference photos; ``split``: files sorted to the wrong
-person; ``plain_moves``: moving files that have no record; ``undo``).
+actions (``known``: a person as facesort spells them, and the names Immich knows;
+``overview``: who is known and how much of them; ``rename``: renaming and merging
+people; ``photos``: their reference photos; ``split``: files sorted to the wrong person;
+``plain_moves``: moving files that have no record; ``undo``).
 
 Which person name owns which library folder.
 

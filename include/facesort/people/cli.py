@@ -9,19 +9,15 @@ facesort people undo [GROUP]                   undo a people action (default: th
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 
 from facesort.config import Config
 
 
 def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in this environment (containers)
-        user = str(os.getuid())
-    return f"facesort people/{user}"
+    from facesort.cli.actor import command_actor
+
+    return command_actor("people")
 
 
 def cmd_people(config: Config, args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from facesort.config import Config
-from facesort.files.owners import lease_end, owner_gone, owner_token
+from facesort.files.owners import lease_end, open_action_row, owner_gone, owner_token
 from facesort.review.results import ReviewError, new_group_id
 from facesort.state import State
 from facesort.state.models import ReviewAction
@@ -35,20 +35,9 @@ def open_action(
     """Record an action's intent (state ``open``, this process its owner); its group id."""
     group_id = new_group_id()
     with state.session() as session:
+        lease = lease_end(config.claim_lease_seconds)
         session.add(
-            ReviewAction(
-                group_id=group_id,
-                kind=kind,
-                actor=actor,
-                person=person,
-                file_ids=file_ids,
-                summary=f"{kind} in progress (or interrupted)",
-                details=details,
-                undo_of=undo_of,
-                state=ActionState.OPEN,
-                owner=owner_token(),
-                lease_until=lease_end(config.claim_lease_seconds),
-            )
+            open_action_row(group_id, kind, actor, person, file_ids, details, undo_of, lease)
         )
     return group_id
 

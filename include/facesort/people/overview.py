@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from facesort.config import Config
-from facesort.names import UnsafeNameError, person_key
+from facesort.people.known import immich_names, name_key
 from facesort.state import State
-from facesort.state.models import Event, ImmichFile, MediaFile
+from facesort.state.models import Event, MediaFile
 from facesort.state.models import Face as FaceRow
 from facesort.vocab import Confidence, EventAction, FileStatus, Place
 
@@ -52,33 +52,12 @@ class PersonView:
         return data
 
 
-def _key(name: str) -> str | None:
-    try:
-        return person_key(name)
-    except UnsafeNameError:
-        return None
-
-
-def immich_names(state: State) -> set[str]:
-    """Keys of the names given in Immich to faces facesort read (hidden people left out)."""
-    keys = set()
-    with state.session() as session:
-        for faces in session.scalars(
-            sa.select(ImmichFile.faces).where(ImmichFile.faces.is_not(None))
-        ):
-            for face in faces or []:
-                name = face.get("name") if isinstance(face, dict) else None
-                if name and not face.get("hidden") and (key := _key(name)):
-                    keys.add(key)
-    return keys
-
-
 def people_overview(state: State, config: Config) -> list[PersonView]:
     from facesort.people.photos import photo_files
     from facesort.resort import known_people
 
     people = {name: PersonView(name) for name in known_people(state, config)}
-    by_key = {_key(n): v for n, v in people.items()}
+    by_key = {name_key(n): v for n, v in people.items()}
     for view in people.values():
         view.references = len(photo_files(config, view.name))
     known_in_immich = immich_names(state)
@@ -92,7 +71,7 @@ def people_overview(state: State, config: Config) -> list[PersonView]:
         ).all()
         owner: dict[int, PersonView] = {}
         for file_id, names in library:
-            view = by_key.get(_key(names[0])) if names else None
+            view = by_key.get(name_key(names[0])) if names else None
             if view is not None:
                 view.library += 1
                 owner[file_id] = view

@@ -21,6 +21,7 @@ from facesort.names import person_key
 from facesort.people import plain_moves
 from facesort.people.follow import mentions
 from facesort.people.intent import adopt, find_open, open_action
+from facesort.people.known import known_person
 from facesort.people.plain_moves import PlainMove
 from facesort.review.record import record_action
 from facesort.review.results import ActionResult, ReviewError
@@ -108,8 +109,6 @@ def remove_reference(
     config: Config, state: State, actor: str, person: str, name: str
 ) -> ActionResult:
     """Move one reference photo of ``person`` to the trash; undo brings it back."""
-    from facesort.people.rename import known_person
-
     person = known_person(state, config, person)
     recover_transfers(state, lease_s=config.claim_lease_seconds)
     retry = find_open(

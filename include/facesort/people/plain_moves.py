@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -122,6 +123,20 @@ def finish(move: PlainMove) -> str:
     row = SimpleNamespace(src=move.src, dst=move.dst, tmp=move.tmp, op=TransferOp.MOVE)
     _execute(row, move.sha256)  # the journal's own steps: link + unlink, or verified copy
     return "moved"
+
+
+def finish_all(moves: Iterable[PlainMove], skipped: list[str], changed: str) -> int:
+    """:func:`finish` each planned move; how many are where they were planned to go
+    (``moved`` or ``done``). For a file ``changed`` since it was planned (left where it
+    is), ``"<source>: <changed>"`` is added to ``skipped``."""
+    count = 0
+    for move in moves:
+        outcome = finish(move)
+        if outcome in {"moved", "done"}:
+            count += 1
+        elif outcome == "changed":
+            skipped.append(f"{move.src}: {changed}")
+    return count
 
 
 def remove_empty(folder: str) -> None:

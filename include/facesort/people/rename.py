@@ -39,6 +39,7 @@ from facesort.names import UnsafeNameError, person_key, safe_file_name, safe_fol
 from facesort.people import plain_moves
 from facesort.people.follow import follow, renamed_list, renamed_reason
 from facesort.people.intent import adopt, find_open, open_action
+from facesort.people.known import immich_names, known_person
 from facesort.people.plain_moves import PlainMove
 from facesort.review.record import record_action
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
@@ -56,26 +57,6 @@ from facesort.vocab import (
 from facesort.words import plural
 
 KINDS = (ReviewKind.RENAME_PERSON, ReviewKind.MERGE_PEOPLE)
-
-
-def known_person(state: State, config: Config, name: str) -> str:
-    """The person's name as facesort knows it (reference folder or library), or an error."""
-    from facesort.resort import known_people
-
-    people = known_people(state, config)
-    if name in people:
-        return name
-    try:
-        key = person_key(name)
-    except UnsafeNameError:
-        key = None
-    found = [p for p in people if key is not None and person_key(p) == key]
-    if len(found) == 1:
-        return found[0]
-    raise ReviewError(
-        f"facesort knows nobody called {name!r}: the people page (or `facesort people "
-        "list`) lists everyone."
-    )
 
 
 def target_name(state: State, config: Config, name: str) -> tuple[str, bool]:
@@ -248,13 +229,9 @@ def _move_person(
         folder = f"library/{os.path.basename(destination)}"
         result.moved.append(FileResult(media.id, media.current_path or "", path, folder, summary))
     # Files without a record: as planned when the action was recorded.
-    photos_moved = 0
-    for move in moves:
-        outcome = plain_moves.finish(move)
-        if outcome in {"moved", "done"}:
-            photos_moved += 1
-        elif outcome == "changed":
-            result.skipped.append(f"{move.src}: changed since it was planned; left where it is")
+    photos_moved = plain_moves.finish_all(
+        moves, result.skipped, "changed since it was planned; left where it is"
+    )
     for folder in (config.references_dir / old, library_folder(config, old)):
         plain_moves.remove_empty(str(folder))
     done_before = _moved_by_earlier_try(state, group, moved_ids)
@@ -296,8 +273,6 @@ def _moved_by_earlier_try(state: State, group: str, moved: set[int]) -> set[int]
 
 def _policy_note(config: Config, state: State, old: str, result: ActionResult) -> None:
     """The config (and Immich) are the user's: say where they still name the old name."""
-    from facesort.people.overview import immich_names
-
     if person_key(old) in immich_names(state):
         result.skipped.append(
             f"Immich still calls them {old}: rename them there too, or the next "

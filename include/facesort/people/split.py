@@ -43,7 +43,7 @@ def split_files(
     """Move files of ``person``'s library folder to review/unidentified (``to`` None) or
     to the library folder of the person ``to``; the face that was theirs is labelled
     ``to`` (confirmed) when a person is given."""
-    from facesort.people.rename import known_person
+    from facesort.people.known import known_person
     from facesort.review.actions import person_name
 
     person = known_person(state, config, person)

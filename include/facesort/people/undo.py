@@ -23,6 +23,7 @@ from facesort.people.follow import unfollow
 from facesort.people.intent import adopt, find_open, get_action, open_action
 from facesort.people.plain_moves import PlainMove
 from facesort.review.intent import close_undo
+from facesort.review.queue import newest_actions
 from facesort.review.results import ActionResult, ReviewError
 from facesort.state import State
 from facesort.state.models import ReviewAction
@@ -83,13 +84,7 @@ def undo(config: Config, state: State, actor: str, group_id: str) -> ActionResul
         state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=undo_id, config=config
     )
     result = ActionResult(undo_id, ReviewKind.UNDO, "", skipped=list(report.skipped or []))
-    returned = 0
-    for move in back:
-        outcome = plain_moves.finish(move)
-        if outcome in {"moved", "done"}:
-            returned += 1
-        elif outcome == "changed":
-            result.skipped.append(f"{move.src}: changed since; left where it is")
+    returned = plain_moves.finish_all(back, result.skipped, "changed since; left where it is")
     unfollow(state, details)
     # Folders the action made and left empty now (a rename's new folders).
     for move in back:
@@ -169,43 +164,27 @@ def _new_library_folders(state: State, group_id: str) -> set[str]:
 
 def recent(state: State, limit: int = 20) -> list[dict]:
     """The newest people actions (and their undos), for the page's list."""
-    with state.session() as session:
-        rows = session.scalars(
-            sa.select(ReviewAction)
-            .where(ReviewAction.kind.in_(PEOPLE_KINDS))
-            .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
-            .limit(limit)
-        ).all()
-        return [
-            {
-                "group_id": r.group_id,
-                "kind": r.kind,
-                "at": r.at.isoformat(timespec="seconds"),
-                "actor": r.actor,
-                "summary": r.summary,
-                "undone_by": r.undone_by,
-                "open": r.state == ActionState.OPEN,
-            }
-            for r in rows
-        ]
+    return [
+        {
+            "group_id": r.group_id,
+            "kind": r.kind,
+            "at": r.at.isoformat(timespec="seconds"),
+            "actor": r.actor,
+            "summary": r.summary,
+            "undone_by": r.undone_by,
+            "open": r.state == ActionState.OPEN,
+        }
+        for r in newest_actions(state, ReviewAction.kind.in_(PEOPLE_KINDS), limit=limit)
+    ]
 
 
 def last_undoable(state: State) -> str:
     """The newest people action not undone yet."""
     from facesort.files.owners import owner_gone
 
-    with state.session() as session:
-        rows = session.execute(
-            sa.select(
-                ReviewAction.group_id,
-                ReviewAction.state,
-                ReviewAction.owner,
-                ReviewAction.lease_until,
-            )
-            .where(ReviewAction.kind.in_(PEOPLE_KINDS), ReviewAction.undone_by.is_(None))
-            .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
-        ).all()
-    for group, action_state, owner, lease_until in rows:
-        if action_state != ActionState.OPEN or owner_gone(owner, lease_until):
-            return group
+    for action in newest_actions(
+        state, ReviewAction.kind.in_(PEOPLE_KINDS), ReviewAction.undone_by.is_(None)
+    ):
+        if action.state != ActionState.OPEN or owner_gone(action.owner, action.lease_until):
+            return action.group_id
     raise ReviewError("There is no people action to undo.")

@@ -19,7 +19,6 @@ A FILE is an id (``12`` or ``#12``, as ``list`` shows) or the file's current pat
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 from typing import TYPE_CHECKING
@@ -32,11 +31,9 @@ if TYPE_CHECKING:
 
 
 def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in this environment (containers)
-        user = str(os.getuid())
-    return f"facesort review/{user}"
+    from facesort.cli.actor import command_actor
+
+    return command_actor("review")
 
 
 def resolve_files(state, refs: list[str]) -> list[int]:

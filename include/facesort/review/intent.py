@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.files.journal import TransferOutcome
-from facesort.files.owners import lease_end, owner_gone, owner_token
+from facesort.files.owners import lease_end, open_action_row, owner_gone, owner_token
 from facesort.files.recovery import recover_transfers
 from facesort.review.results import ActionResult, ReviewError, new_group_id
 from facesort.sorting.route import FileResult
@@ -108,18 +108,8 @@ def begin(
         else:
             intent = Intent(group_id or new_group_id())
             session.add(
-                ReviewAction(
-                    group_id=intent.group_id,
-                    kind=kind,
-                    actor=actor,
-                    person=person,
-                    file_ids=file_ids,
-                    summary=f"{kind} in progress (or interrupted)",
-                    details=None,
-                    undo_of=undo_of,
-                    state=ActionState.OPEN,
-                    owner=owner_token(),
-                    lease_until=lease,
+                open_action_row(
+                    intent.group_id, kind, actor, person, file_ids, None, undo_of, lease
                 )
             )
     if intent.adopted:

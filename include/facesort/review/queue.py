@@ -372,27 +372,37 @@ def active_clusters(state: State, *, limit: int = 200) -> list[ClusterView]:
     ]
 
 
-def recent_actions(state: State, *, limit: int = 30) -> list[dict[str, Any]]:
+def newest_actions(
+    state: State, *where: sa.ColumnElement[bool], limit: int | None = None
+) -> list[ReviewAction]:
+    """The action records (review and people actions, undos) that match ``where``,
+    newest first, at most ``limit``."""
     with state.session() as session:
-        rows = session.scalars(
-            sa.select(ReviewAction)
-            .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
-            .limit(limit)
-        ).all()
-        return [
-            {
-                "group_id": r.group_id,
-                "kind": r.kind,
-                "actor": r.actor,
-                "at": r.at.isoformat(timespec="seconds"),
-                "person": r.person,
-                "files": len(r.file_ids or []),
-                "summary": r.summary,
-                "undo_of": r.undo_of,
-                "undone_by": r.undone_by,
-            }
-            for r in rows
-        ]
+        return list(
+            session.scalars(
+                sa.select(ReviewAction)
+                .where(*where)
+                .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
+                .limit(limit)
+            )
+        )
+
+
+def recent_actions(state: State, *, limit: int = 30) -> list[dict[str, Any]]:
+    return [
+        {
+            "group_id": r.group_id,
+            "kind": r.kind,
+            "actor": r.actor,
+            "at": r.at.isoformat(timespec="seconds"),
+            "person": r.person,
+            "files": len(r.file_ids or []),
+            "summary": r.summary,
+            "undo_of": r.undo_of,
+            "undone_by": r.undone_by,
+        }
+        for r in newest_actions(state, limit=limit)
+    ]
 
 
 def people_names(state: State, config: Config) -> list[str]:
