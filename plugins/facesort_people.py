@@ -217,10 +217,10 @@ def thresholds(body: ThresholdsBody, user=Viewer) -> Response:
     from facesort.people.rename import known_person
     from facesort.thresholds import set_person_thresholds
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     name = known_person(state, config, body.person)
     set_person_thresholds(state, name, sure=body.sure_distance, review=body.review_distance,
-                          config=config, actor=review_page.actor(user))  # fmt: skip
+                          config=config, actor=web.actor(user))  # fmt: skip
     own = own_thresholds(state, config, name)
     summary = (
         f"{name} is judged by sure {own.sure_distance:.2f} ({own.sure_source}), review "
@@ -234,9 +234,9 @@ def forget_learnt(body: ReferenceBody, user=Viewer) -> Response:
     from facesort.people.own import forget_learnt
     from facesort.people.rename import known_person
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     name = known_person(state, config, body.person)
-    report = forget_learnt(state, config, review_page.actor(user), name, body.photo)
+    report = forget_learnt(state, config, web.actor(user), name, body.photo)
     return JSONResponse(
         {
             "summary": f"forgot {body.photo}, learnt for {name} (undo of its copy)",
