@@ -4,7 +4,8 @@ A FastAPI app served under ``/facesort/people/``, linked from the UI's navigatio
 (*Browse > People*): everyone facesort knows, with a face, their reference photos and
 files; rename, merge, remove a reference photo, split wrongly sorted files out, undo.
 The routes are thin: the views and actions are in :mod:`facesort.people`; templates and
-script in ``plugins/facesort_people/``.
+script in ``plugins/facesort_people/``, over those shared with the review page
+(:mod:`facesort_web`; the shared script is served by the review page).
 
 Security is the review page's, shared with it (:mod:`facesort_web`): every route
 signs the user in with Airflow's resolver and asks the auth manager about the custom
@@ -23,7 +24,6 @@ from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from facesort.errors import FacesortError
@@ -32,7 +32,7 @@ ASSETS = Path(__file__).resolve().parent / "facesort_people"
 URL_PREFIX = "/facesort/people"
 REVIEW_URL = review_page.URL_PREFIX + "/"
 
-templates = Jinja2Templates(directory=ASSETS / "templates")
+templates = web.page_templates(ASSETS / "templates")
 
 app = FastAPI(title="facesort people", docs_url=None, redoc_url=None, openapi_url=None)
 app.mount("/static", StaticFiles(directory=ASSETS / "static"), name="static")
@@ -217,10 +217,10 @@ def thresholds(body: ThresholdsBody, user=Viewer) -> Response:
     from facesort.people.rename import known_person
     from facesort.thresholds import set_person_thresholds
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     name = known_person(state, config, body.person)
     set_person_thresholds(state, name, sure=body.sure_distance, review=body.review_distance,
-                          config=config, actor=review_page.actor(user))  # fmt: skip
+                          config=config, actor=web.actor(user))  # fmt: skip
     own = own_thresholds(state, config, name)
     summary = (
         f"{name} is judged by sure {own.sure_distance:.2f} ({own.sure_source}), review "
@@ -234,9 +234,9 @@ def forget_learnt(body: ReferenceBody, user=Viewer) -> Response:
     from facesort.people.own import forget_learnt
     from facesort.people.rename import known_person
 
-    config, state = review_page.facesort()
+    config, state = web.facesort()
     name = known_person(state, config, body.person)
-    report = forget_learnt(state, config, review_page.actor(user), name, body.photo)
+    report = forget_learnt(state, config, web.actor(user), name, body.photo)
     return JSONResponse(
         {
             "summary": f"forgot {body.photo}, learnt for {name} (undo of its copy)",

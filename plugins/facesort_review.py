@@ -3,7 +3,8 @@
 A FastAPI app that Airflow's API server serves under ``/facesort/review/``, linked from
 the UI's navigation (*Browse > Review queue*). The routes are thin: the queue views,
 actions, thumbnails and clusters are in :mod:`facesort.review`. The templates and the
-page's script are in ``plugins/facesort_review/``.
+page's script are in ``plugins/facesort_review/``, over those it shares with the people
+page (:mod:`facesort_web`; this page serves its shared script for both).
 
 Security:
 
@@ -28,6 +29,8 @@ from typing import Any
 from airflow.plugins_manager import AirflowPlugin
 from facesort_review_files import router as pictures_and_reports
 from facesort_web import (  # shared with the people page; names kept importable here
+    SHARED_ASSETS,
+    SHARED_STATIC,
     NotSignedIn,
     actor,
     base_url,
@@ -35,6 +38,7 @@ from facesort_web import (  # shared with the people page; names kept importable
     facesort,
     nav_plugin,
     not_signed_in,
+    page_templates,
     same_origin_only,
     signed_in_user,
     wants_html,
@@ -42,7 +46,6 @@ from facesort_web import (  # shared with the people page; names kept importable
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from facesort.errors import FacesortError
@@ -51,7 +54,7 @@ from facesort.words import plural
 ASSETS = Path(__file__).resolve().parent / "facesort_review"
 URL_PREFIX = "/facesort/review"
 
-templates = Jinja2Templates(directory=ASSETS / "templates")
+templates = page_templates(ASSETS / "templates")
 templates.env.globals["plural"] = plural  # "1 file", "2 files" in the pages too
 
 
@@ -59,6 +62,7 @@ templates.env.globals["plural"] = plural  # "1 file", "2 files" in the pages too
 
 app = FastAPI(title="facesort review", docs_url=None, redoc_url=None, openapi_url=None)
 app.mount("/static", StaticFiles(directory=ASSETS / "static"), name="static")
+app.mount(SHARED_STATIC, StaticFiles(directory=SHARED_ASSETS / "static"), name="shared")
 Viewer = Depends(signed_in_user)
 
 

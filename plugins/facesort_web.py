@@ -1,6 +1,8 @@
 """What facesort's two Airflow UI pages (review, people) share: the config and state of a
 request, Airflow's sign-in and the auth manager's custom view, the same-origin check for
-actions, and the shapes of their answers and plugin entries.
+actions, the shapes of their answers and plugin entries, and their shared templates and
+script (in ``plugins/facesort_web/``: ``page.html``, the skeleton each page's ``base.html``
+extends, ``error.html``, and ``facesort.js``, which each page loads before its own).
 
 Not a plugin itself (no :class:`AirflowPlugin` here): :mod:`facesort_review` and
 :mod:`facesort_people` import it. Security is described in :mod:`facesort_review`.
@@ -10,13 +12,19 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
 
 RESOURCE = "facesort review"  # the custom view auth managers are asked about
 PRIVATE_CACHE = {"Cache-Control": "private, max-age=86400"}
+SHARED_ASSETS = Path(__file__).resolve().parent / "facesort_web"
+# Where the review page serves SHARED_ASSETS/static (once, for both pages: the people
+# page loads facesort.js from the review page, as it does review.css).
+SHARED_STATIC = "/shared"
 
 
 class NotSignedIn(Exception):
@@ -79,6 +87,12 @@ def actor(user: Any) -> str:
 
 
 # --------------------------------------------------------------------------- answers
+
+
+def page_templates(folder: Path) -> Jinja2Templates:
+    """A page's templates: its own ``folder`` first, then the shared ones (``page.html``
+    and ``error.html``, which extends the page's own ``base.html``)."""
+    return Jinja2Templates(directory=[folder, SHARED_ASSETS / "templates"])
 
 
 def wants_html(request: Request) -> bool:

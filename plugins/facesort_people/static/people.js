@@ -2,48 +2,19 @@
 // Actions are JSON posts to ./api/...; each is one journaled action (undo with "u").
 (() => {
   "use strict";
-  const base = document.body.dataset.base;
-  const $ = (sel, root = document) => root.querySelector(sel);
-  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const { base, $, $$, post, withModifier } = window.facesort;  // facesort.js
   const cards = () => $$("main .card");
   const head = $(".person-head");
   const person = head ? head.dataset.person : null;
   let current = 0;
   let picked = []; // people list: the names selected for a merge, oldest first
-
-  function say(text, isError = false) {
-    const box = $("#message");
-    box.textContent = text;
-    box.classList.toggle("error", isError);
-  }
-
-  const pending = sessionStorage.getItem("facesort-people-message");
-  if (pending) { sessionStorage.removeItem("facesort-people-message"); say(pending); }
-
-  async function post(path, body) {
-    const response = await fetch(base + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify(body),
-    });
-    let data = {};
-    try { data = await response.json(); } catch (e) { /* not JSON */ }
-    if (!response.ok) {
-      const detail = Array.isArray(data.detail) ? data.detail.map(d => d.msg).join("; ") : data.detail;
-      throw new Error(detail || `${response.status} ${response.statusText}`);
-    }
-    return data;
-  }
+  const { say, keep } = window.facesort.messages("facesort-people-message");
 
   // Do an action, then show the page that reflects it (``next``: where to go after).
   async function act(path, body, next = null) {
     say("working…");
     try {
-      const result = await post(path, body);
-      let text = result.summary;
-      if (result.skipped && result.skipped.length) text += " — " + result.skipped.join("; ");
-      sessionStorage.setItem("facesort-people-message", text);
+      keep(await post(path, body));
       if (next) location.href = next; else location.reload();
     } catch (error) {
       say(error.message, true);
@@ -52,12 +23,8 @@
 
   // ---------------------------------------------------------------- cards
   function focusCard(index) {
-    const all = cards();
-    if (!all.length) return;
-    current = Math.max(0, Math.min(index, all.length - 1));
-    all.forEach((c, i) => c.classList.toggle("current", i === current));
-    all[current].focus({ preventScroll: true });
-    all[current].scrollIntoView({ block: "nearest" });
+    const at = window.facesort.focusCard(cards(), index);
+    if (at !== null) current = at;
   }
   cards().forEach((card, i) => {
     card.addEventListener("focus", () => { current = i; cards().forEach((c, j) => c.classList.toggle("current", j === i)); });
@@ -173,7 +140,7 @@
       if (event.key === "Escape") { event.target.blur(); focusCard(current); }
       return;
     }
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (withModifier(event)) return;
     const card = cards()[current];
     switch (event.key) {
       case "j": case "ArrowRight": focusCard(current + 1); break;

@@ -2,41 +2,14 @@
 // Actions are JSON posts to ./api/...; the server journals each one (undo with "u").
 (() => {
   "use strict";
-  const base = document.body.dataset.base;
-  const $ = (sel, root = document) => root.querySelector(sel);
-  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+  const { base, $, $$, post, withModifier } = window.facesort;  // facesort.js
   const cards = () => $$("#gallery .card");
   let current = 0;
   const chosenFace = new Map(); // file id -> face number
 
-  function say(text, isError = false) {
-    const box = $("#message");
-    box.textContent = text;
-    box.classList.toggle("error", isError);
-    if (!isError) setTimeout(() => { if (box.textContent === text) box.textContent = ""; }, 6000);
-  }
-
-  // A message survives the reload that shows the new state of the queue.
-  const pending = sessionStorage.getItem("facesort-message");
-  if (pending) { sessionStorage.removeItem("facesort-message"); say(pending); }
-
-  async function post(path, body) {
-    const response = await fetch(base + path, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      credentials: "same-origin",
-      body: JSON.stringify(body),
-    });
-    let data = {};
-    try { data = await response.json(); } catch (e) { /* not JSON */ }
-    if (!response.ok) {
-      const detail = Array.isArray(data.detail) ? data.detail.map(d => d.msg).join("; ") : data.detail;
-      const error = new Error(detail || `${response.status} ${response.statusText}`);
-      error.data = data;
-      throw error;
-    }
-    return data;
-  }
+  // A message survives the reload that shows the new state of the queue; one that is not
+  // an error goes after 6 s.
+  const { say, keep } = window.facesort.messages("facesort-message", 6000);
 
   // A new person whose name is close to a known one ("obma" beside "obama"): the server
   // refuses (409) until asked; ask, and send the same action again, confirmed.
@@ -57,10 +30,7 @@
   async function act(path, body, doneCards = []) {
     try {
       doneCards.forEach(c => c.classList.add("done"));
-      const result = await postConfirmingNewPerson(path, body);
-      let text = result.summary;
-      if (result.skipped && result.skipped.length) text += " — " + result.skipped.join("; ");
-      sessionStorage.setItem("facesort-message", text);
+      keep(await postConfirmingNewPerson(path, body));
       sessionStorage.setItem("facesort-position", String(current));
       location.reload();
     } catch (error) {
@@ -71,12 +41,8 @@
 
   // ---------------------------------------------------------------- selection
   function focusCard(index) {
-    const all = cards();
-    if (!all.length) return;
-    current = Math.max(0, Math.min(index, all.length - 1));
-    all.forEach((c, i) => c.classList.toggle("current", i === current));
-    all[current].focus({ preventScroll: true });
-    all[current].scrollIntoView({ block: "nearest" });
+    const at = window.facesort.focusCard(cards(), index);
+    if (at !== null) current = at;
   }
   function selected() { return cards().filter(c => $(".select", c).checked); }
   // "Select all N": every file matching the search, on this page and the others.
@@ -270,7 +236,7 @@
   });
 
   document.addEventListener("keydown", event => {
-    if (asking && !event.target.matches("input, textarea") && !(event.ctrlKey || event.metaKey || event.altKey)) {
+    if (asking && !event.target.matches("input, textarea") && !withModifier(event)) {
       const kinds = { y: "yes", n: "no", s: "skip" };
       if (kinds[event.key]) { event.preventDefault(); answer(kinds[event.key]); return; }
       if (event.key === "f") { event.preventDefault(); const box = $("#as-reference"); box.checked = !box.checked; return; }
@@ -288,7 +254,7 @@
       }
       return;
     }
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (withModifier(event)) return;
     const key = event.key;
     if (key === "j" || key === "ArrowRight") { focusCard(current + 1); }
     else if (key === "k" || key === "ArrowLeft") { focusCard(current - 1); }
