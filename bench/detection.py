@@ -74,13 +74,13 @@ def _photos(workdir: Path, count: int) -> list[tuple[str, Path, str | None]]:
     return out
 
 
-def _references(references_dir: Path, settings, extra: dict):
+def _references(references_dir: Path, settings, extra: dict | None = None):
     from facesort import faces
     from facesort.matching import ReferenceSet
     from facesort.media import open_image
 
     rows = []
-    _switch(faces, extra)
+    _switch(faces, extra or {})
     for path in sorted(references_dir.glob("*/*")):
         rgb = np.asarray(
             open_image(path, max_side=settings.encode_max_side, max_pixels=10**9).image
