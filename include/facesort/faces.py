@@ -200,19 +200,28 @@ FITTED_SECOND_PASS = True
 GREY_DETECTION = True
 
 
-def _detection_copy(rgb: np.ndarray, settings: MatchingSettings) -> np.ndarray:
-    """What the HOG passes look at: ``rgb``'s luma (ITU-R 601, as Pillow's "L"), or
-    ``rgb`` itself for the CNN detector, which was trained on colour."""
+def detection_copy(rgb: np.ndarray, settings: MatchingSettings) -> np.ndarray:
+    """What the detector looks at first: ``rgb`` reduced to ``decode_side``, as its luma
+    (ITU-R 601, Pillow's "L") for HOG, in colour for the CNN detector, which was trained
+    on colour. The sorter takes a photo's perceptual hash from it too."""
     import numpy as np
     from PIL import Image
 
-    if not GREY_DETECTION or settings.detector != "hog" or rgb.ndim != 3:
+    side = decode_side(settings)
+    grey = GREY_DETECTION and settings.detector == "hog" and rgb.ndim == 3
+    if not grey and max(rgb.shape[:2]) <= side:
         return rgb
-    return np.asarray(Image.fromarray(rgb).convert("L"))
+    picture = Image.fromarray(rgb)
+    if grey:
+        picture = picture.convert("L")  # before the reduce: a third of the bytes
+    return _resized(np.asarray(picture), side)[0]
 
 
-def _detect(rgb: np.ndarray, settings: MatchingSettings) -> tuple[list, float]:
-    """Boxes on a reduced copy of ``rgb`` and that copy's scale. With ``quick_detect``
+def _detect(
+    rgb: np.ndarray, settings: MatchingSettings, first: np.ndarray | None = None
+) -> tuple[list, float]:
+    """Boxes on a reduced copy of ``rgb`` and that copy's scale; ``first`` is
+    ``detection_copy(rgb)`` where the caller made it already. With ``quick_detect``
     a pass without upsampling comes first; a second pass follows only where a face
     too small for the quick pass could change the outcome: when it found no face, or
     when a face just under its smallest (80 px) would not be much smaller than the
@@ -222,7 +231,14 @@ def _detect(rgb: np.ndarray, settings: MatchingSettings) -> tuple[list, float]:
     ``background_face_ratio`` of the largest: it looks, without upsampling, at a copy
     just large enough for those to be 80 px (at most the upsampled pass's scale), which
     costs a fraction of the upsampled pass when the largest face is not tiny."""
-    picture = _detection_copy(rgb, settings)
+    picture = detection_copy(rgb, settings) if first is None else first
+    base = max(picture.shape[:2]) / max(rgb.shape[:2])  # the copy's scale in ``rgb``
+    found, factor = _detect_on(picture, settings)
+    return found, factor * base
+
+
+def _detect_on(picture: np.ndarray, settings: MatchingSettings) -> tuple[list, float]:
+    """``_detect``'s passes on the detection copy; the scale is relative to it."""
     quick = settings.quick_detect and settings.upsample > 0 and settings.detector == "hog"
     # on a picture no larger than the detection copy the upsampled pass is cheap already
     if quick and max(picture.shape[:2]) > settings.detect_max_side:
@@ -251,11 +267,14 @@ def _scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
 
 
-def locate_faces(rgb: np.ndarray, settings: MatchingSettings) -> list[tuple[int, int, int, int]]:
-    """(top, right, bottom, left) boxes in ``rgb`` pixels, detected on a reduced copy;
-    faces smaller than ``min_face_fraction`` left out."""
+def locate_faces(
+    rgb: np.ndarray, settings: MatchingSettings, first: np.ndarray | None = None
+) -> list[tuple[int, int, int, int]]:
+    """(top, right, bottom, left) boxes in ``rgb`` pixels, detected on a reduced copy
+    (``first``: ``detection_copy(rgb)`` where the caller made it); faces smaller than
+    ``min_face_fraction`` left out."""
     height, width = rgb.shape[:2]
-    found, factor = _detect(rgb, settings)
+    found, factor = _detect(rgb, settings, first)
     scaled = [
         (
             max(0, round(top / factor)),
@@ -288,16 +307,18 @@ def find_faces(
     settings: MatchingSettings,
     frame: int | None = None,
     finer: Callable[[], np.ndarray | None] | None = None,
+    first: np.ndarray | None = None,
 ) -> list[DetectedFace]:
-    """Detect faces on a reduced copy of ``rgb`` and encode them from ``rgb`` itself,
-    or, where a face is smaller than a chip's face (``CHIP_FACE_PX``) in ``rgb`` and
-    ``finer`` is given, from the finer copy of the same picture it returns (at most
-    ``encode_max_side``; None: ``rgb`` is the finest there is)."""
+    """Detect faces on a reduced copy of ``rgb`` (``first``: ``detection_copy(rgb)``
+    where the caller made it) and encode them from ``rgb`` itself, or, where a face is
+    smaller than a chip's face (``CHIP_FACE_PX``) in ``rgb`` and ``finer`` is given,
+    from the finer copy of the same picture it returns (at most ``encode_max_side``;
+    None: ``rgb`` is the finest there is)."""
     import numpy as np
 
     rgb = np.ascontiguousarray(rgb)
     height, width = rgb.shape[:2]
-    kept = locate_faces(rgb, settings)
+    kept = locate_faces(rgb, settings, first)
     if not kept:
         return []
     boxes = [(left / width, top / height, right / width, bottom / height)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from facesort.config import Config
 from facesort.dedupe import Duplicate, DuplicateFinder
-from facesort.faces import DetectedFace, decode_side, find_faces, finer_copy
+from facesort.faces import DetectedFace, decode_side, detection_copy, find_faces, finer_copy
 from facesort.faults import crashpoint
 from facesort.files.hashing import sha256_file
 from facesort.files.journal import SourceChanged
@@ -185,16 +185,22 @@ class Evaluator:
         self, media: MediaFile, path: str, sha: str | None, stat, limit: int, register: bool = True
     ) -> Evaluation:
         import numpy as np
+        from PIL import Image
 
         try:
+            # as JPEG draft decoding gives it (at least decode_side): faces are encoded
+            # from these pixels, detected on the reduced grey copy made next
             decoded = open_image(
                 path,
                 max_side=decode_side(self.config.matching),
                 max_pixels=self.config.limits.max_image_pixels,
+                exact=False,
             )
         except UnreadableMedia as exc:
             return self._unreadable(media, sha, stat, str(exc), limit, register)
-        phash = perceptual_hash(decoded.image)
+        rgb = np.asarray(decoded.image)
+        first = detection_copy(rgb, self.config.matching)
+        phash = perceptual_hash(Image.fromarray(first))  # it looks at 32x32 luma
         size = {"width": decoded.width, "height": decoded.height}
         if register and sha is not None:
             dup = self.finder.keep_or_find(media.id, sha, phash, media.source_path)
@@ -214,7 +220,7 @@ class Evaluator:
             finer = finer_copy(
                 path, decoded, self.config.matching, self.config.limits.max_image_pixels
             )
-            faces = find_faces(np.asarray(decoded.image), self.config.matching, finer=finer)
+            faces = find_faces(rgb, self.config.matching, finer=finer, first=first)
             crashpoint("sort.detected")
             matches = self._local_matches(faces)
             decided_by = "local"
