@@ -10,7 +10,8 @@ from pydantic import Field, field_validator, model_validator
 
 from facesort.config import sections
 from facesort.config.folders import folder_layout_problems
-from facesort.config.sections import REVIEW_CATEGORIES, NonEmptyStr, _Section
+from facesort.config.sections import REVIEW_CATEGORIES, _Section
+from facesort.config.values import Count, NonEmptyStr
 
 
 class Config(_Section):
@@ -33,8 +34,8 @@ class Config(_Section):
         None, description="SQLAlchemy URL of the state database; default: a SQLite file."
     )
     transfer_mode: Literal["move", "copy"] = "move"
-    batch_size: int = Field(50, ge=1, le=10_000)
-    workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    batch_size: Count = Field(50, le=10_000)
+    workers: Count = Field(default_factory=lambda: os.cpu_count() or 1, le=256)
     claim_lease_seconds: int = Field(900, ge=10)
     scan: sections.ScanSettings = Field(default_factory=sections.ScanSettings)
     matching: sections.MatchingSettings = Field(default_factory=sections.MatchingSettings)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from facesort.config.values import Count, Distance, DistanceMargin
+
 # Where a person's own thresholds come from, as the reasons name it.
 FROM_CONFIG = "matching.people"
 FROM_PEOPLE_PAGE = "the people page"
@@ -25,11 +27,11 @@ class PersonThresholds(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sure_distance: float | None = Field(
-        None, gt=0, le=2, description="This person's sure distance (empty: matching's)."
+    sure_distance: Distance | None = Field(
+        None, description="This person's sure distance (empty: matching's)."
     )
-    review_distance: float | None = Field(
-        None, gt=0, le=2, description="This person's review distance (empty: matching's)."
+    review_distance: Distance | None = Field(
+        None, description="This person's review distance (empty: matching's)."
     )
     # Not a key: set when the values were read from the state database.
     _source: str = PrivateAttr(FROM_CONFIG)
@@ -83,22 +85,18 @@ class LearningSettings(BaseModel):
         "the person's reference photos (as learnt-*.jpg), so references follow a person "
         "over the years.",
     )
-    max_distance: float = Field(
+    max_distance: Distance = Field(
         0.4,
-        gt=0,
-        le=2,
         description="Only a face at most this far from the person's nearest reference "
         "(and within their sure distance) is learnt.",
     )
-    min_novelty: float = Field(
+    min_novelty: DistanceMargin = Field(
         0.2,
-        ge=0,
-        le=2,
         description="...and at least this far from every reference of the person: a near "
         "copy of one adds nothing.",
     )
-    max_per_person: int = Field(
-        10, ge=1, le=1000, description="At most this many learnt references per person."
+    max_per_person: Count = Field(
+        10, le=1000, description="At most this many learnt references per person."
     )
 
 

@@ -1,6 +1,8 @@
 """The config's sections: each key with its default, its bounds and what it means.
 
 ``Config`` (``model.py``) holds one of each; ``docs/configuration.md`` lists every key.
+The kinds of value several keys share (a distance, a fraction, a count...) are in
+``values.py``.
 """
 
 from __future__ import annotations
@@ -12,14 +14,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from facesort.config.people import (
     LearningSettings,
@@ -27,6 +22,15 @@ from facesort.config.people import (
     Thresholds,
     person_thresholds_problem,
     thresholds_for,
+)
+from facesort.config.values import (
+    Count,
+    Distance,
+    DistanceMargin,
+    Fraction,
+    ImageSide,
+    NonEmptyStr,
+    Seconds,
 )
 
 DEFAULT_INGEST_SCHEDULE = "*/10 * * * *"
@@ -44,15 +48,6 @@ REVIEW_CATEGORIES = (
 )
 
 
-def _non_empty(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
-NonEmptyStr = Annotated[str, AfterValidator(_non_empty)]
-
-
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -60,9 +55,8 @@ class _Section(BaseModel):
 class ScanSettings(_Section):
     """Which files in the staging folders are taken, and when."""
 
-    stable_seconds: float = Field(
+    stable_seconds: Seconds = Field(
         60.0,
-        ge=0,
         description="A file is taken once its size and modification time have not changed "
         "for this many seconds.",
     )
@@ -88,46 +82,38 @@ def _compiled_patterns(patterns: tuple[str, ...]) -> re.Pattern[str]:
 class MatchingSettings(_Section):
     """Face detection and local matching against the reference photos."""
 
-    sure_distance: float = Field(
+    sure_distance: Distance = Field(
         0.55,
-        gt=0,
-        le=2,
         description="A face this close to a person's nearest reference is that person.",
     )
-    review_distance: float = Field(
+    review_distance: Distance = Field(
         0.65,
-        gt=0,
-        le=2,
         description="Between sure_distance and this, the match is uncertain (low_confidence).",
     )
-    min_margin: float = Field(
+    min_margin: DistanceMargin = Field(
         0.08,
-        ge=0,
-        le=2,
         description="The next person must be at least this much further away than the best "
         "one, else the match is uncertain.",
     )
     detector: Literal["hog", "cnn"] = "hog"
     upsample: int = Field(1, ge=0, le=3)
-    detect_max_side: int = Field(
-        800, ge=160, le=10000, description="Faces are detected on a copy this large."
+    detect_max_side: ImageSide = Field(
+        800, le=10000, description="Faces are detected on a copy this large."
     )
-    encode_max_side: int = Field(
+    encode_max_side: ImageSide = Field(
         1600,
-        ge=160,
         le=10000,
         description="A face too small to fill an encoder chip in the detection copy is "
         "encoded from a copy this large (larger faces from the detection copy).",
     )
-    num_jitters: int = Field(1, ge=1, le=100)
+    num_jitters: Count = Field(1, le=100)
     encoder: Literal["onnx", "dlib"] = Field(
         "onnx",
         description="'onnx' runs dlib's face encoder (same network, same weights) on "
         "onnxruntime, several times faster; 'dlib' runs it in dlib itself.",
     )
-    encoder_threads: int = Field(
+    encoder_threads: Count = Field(
         1,
-        ge=1,
         le=64,
         description="onnxruntime threads per process; facesort's parallelism is its worker "
         "processes (workers, Airflow's pool), so one thread each keeps a core per process.",
@@ -137,10 +123,8 @@ class MatchingSettings(_Section):
         description="Look for faces without upsampling first and upsample only where a "
         "face too small for that could change the outcome (see docs/matching.md).",
     )
-    background_face_ratio: float = Field(
+    background_face_ratio: Fraction = Field(
         0.5,
-        ge=0,
-        lt=1,
         description="In a photo of one sure match, an unknown face at most this fraction "
         "of that face's height (or cut by the border) is a stranger in the background and "
         "the photo goes to the person; 0: only faces cut by the border.",
@@ -151,10 +135,8 @@ class MatchingSettings(_Section):
         "face_recognition_models' weights; default $XDG_CACHE_HOME/facesort or "
         "~/.cache/facesort.",
     )
-    min_face_fraction: float = Field(
+    min_face_fraction: Fraction = Field(
         0.0,
-        ge=0,
-        lt=1,
         description="Faces smaller than this fraction of the picture's shorter side are "
         "ignored (0 keeps every detected face).",
     )
@@ -207,10 +189,10 @@ class DuplicateSettings(_Section):
 
 class VideoSettings(_Section):
     frames_per_second: float = Field(2.0, gt=0, le=30, description="Sampling rate for short clips.")
-    max_frames: int = Field(24, ge=1, le=500, description="At most this many frames per video.")
-    max_side: int = Field(640, ge=160, le=4000, description="Frames are scaled to this size.")
-    min_sure_frames: int = Field(
-        3, ge=1, description="A person needs this many frames with a sure match."
+    max_frames: Count = Field(24, le=500, description="At most this many frames per video.")
+    max_side: ImageSide = Field(640, le=4000, description="Frames are scaled to this size.")
+    min_sure_frames: Count = Field(
+        3, description="A person needs this many frames with a sure match."
     )
     min_vote_share: float = Field(
         0.6,
@@ -241,8 +223,8 @@ class LimitSettings(_Section):
         ge=1_000_000,
         description="Images with more pixels are treated as decompression bombs (unreadable).",
     )
-    max_attempts: int = Field(
-        3, ge=1, le=100, description="A file that fails this often goes to review/unreadable."
+    max_attempts: Count = Field(
+        3, le=100, description="A file that fails this often goes to review/unreadable."
     )
 
 
@@ -259,10 +241,8 @@ class ReviewSettings(_Section):
     thumbnail_size: int = Field(
         320, ge=64, le=2000, description="Longest side of the review page's thumbnails."
     )
-    cluster_distance: float = Field(
+    cluster_distance: Distance = Field(
         0.5,
-        gt=0,
-        le=2,
         description="Two unknown faces this close (dlib distance) are neighbours when clustering.",
     )
     cluster_min_faces: int = Field(
@@ -271,12 +251,11 @@ class ReviewSettings(_Section):
         le=10000,
         description="A cluster needs at least this many similar faces (a video counts once).",
     )
-    cluster_shown_faces: int = Field(
-        6, ge=1, le=50, description="Representative faces shown for each cluster."
+    cluster_shown_faces: Count = Field(
+        6, le=50, description="Representative faces shown for each cluster."
     )
-    cluster_reference_faces: int = Field(
+    cluster_reference_faces: Count = Field(
         10,
-        ge=1,
         le=1000,
         description="Naming a cluster adds up to this many of its faces, spread across the "
         "cluster, as reference photos.",
@@ -289,16 +268,14 @@ class ImmichWaitSettings(_Section):
     poll_seconds: float = Field(
         15.0, gt=0, le=3600, description="Seconds between two looks at Immich's queues."
     )
-    max_wait_seconds: float = Field(
+    max_wait_seconds: Seconds = Field(
         900.0,
-        ge=0,
         le=86_400,
         description="Stop waiting after this long; files without face data are matched "
         "locally (0: do not wait at all).",
     )
-    quiet_polls: int = Field(
+    quiet_polls: Count = Field(
         2,
-        ge=1,
         le=20,
         description="Face data is final when the face queues were idle this many polls in a "
         "row (recognition starts after detection drains, and defers weak faces once).",
@@ -337,8 +314,8 @@ class ImmichSettings(_Section):
     retries: int = Field(
         4, ge=0, le=20, description="Retries on 5xx answers, timeouts and refused connections."
     )
-    retry_backoff_seconds: float = Field(
-        1.0, ge=0, le=60, description="First wait before a retry; it doubles each time."
+    retry_backoff_seconds: Seconds = Field(
+        1.0, le=60, description="First wait before a retry; it doubles each time."
     )
     wait: ImmichWaitSettings = Field(default_factory=ImmichWaitSettings)
     rescan_after_routing: bool = Field(
@@ -411,13 +388,12 @@ class ReportSettings(_Section):
         "report's schedule is read in it too.",
     )
     trend_weeks: int = Field(8, ge=2, le=104, description="Weeks shown in the trend charts.")
-    waiting_rows: int = Field(
+    waiting_rows: Count = Field(
         50,
-        ge=1,
         le=10_000,
         description="Oldest waiting items listed in the page (the CSV has all).",
     )
-    largest_clusters: int = Field(10, ge=1, le=1000, description="Unknown clusters listed.")
+    largest_clusters: Count = Field(10, le=1000, description="Unknown clusters listed.")
     email_to: list[NonEmptyStr] = Field(
         default_factory=list,
         description="Send each weekly report to these addresses (empty: no email).",

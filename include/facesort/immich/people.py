@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +50,7 @@ class SyncReport:
     skipped: list[str] = field(default_factory=list)  # people not learnt: "name: why"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "saved": self.saved,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "moved": self.moved,
-            "kept": self.kept,
-            "skipped": self.skipped,
-        }
+        return asdict(self)
 
 
 NO_THUMBNAIL = (

@@ -3,12 +3,17 @@
 - :mod:`~facesort.review.actions`: the verbs — approve, reject, add as reference, not a
   duplicate, keep instead, not this person, name a cluster, undo; every action is one
   journal group (undoable);
+- :mod:`~facesort.review.context`: what every verb acts with (``ReviewContext``: the
+  config, the state, the actor, their reference photos, the gate); the verb modules
+  below take it, :class:`~facesort.review.actions.Reviewer` is one;
 - :mod:`~facesort.review.intent`: the gate every action passes (recover first, record
   the intent, a retry continues);
 - :mod:`~facesort.review.targets`: which files, faces and person an action acts on;
 - :mod:`~facesort.review.spelling`: is a new name a typo of a known person's?
 - :mod:`~facesort.review.naming`: naming a cluster of unknown faces;
 - :mod:`~facesort.review.keep_instead`: a duplicate and the file kept swapping places;
+  :mod:`~facesort.review.swap`: what the swap changes besides the moves (the original,
+  the other duplicates, the faces), done, undone and done again;
 - :mod:`~facesort.review.manual_faces`: faces the detector missed, drawn by a person;
 - :mod:`~facesort.review.suggestions`: whom facesort suggests for a face ("is this X?"),
   and whom a person said it is not;

@@ -23,23 +23,20 @@ matched to an existing person with :func:`facesort.names.person_key`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from facesort.config import Config
 from facesort.files.journal import Journal
 from facesort.policy import Decision
 from facesort.resort import current_folder
-from facesort.review.intent import (
-    Intent,
-    begin,
-    continued,
-    done_so_far,
-    find_retry,
-    recover_first,
-)
+from facesort.review.context import ReviewContext
+from facesort.review.intent import continued
+from facesort.review.keep_instead import keep_instead
 from facesort.review.manual_faces import check_box, manual_face
+from facesort.review.naming import name_cluster
+from facesort.review.not_duplicate import not_duplicate
+from facesort.review.not_person import not_person
 from facesort.review.record import (
     confirm_faces,
     last_actions,
@@ -47,35 +44,25 @@ from facesort.review.record import (
     recorded_on_failure,
     undo_action,
 )
-from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.results import ActionResult, ReviewError, file_label, summary_of
 from facesort.review.spelling import check_new_person
 from facesort.review.targets import (
     check_folder,
     faces_to_add,
     faces_to_approve,
-    files_of,
     person_name,
-    queue_files,
 )
 from facesort.review.trash import move_to_trash
 from facesort.sorting.route import Router
-from facesort.state import State
-from facesort.state.models import MediaFile, ReviewAction
 from facesort.vocab import Category, ReviewKind, TransferAction
 from facesort.words import plural
 
 KINDS = tuple(ReviewKind)
 
 
-class Reviewer:
-    """Performs review actions for one person (``actor``)."""
-
-    def __init__(self, config: Config, state: State, actor: str):
-        self.config = config
-        self.state = state
-        self.actor = actor
-        self.photos = ReferencePhotos(config, state, actor)
+class Reviewer(ReviewContext):
+    """Performs review actions for one person (``actor``): the verbs, on the
+    :class:`~facesort.review.context.ReviewContext` they share."""
 
     def approve(
         self,
@@ -199,58 +186,23 @@ class Reviewer:
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,
         like new files (see :mod:`facesort.review.not_duplicate`)."""
-        from facesort.review.not_duplicate import not_duplicate
-
         return not_duplicate(self, file_ids)
 
     def keep_instead(self, file_id: int) -> ActionResult:
         """Keep the duplicate ``file_id`` instead of the file facesort kept: they swap
         places (see :mod:`facesort.review.keep_instead`)."""
-        from facesort.review.keep_instead import keep_instead
-
         return keep_instead(self, file_id)
 
     def not_person(self, file_id: int, face: int | None, person: str) -> ActionResult:
         """Record that face ``face`` (1-based) of a queued file is not ``person`` (see
         :mod:`facesort.review.not_person`). Nothing moves; undo takes it back."""
-        from facesort.review.not_person import not_person
-
         return not_person(self, file_id, face, person)
 
     def name_cluster(
         self, cluster_id: int, person: str, *, confirm_new_person: bool = False
     ) -> ActionResult:
         """Name a cluster of unknown faces (see :func:`facesort.review.naming.name_cluster`)."""
-        from facesort.review.naming import name_cluster
-
         return name_cluster(self, cluster_id, person, confirm_new_person=confirm_new_person)
-
-    def gate(
-        self,
-        kind: str,
-        person: str | None,
-        file_ids: Iterable[int],
-        *,
-        categories: Sequence[str] | None = None,
-        queue: bool = True,
-    ) -> tuple[list[MediaFile], ReviewAction | None, Intent]:
-        """Recover first, then the files of the action: checked to be in the queue,
-        except those an earlier, killed try of the same action already moved."""
-        ids = list(dict.fromkeys(int(i) for i in file_ids))
-        recover_first(self.state, self.config)
-        retry = find_retry(self.state, kind, person, ids)
-        prior = done_so_far(self.state, retry)
-        todo = [i for i in ids if i not in prior.moved]
-        if queue and todo:
-            queue_files(self.state, todo, categories)
-        return files_of(self.state, ids), retry, prior
-
-    def begin(
-        self, kind: str, person: str | None, files: list[MediaFile], retry: ReviewAction | None
-    ) -> Intent:
-        """Record the action before its first move (or take over the killed try)."""
-        ids = [m.id for m in files]
-        return begin(self.state, self.config, self.actor, kind, person, ids, retry=retry)
 
     def undo(self, group_id: str) -> ActionResult:
         """Revert one review action. Undoing an undo does the action again (a *redo*);

@@ -79,6 +79,13 @@ def _print_result(result: ActionResult, as_json: bool = False) -> None:
         print(f"  skipped: {skipped}")
 
 
+def _to_person(verb, state, args: argparse.Namespace, **options) -> ActionResult:
+    """``approve`` or ``add-reference``: PERSON FILE... [--face N] [--new-person], with
+    the command's own ``options``."""
+    files = resolve_files(state, args.files)
+    return verb(files, args.person, face=args.face, confirm_new_person=args.new_person, **options)
+
+
 def cmd_review(config: Config, args: argparse.Namespace) -> int:
     from facesort.review.actions import Reviewer
     from facesort.state import State
@@ -90,24 +97,11 @@ def cmd_review(config: Config, args: argparse.Namespace) -> int:
         if command == "list":
             return _list(state, args)
         if command == "approve":
-            ids = resolve_files(state, args.files)
-            result = reviewer.approve(
-                ids,
-                args.person,
-                add_reference=args.add_reference,
-                face=args.face,
-                confirm_new_person=args.new_person,
-            )
+            result = _to_person(reviewer.approve, state, args, add_reference=args.add_reference)
         elif command == "reject":
             result = reviewer.reject(resolve_files(state, args.files))
         elif command == "add-reference":
-            result = reviewer.add_reference(
-                resolve_files(state, args.files),
-                args.person,
-                face=args.face,
-                whole_photo=args.whole_photo,
-                confirm_new_person=args.new_person,
-            )
+            result = _to_person(reviewer.add_reference, state, args, whole_photo=args.whole_photo)
         elif command == "not-duplicate":
             result = reviewer.not_duplicate(resolve_files(state, args.files))
         elif command == "keep-instead":

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -64,14 +64,8 @@ class ClusterReport:
     sizes: dict[int, int] = field(default_factory=dict)  # cluster id -> faces
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "faces": self.faces,
-            "clustered": self.clustered,
-            "clusters": self.clusters,
-            "new": self.new,
-            "kept": self.kept,
-            "dissolved": self.dissolved,
-        }
+        """The counts (``sizes`` left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "sizes"}
 
 
 def _unknown_face_query():

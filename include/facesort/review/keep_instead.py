@@ -11,41 +11,35 @@ same gate as the others (recover first, record the intent, then move):
 3. this one becomes the original later files are compared with, and the other
    duplicates of the kept file point at it.
 
-Both moves are journaled, so undo puts both back; what else changed is in the action's
-details (``keep_instead``) and is reverted or done again by
-:func:`facesort.review.record.revert_effects` / ``apply_effects``. A killed try is
-continued by a retry: a file already moved is not moved again.
+Both moves are journaled, so undo puts both back; what else changed (3., by
+:mod:`facesort.review.swap`) is in the action's details (``keep_instead``) and is
+reverted or done again by :func:`facesort.review.record.revert_effects` /
+``apply_effects``. A killed try is continued by a retry: a file already moved is not
+moved again.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import sqlalchemy as sa
-
-from facesort.dedupe import forget_original, register_original
 from facesort.files.journal import SourceChanged
 from facesort.policy import Decision
 from facesort.resort import current_folder
+from facesort.review.context import ReviewContext
 from facesort.review.intent import continued, note_details
 from facesort.review.record import record_result, recorded_on_failure
 from facesort.review.results import ActionResult, ReviewError, file_label
+from facesort.review.swap import KEY, apply_swap
 from facesort.sorting.route import Router
-from facesort.state.models import Face as FaceRow
 from facesort.state.models import MediaFile
 from facesort.vocab import Category, Place, ReviewKind, TransferAction
 
-if TYPE_CHECKING:
-    from facesort.review.actions import Reviewer
 
-KEY = "keep_instead"
-
-
-def keep_instead(reviewer: Reviewer, file_id: int) -> ActionResult:
+def keep_instead(context: ReviewContext, file_id: int) -> ActionResult:
     """Keep the duplicate ``file_id`` instead of the file facesort kept."""
-    state = reviewer.state
-    files, retry, _ = reviewer.gate(
+    state = context.state
+    files, retry, _ = context.gate(
         ReviewKind.KEEP_INSTEAD, None, [file_id], categories=(Category.DUPLICATES,)
     )
     (duplicate,) = files
@@ -70,18 +64,18 @@ def keep_instead(reviewer: Reviewer, file_id: int) -> ActionResult:
                 "reason": dict(kept.reason or {}),
             },
         }
-    router = Router(reviewer.config, state, actor=reviewer.actor, group_id=None)
-    intent = reviewer.begin(ReviewKind.KEEP_INSTEAD, None, files, retry)
+    router = Router(context.config, state, actor=context.actor, group_id=None)
+    intent = context.begin(ReviewKind.KEEP_INSTEAD, None, files, retry)
     if not intent.adopted:
         with state.session() as session:
             note_details(session, intent.group_id, **{KEY: planned})  # before any move
     group = router.journal.group_id = intent.group_id
     result = continued(ActionResult(group, ReviewKind.KEEP_INSTEAD, ""), intent)
     details: dict[str, Any] = {KEY: planned}
-    with recorded_on_failure(state, reviewer.actor, result, None, files, details):
+    with recorded_on_failure(state, context.actor, result, None, files, details):
         moves = (
-            (kept, _as_duplicate(kept, duplicate, reviewer.actor)),
-            (duplicate, _in_place_of(duplicate, kept, planned["decision"], reviewer.actor)),
+            (kept, _as_duplicate(kept, duplicate, context.actor)),
+            (duplicate, _in_place_of(duplicate, kept, planned["decision"], context.actor)),
         )
         for media, decision in moves:
             if media.id in intent.moved:
@@ -98,7 +92,7 @@ def keep_instead(reviewer: Reviewer, file_id: int) -> ActionResult:
         f"kept {file_label(duplicate)} instead of {kept_name}: they swapped places "
         f"({planned_folder(planned)} and review/duplicates)"
     )
-    return record_result(state, reviewer.actor, result, None, files, details)
+    return record_result(state, context.actor, result, None, files, details)
 
 
 def planned_folder(planned: dict[str, Any]) -> str:
@@ -152,63 +146,3 @@ def _in_place_of(
         people=tuple(decision["people"]),
         details={**reason, "was": current_folder(duplicate), "instead_of": kept.id},
     )
-
-
-def apply_swap(state, planned: dict[str, Any], group_id: str | None = None) -> dict[str, Any]:
-    """The swap's changes besides the moves, in one transaction: this file the original,
-    the other duplicates pointed at it, the kept file's faces copied. Returns what undo
-    needs (the duplicates re-pointed, whether faces were copied), also noted in the
-    action ``group_id``'s record in the same transaction. Safe to run twice."""
-    kept_id, duplicate_id = planned["kept"], planned["duplicate"]
-    with state.session() as session:
-        state.lock_for_dedupe(session)
-        forget_original(session, kept_id)
-        media = session.get(MediaFile, duplicate_id)
-        register_original(session, duplicate_id, media.sha256, media.phash)
-        others = list(
-            session.scalars(
-                sa.select(MediaFile.id).where(
-                    MediaFile.duplicate_of_id == kept_id, MediaFile.id != duplicate_id
-                )
-            )
-        )
-        session.execute(
-            sa.update(MediaFile)
-            .where(MediaFile.id.in_(others))
-            .values(duplicate_of_id=duplicate_id)
-        )
-        had_faces = session.scalar(sa.select(FaceRow.id).where(FaceRow.file_id == duplicate_id))
-        if had_faces is None:
-            for face in session.scalars(
-                sa.select(FaceRow).where(FaceRow.file_id == kept_id).order_by(FaceRow.id)
-            ):
-                row = FaceRow(
-                    file_id=duplicate_id,
-                    frame=face.frame,
-                    box=list(face.box),
-                    encoding=face.encoding,
-                    person=face.person,
-                    confidence=face.confidence,
-                    distance=face.distance,
-                    source=face.source,
-                )
-                session.add(row)
-        done = {"repointed": others, "copied_faces": had_faces is None}
-        if group_id is not None:
-            note_details(session, group_id, **{KEY: done})
-    return done
-
-
-def revert_swap(session, planned: dict[str, Any]) -> None:
-    """Undo the swap's changes besides the moves (the journal moves the files back)."""
-    kept_id, sha, phash = planned["kept_original"]
-    duplicate_id = planned["duplicate"]
-    forget_original(session, duplicate_id)
-    register_original(session, kept_id, sha, phash)
-    repointed = planned.get("repointed") or []
-    if repointed:
-        session.execute(
-            sa.update(MediaFile).where(MediaFile.id.in_(repointed)).values(duplicate_of_id=kept_id)
-        )
-    if planned.get("copied_faces"):  # it had no faces of its own before
-        session.execute(sa.delete(FaceRow).where(FaceRow.file_id == duplicate_id))

@@ -7,13 +7,14 @@ same gate as the others; a killed naming is continued by a retry with the same n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
 from facesort.files.journal import SourceChanged
 from facesort.policy import Decision
 from facesort.resort import current_folder
+from facesort.review.context import ReviewContext
 from facesort.review.intent import continued, find_retry, note_details, recover_first
 from facesort.review.pictures import NoPicture
 from facesort.review.record import confirm_faces, record_result, recorded_on_failure
@@ -37,12 +38,9 @@ from facesort.vocab import (
 )
 from facesort.words import plural
 
-if TYPE_CHECKING:
-    from facesort.review.actions import Reviewer
-
 
 def name_cluster(
-    reviewer: Reviewer, cluster_id: int, person: str, *, confirm_new_person: bool = False
+    context: ReviewContext, cluster_id: int, person: str, *, confirm_new_person: bool = False
 ) -> ActionResult:
     """Name a cluster of unknown faces: up to ``review.cluster_reference_faces`` of its
     faces, spread across the cluster, become reference photos of ``person``; all its
@@ -51,44 +49,44 @@ def name_cluster(
     queue are matched again with the new references (moved when now a sure match)."""
     from facesort.review.clustering import cluster_members, spread_sample
 
-    person = person_name(reviewer.state, reviewer.config, person)
-    check_new_person(reviewer.state, reviewer.config, person, confirmed=confirm_new_person)
-    recover_first(reviewer.state, reviewer.config)
-    check_active(reviewer.state, cluster_id)
-    retry = naming_in_flight(reviewer.state, cluster_id, person)
+    person = person_name(context.state, context.config, person)
+    check_new_person(context.state, context.config, person, confirmed=confirm_new_person)
+    recover_first(context.state, context.config)
+    check_active(context.state, cluster_id)
+    retry = naming_in_flight(context.state, cluster_id, person)
     members = cluster_members(
-        reviewer.state, cluster_id, of_files=retry.file_ids if retry is not None else None
+        context.state, cluster_id, of_files=retry.file_ids if retry is not None else None
     )
-    rejected = said_not(reviewer.state)  # faces a person said are not this person
+    rejected = said_not(context.state)  # faces a person said are not this person
     members = [(face, media) for face, media in members if person not in rejected.get(face.id, ())]
     if not members:
         raise ReviewError(f"Cluster {cluster_id} has no faces left on disk to name.")
-    evaluator = Evaluator(reviewer.config, reviewer.state)
-    router = Router(reviewer.config, reviewer.state, actor=reviewer.actor, group_id=None)
+    evaluator = Evaluator(context.config, context.state)
+    router = Router(context.config, context.state, actor=context.actor, group_id=None)
     check_folder(router, person)
     by_id = {media.id: media for _, media in members}
     files = list(by_id.values())
-    intent = reviewer.begin(ReviewKind.NAME_CLUSTER, person, files, retry)
+    intent = context.begin(ReviewKind.NAME_CLUSTER, person, files, retry)
     if retry is None:
-        with reviewer.state.session() as session:
+        with context.state.session() as session:
             note_details(session, intent.group_id, cluster_id=cluster_id)
     group = router.journal.group_id = intent.group_id
     result = continued(ActionResult(group, ReviewKind.NAME_CLUSTER, ""), intent)
     labels: dict[str, list[Any]] = {}
     with recorded_on_failure(
-        reviewer.state, reviewer.actor, result, person, files, {"faces": labels}
+        context.state, context.actor, result, person, files, {"faces": labels}
     ):
-        for face, media in spread_sample(members, reviewer.config.review.cluster_reference_faces):
+        for face, media in spread_sample(members, context.config.review.cluster_reference_faces):
             if media.id in intent.references:
                 continue  # made by the try that was killed
             try:
-                reviewer.photos.add_face(router.journal, media, face, person, result)
+                context.photos.add_face(router.journal, media, face, person, result)
             except (OSError, ValueError, NoPicture) as exc:
                 result.skipped.append(f"{file_label(media)}: face not added as a reference ({exc})")
         faces_of_cluster = [face for face, _ in members]
-        labels.update(confirm_faces(reviewer.state, faces_of_cluster, person, group))
+        labels.update(confirm_faces(context.state, faces_of_cluster, person, group))
         evaluator.forget_references()  # match with the references just added
-        named = f"named {person} in review by {reviewer.actor} (cluster {cluster_id})"
+        named = f"named {person} in review by {context.actor} (cluster {cluster_id})"
         for media in by_id.values():
             if media.id in intent.moved:
                 continue  # moved by the try that was killed
@@ -101,7 +99,7 @@ def name_cluster(
                 continue
             if moved is not None:
                 result.moved.append(moved)
-    with reviewer.state.session() as session:
+    with context.state.session() as session:
         cluster = session.get(FaceCluster, cluster_id)
         previous = {"status": cluster.status, "person": cluster.person}
         cluster.status, cluster.person = ClusterStatus.NAMED, person
@@ -111,7 +109,7 @@ def name_cluster(
         f"added, {count_files(result.moved)} moved to the library"
     )
     details = {"faces": labels, "cluster": {"id": cluster_id, "previous": previous}}
-    return record_result(reviewer.state, reviewer.actor, result, person, files, details)
+    return record_result(context.state, context.actor, result, person, files, details)
 
 
 def naming_in_flight(state: State, cluster_id: int, person: str) -> ReviewAction | None:

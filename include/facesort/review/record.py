@@ -31,6 +31,7 @@ from facesort.review.intent import (
 from facesort.review.pictures import NoPicture
 from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
+from facesort.review.swap import apply_swap, revert_swap
 from facesort.state import State
 from facesort.state.models import Face as FaceRow
 from facesort.state.models import FaceCluster, MediaFile, ReviewAction, utcnow
@@ -169,8 +170,6 @@ def revert_effects(state: State, details: dict[str, Any]) -> None:
         for file_id, _sha, _phash in details.get("originals") or []:
             forget_original(session, file_id)
         if details.get("keep_instead"):
-            from facesort.review.keep_instead import revert_swap
-
             revert_swap(session, details["keep_instead"])
         if details.get("manual_faces"):
             from facesort.review.manual_faces import remove_manual_faces
@@ -212,8 +211,6 @@ def apply_effects(
 
             restore_manual_faces(session, details["manual_faces"], person)
     if details.get("keep_instead"):
-        from facesort.review.keep_instead import apply_swap
-
         apply_swap(state, details["keep_instead"])
     # Reference photos removed by the undo are made again from their files.
     for file_id, face_id in details.get("references") or []:
