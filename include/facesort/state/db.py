@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,6 +41,7 @@ def _alembic_config():
     return cfg
 
 
+@cache  # reading the migration scripts costs ~0.3 s, and every State needs the head
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
