@@ -67,14 +67,22 @@ def release_stale_batches(state: State) -> int:
     return released
 
 
+# Batches for workers sharing a run: this many a worker at least, of this many files at
+# least (each batch costs a worker one claim and a Sorter: ~50 ms).
+BATCHES_PER_WORKER = 4
+MIN_SHARED_BATCH = 10
+
+
 def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int = 1) -> list[int]:
     """Claim every pending file into new batches; returns their ids.
 
     Largest files first, so that within a batch the biggest copy of a picture is
     examined (and kept) before its smaller near-duplicates. Batches are of equal size
     (at most ``batch_size``) and their number is a multiple of ``min_batches``, the
-    workers that will sort them in parallel: every worker gets work, and none is left
-    sorting a last batch alone while the others idle.
+    workers that will sort them in parallel: every worker gets work. For workers there
+    are at least ``BATCHES_PER_WORKER`` each (of at least ``MIN_SHARED_BATCH`` files): a
+    worker takes the next batch when it is done, the last batches hold the smallest
+    files, so none is left sorting a long last batch alone while the others idle.
     """
     release_stale_batches(state)
     with state.session() as session:
@@ -95,6 +103,8 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
         return batch_ids
     parallel = max(1, min_batches)
     count = -(-pending // config.batch_size)
+    if parallel > 1:
+        count = max(count, min(BATCHES_PER_WORKER * parallel, pending // MIN_SHARED_BATCH))
     count = -(-count // parallel) * parallel
     size = max(1, -(-pending // count))
     lease_s = config.claim_lease_seconds
