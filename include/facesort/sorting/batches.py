@@ -28,7 +28,7 @@ from facesort.progress import Progress
 from facesort.references import ReferencesError
 from facesort.scan import scan_staging
 from facesort.sorting.evaluate import Evaluation
-from facesort.sorting.route import FileResult
+from facesort.sorting.route import FileResult, Router
 from facesort.sorting.sorter import Sorter, leave_in_staging, postpone
 from facesort.state import State
 from facesort.state.models import Batch, Event, MediaFile, utcnow
@@ -206,7 +206,7 @@ def process_batch(
     if not _take_batch(state, batch_id, lease_s):
         return report
     sorter = sorter or Sorter(
-        config, state, actor=actor, group_id=group_id, immich=StoredImmichNames(state)
+        Router(config, state, actor=actor, group_id=group_id), immich=StoredImmichNames(state)
     )
     with state.session() as session:
         ids = list(

@@ -91,9 +91,8 @@ def run_once(
                     config, batch_ids, workers=workers, actor=actor, run_id=run_id, progress=shown
                 )
             else:
-                sorter = Sorter(
-                    config, state, actor=actor, group_id=run_id, immich=StoredImmichNames(state)
-                )
+                router = Router(config, state, actor=actor, group_id=run_id)
+                sorter = Sorter(router, immich=StoredImmichNames(state))
                 # This process owns all its batches from now: if it is killed, the next run
                 # sees a dead owner and takes them at once (not after claim_lease_seconds).
                 take_batches(state, batch_ids, config.claim_lease_seconds)

@@ -9,7 +9,6 @@ import os
 
 import sqlalchemy as sa
 
-from facesort.config import Config
 from facesort.dedupe import forget_original
 from facesort.faults import crashpoint
 from facesort.files.journal import SourceChanged, TransferFailed
@@ -26,22 +25,17 @@ log = logging.getLogger(__name__)
 
 
 class Sorter:
-    """Evaluates and routes the files of a run (or of a review action) for one actor and
-    journal group, keeping the evaluator's caches from one file to the next."""
+    """Evaluates the files of a run and routes them with ``router`` (its actor and
+    journal group), keeping the evaluator's caches from one file to the next.
 
-    def __init__(
-        self,
-        config: Config,
-        state: State,
-        *,
-        actor: str,
-        group_id: str | None = None,
-        immich: StoredImmichNames | None = None,
-    ):
-        self.state = state
-        self.actor = actor
-        self.evaluator = Evaluator(config, state, immich=immich)
-        self.router = Router(config, state, actor=actor, group_id=group_id)
+    ``immich``: what Immich said about the run's files (None: Immich is not consulted).
+    """
+
+    def __init__(self, router: Router, *, immich: StoredImmichNames | None = None):
+        self.router = router
+        self.state = router.state
+        self.actor = router.actor
+        self.evaluator = Evaluator(router.config, router.state, immich=immich)
 
     def process(self, media: MediaFile) -> FileResult:
         """Evaluate and route one claimed file; a changed or vanished file is left alone."""
