@@ -21,7 +21,7 @@ from facesort.config import Config
 from facesort.names import person_key
 from facesort.policy import Decision
 from facesort.resort import current_folder
-from facesort.review.intent import begin, done_so_far, find_retry, recover_first
+from facesort.review.intent import ActionKey, begin, done_so_far, find_retry, recover_first
 from facesort.review.record import (
     ActionRecord,
     confirm_faces,
@@ -58,7 +58,8 @@ def split_files(
         raise ReviewError(f"These files are {person}'s already: choose another person.")
     ids = list(dict.fromkeys(int(i) for i in file_ids))
     recover_first(state, config)
-    retry = find_retry(state, ReviewKind.SPLIT_PERSON, target, ids)
+    key = ActionKey(ReviewKind.SPLIT_PERSON, target, ids)
+    retry = find_retry(state, key)
     prior = done_so_far(state, retry)
     files = files_of(state, ids, hint="the person's page lists their files")
     wrong = [
@@ -81,7 +82,7 @@ def split_files(
         problem = router.folder_problem(target)
         if problem is not None:
             raise ReviewError(f"{problem[1]}. Nothing was changed.")
-    intent = begin(state, config, actor, ReviewKind.SPLIT_PERSON, target, ids, retry=retry)
+    intent = begin(state, config, actor, key, retry=retry)
     group = router.journal.group_id = intent.group_id
     result = ActionResult(group, ReviewKind.SPLIT_PERSON, "")
     result.moved.extend(intent.moved.values())

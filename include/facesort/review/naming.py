@@ -16,7 +16,13 @@ from facesort.files.journal import SourceChanged
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.context import ReviewContext
-from facesort.review.intent import continued, find_retry, note_details, recover_first
+from facesort.review.intent import (
+    ActionKey,
+    continued,
+    find_retry,
+    note_details,
+    recover_first,
+)
 from facesort.review.pictures import NoPicture
 from facesort.review.record import (
     ActionRecord,
@@ -132,7 +138,7 @@ def naming_in_flight(state: State, cluster_id: int, person: str) -> ReviewAction
             if (row.details or {}).get("cluster_id") == cluster_id
         ]
     for row in candidates:
-        return find_retry(state, ReviewKind.NAME_CLUSTER, person, row.file_ids)
+        return find_retry(state, ActionKey(ReviewKind.NAME_CLUSTER, person, row.file_ids))
     return None
 
 

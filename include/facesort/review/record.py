@@ -22,6 +22,7 @@ from facesort.files.journal import Journal, SourceChanged
 from facesort.files.owners import owner_gone
 from facesort.files.undo import undo_group
 from facesort.review.intent import (
+    ActionKey,
     abandon,
     begin,
     close_undo,
@@ -256,11 +257,8 @@ def undo_action(
     recover_first(state, config)
     redo = kind == ReviewKind.UNDO
     undo_kind = ReviewKind.REDO if redo else ReviewKind.UNDO
-    retry = find_retry(state, undo_kind, None, None, undo_of=group_id)
-    intent = begin(
-        state, config, actor, undo_kind, None, file_ids, retry=retry, group_id=None,
-        undo_of=group_id,
-    )  # fmt: skip
+    key = ActionKey(undo_kind, file_ids=file_ids, undo_of=group_id)
+    intent = begin(state, config, actor, key, retry=find_retry(state, key))
     report = undo_group(
         state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=intent.group_id,
         config=config,  # names facesort carried to Immich for the action go back too
