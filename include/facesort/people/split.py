@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -20,8 +21,13 @@ from facesort.config import Config
 from facesort.names import person_key
 from facesort.policy import Decision
 from facesort.resort import current_folder
-from facesort.review.intent import begin, done_so_far, find_retry, recover_first
-from facesort.review.record import confirm_faces, record_result, recorded_on_failure
+from facesort.review.intent import ActionKey, begin, done_so_far, find_retry, recover_first
+from facesort.review.record import (
+    ActionRecord,
+    confirm_faces,
+    record_result,
+    recorded_on_failure,
+)
 from facesort.review.reference_photos import file_faces
 from facesort.review.results import ActionResult, ReviewError, file_label, summary_of
 from facesort.review.targets import files_of
@@ -52,7 +58,8 @@ def split_files(
         raise ReviewError(f"These files are {person}'s already: choose another person.")
     ids = list(dict.fromkeys(int(i) for i in file_ids))
     recover_first(state, config)
-    retry = find_retry(state, ReviewKind.SPLIT_PERSON, target, ids)
+    key = ActionKey(ReviewKind.SPLIT_PERSON, target, ids)
+    retry = find_retry(state, key)
     prior = done_so_far(state, retry)
     files = files_of(state, ids, hint="the person's page lists their files")
     wrong = [
@@ -75,13 +82,14 @@ def split_files(
         problem = router.folder_problem(target)
         if problem is not None:
             raise ReviewError(f"{problem[1]}. Nothing was changed.")
-    intent = begin(state, config, actor, ReviewKind.SPLIT_PERSON, target, ids, retry=retry)
+    intent = begin(state, config, actor, key, retry=retry)
     group = router.journal.group_id = intent.group_id
     result = ActionResult(group, ReviewKind.SPLIT_PERSON, "")
     result.moved.extend(intent.moved.values())
     labels: dict[str, list[Any]] = {}
     where = f"library/{target}" if target else f"review/{Category.UNIDENTIFIED}"
-    with recorded_on_failure(state, actor, result, target, files, {"faces": labels}):
+    record = ActionRecord(actor, result, target, files, {"faces": labels})
+    with recorded_on_failure(state, record):
         for media in files:
             if media.id in intent.moved:
                 continue  # moved by the try that was killed
@@ -105,8 +113,7 @@ def split_files(
                 if len(theirs) == 1:
                     labels.update(confirm_faces(state, theirs, target, group))
     result.summary = summary_of(f"moved from {person}'s folder to {where}", result)
-    details: dict[str, Any] = {"faces": labels, "from": person}
-    return record_result(state, actor, result, target, files, details)
+    return record_result(state, replace(record, details={"faces": labels, "from": person}))
 
 
 def library_files(state: State, config: Config, person: str) -> list[MediaFile]:

@@ -7,7 +7,8 @@
   config, the state, the actor, their reference photos, the gate); the verb modules
   below take it, :class:`~facesort.review.actions.Reviewer` is one;
 - :mod:`~facesort.review.intent`: the gate every action passes (recover first, record
-  the intent, a retry continues);
+  the intent, a retry continues); ``ActionKey`` says which action (its kind, person and
+  files, its group or the action it undoes);
 - :mod:`~facesort.review.targets`: which files, faces and person an action acts on;
 - :mod:`~facesort.review.spelling`: is a new name a typo of a known person's?
 - :mod:`~facesort.review.naming`: naming a cluster of unknown faces;
@@ -20,9 +21,8 @@
 - :mod:`~facesort.review.search`: the queue's search and sort;
 - :mod:`~facesort.review.results`: what an action did (or why it could not be done);
 - :mod:`~facesort.review.reference_photos`: reference photos made in review (face crops);
-- :mod:`~facesort.review.intent`: the gate before an action's first move (recover first,
-  the action recorded open, a retry continues it);
-- :mod:`~facesort.review.record`: the record of each action, and undoing or redoing it;
+- :mod:`~facesort.review.record`: the record of each action (``ActionRecord``: who did
+  what, for whom, on which files, what else changed), and undoing or redoing it;
 - :mod:`~facesort.review.trash`: rejected files wait in the trash folder, then are purged;
 - :mod:`~facesort.review.recheck`: the nightly re-check of the queue against today's
   references;

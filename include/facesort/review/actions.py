@@ -38,6 +38,7 @@ from facesort.review.naming import name_cluster
 from facesort.review.not_duplicate import not_duplicate
 from facesort.review.not_person import not_person
 from facesort.review.record import (
+    ActionRecord,
     confirm_faces,
     last_actions,
     record_result,
@@ -108,7 +109,8 @@ class Reviewer(ReviewContext):
             chosen[files[0].id] = manual_face(self.state, self.config, files[0], box, person, group)
         result = continued(ActionResult(group, ReviewKind.APPROVE, ""), intent)
         labels: dict[str, list[Any]] = {}
-        with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
+        record = ActionRecord(self.actor, result, person, files, {"faces": labels})
+        with recorded_on_failure(self.state, record):
             for media in files:
                 if media.id in intent.moved:
                     continue  # moved by the try that was killed
@@ -131,7 +133,7 @@ class Reviewer(ReviewContext):
                 if picked is not None and manual_box is None:  # (a drawn face is named)
                     labels.update(confirm_faces(self.state, [picked], person, group))
         result.summary = summary_of(f"approved as {person}", result)
-        return record_result(self.state, self.actor, result, person, files, {"faces": labels})
+        return record_result(self.state, record)
 
     def reject(self, file_ids: Iterable[int]) -> ActionResult:
         """Move files to the trash folder; the nightly run deletes them after
@@ -141,13 +143,14 @@ class Reviewer(ReviewContext):
         group = intent.group_id
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
         result = continued(ActionResult(group, ReviewKind.REJECT, ""), intent)
-        with recorded_on_failure(self.state, self.actor, result, None, files, {}):
+        record = ActionRecord(self.actor, result, None, files, {})
+        with recorded_on_failure(self.state, record):
             for media in files:
                 if media.id in intent.moved:
                     continue  # moved by the try that was killed
                 result.move(media, partial(move_to_trash, self.config, journal, media, self.actor))
         result.summary = summary_of("rejected (moved to the trash)", result)
-        return record_result(self.state, self.actor, result, None, files, {})
+        return record_result(self.state, record)
 
     def add_reference(
         self,
@@ -171,7 +174,8 @@ class Reviewer(ReviewContext):
         journal = Journal(self.state, self.actor, group, lease_s=self.config.claim_lease_seconds)
         result = continued(ActionResult(group, ReviewKind.ADD_REFERENCE, ""), intent)
         labels: dict[str, list[Any]] = {}
-        with recorded_on_failure(self.state, self.actor, result, person, files, {"faces": labels}):
+        record = ActionRecord(self.actor, result, person, files, {"faces": labels})
+        with recorded_on_failure(self.state, record):
             for media in files:
                 if media.id not in intent.references:
                     if whole_photo:
@@ -181,7 +185,7 @@ class Reviewer(ReviewContext):
                 labels.update(confirm_faces(self.state, [picked[media.id]], person, group))
         count = len(result.references)
         result.summary = f"added {plural(count, 'reference photo')} of {person}"
-        return record_result(self.state, self.actor, result, person, files, {"faces": labels})
+        return record_result(self.state, record)
 
     def not_duplicate(self, file_ids: Iterable[int]) -> ActionResult:
         """Files in ``review/duplicates`` become originals and are sorted by their faces,

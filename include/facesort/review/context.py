@@ -12,7 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from facesort.config import Config
-from facesort.review.intent import Intent, begin, done_so_far, find_retry, recover_first
+from facesort.review.intent import (
+    ActionKey,
+    Intent,
+    begin,
+    done_so_far,
+    find_retry,
+    recover_first,
+)
 from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.targets import files_of, queue_files
 from facesort.state import State
@@ -41,7 +48,7 @@ class ReviewContext:
         except those an earlier, killed try of the same action already moved."""
         ids = list(dict.fromkeys(int(i) for i in file_ids))
         recover_first(self.state, self.config)
-        retry = find_retry(self.state, kind, person, ids)
+        retry = find_retry(self.state, ActionKey(kind, person, ids))
         prior = done_so_far(self.state, retry)
         todo = [i for i in ids if i not in prior.moved]
         if queue and todo:
@@ -52,5 +59,5 @@ class ReviewContext:
         self, kind: str, person: str | None, files: list[MediaFile], retry: ReviewAction | None
     ) -> Intent:
         """Record the action before its first move (or take over the killed try)."""
-        ids = [m.id for m in files]
-        return begin(self.state, self.config, self.actor, kind, person, ids, retry=retry)
+        key = ActionKey(kind, person, [m.id for m in files])
+        return begin(self.state, self.config, self.actor, key, retry=retry)

@@ -42,21 +42,27 @@ class Intent:
     references: dict[int, list[str]] = field(default_factory=dict)  # file id -> photos
 
 
+@dataclass(frozen=True)
+class ActionKey:
+    """Which action this is: its kind, and its person and files, or its group (the
+    nightly re-check's, given by Airflow), or the action it undoes. A retry is found by
+    it (:func:`find_retry`) and the open record is written with it (:func:`begin`)."""
+
+    kind: str
+    person: str | None = None
+    file_ids: list[int] | None = None
+    group_id: str | None = None
+    undo_of: str | None = None
+
+
 def recover_first(state: State, config: Config) -> None:
     recover_transfers(state, lease_s=config.claim_lease_seconds)
 
 
-def find_retry(
-    state: State,
-    kind: str,
-    person: str | None,
-    file_ids: list[int] | None,
-    *,
-    group_id: str | None = None,
-    undo_of: str | None = None,
-) -> ReviewAction | None:
+def find_retry(state: State, key: ActionKey) -> ReviewAction | None:
     """The open action this one retries (left by a process that is gone), or None.
     Refuses while a live process is doing the same action."""
+    kind, group_id, undo_of = key.kind, key.group_id, key.undo_of
     query = sa.select(ReviewAction).where(
         ReviewAction.state == ActionState.OPEN, ReviewAction.kind == kind
     )
@@ -70,7 +76,10 @@ def find_retry(
         same = (
             group_id is not None
             or undo_of is not None
-            or (row.person == person and sorted(row.file_ids or []) == sorted(file_ids or []))
+            or (
+                row.person == key.person
+                and sorted(row.file_ids or []) == sorted(key.file_ids or [])
+            )
         )
         if not same:
             continue
@@ -84,16 +93,7 @@ def find_retry(
 
 
 def begin(
-    state: State,
-    config: Config,
-    actor: str,
-    kind: str,
-    person: str | None,
-    file_ids: list[int] | None,
-    *,
-    retry: ReviewAction | None = None,
-    group_id: str | None = None,
-    undo_of: str | None = None,
+    state: State, config: Config, actor: str, key: ActionKey, *, retry: ReviewAction | None = None
 ) -> Intent:
     """Record the action's intent before anything moves (or take over ``retry``)."""
     lease = lease_end(config.claim_lease_seconds)
@@ -106,10 +106,17 @@ def begin(
             )
             intent = Intent(retry.group_id, adopted=True, details=dict(retry.details or {}))
         else:
-            intent = Intent(group_id or new_group_id())
+            intent = Intent(key.group_id or new_group_id())
             session.add(
                 open_action_row(
-                    intent.group_id, kind, actor, person, file_ids, None, undo_of, lease
+                    intent.group_id,
+                    key.kind,
+                    actor,
+                    key.person,
+                    key.file_ids,
+                    None,
+                    key.undo_of,
+                    lease,
                 )
             )
     if intent.adopted:

@@ -21,6 +21,7 @@ moved again.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from facesort.files.journal import SourceChanged
@@ -28,7 +29,7 @@ from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.context import ReviewContext
 from facesort.review.intent import continued, note_details
-from facesort.review.record import record_result, recorded_on_failure
+from facesort.review.record import ActionRecord, record_result, recorded_on_failure
 from facesort.review.results import ActionResult, ReviewError, file_label
 from facesort.review.swap import KEY, apply_swap
 from facesort.sorting.route import Router
@@ -71,8 +72,8 @@ def keep_instead(context: ReviewContext, file_id: int) -> ActionResult:
             note_details(session, intent.group_id, **{KEY: planned})  # before any move
     group = router.journal.group_id = intent.group_id
     result = continued(ActionResult(group, ReviewKind.KEEP_INSTEAD, ""), intent)
-    details: dict[str, Any] = {KEY: planned}
-    with recorded_on_failure(state, context.actor, result, None, files, details):
+    record = ActionRecord(context.actor, result, None, files, {KEY: planned})
+    with recorded_on_failure(state, record):
         moves = (
             (kept, _as_duplicate(kept, duplicate, context.actor)),
             (duplicate, _in_place_of(duplicate, kept, planned["decision"], context.actor)),
@@ -86,13 +87,13 @@ def keep_instead(context: ReviewContext, file_id: int) -> ActionResult:
                 )
             except SourceChanged as exc:
                 raise ReviewError(f"{file_label(media)}: {exc}") from None
-        details = {KEY: {**planned, **apply_swap(state, planned, group)}}
+        swapped = apply_swap(state, planned, group)
     kept_name = os.path.basename(kept.current_path or kept.source_path)
     result.summary = (
         f"kept {file_label(duplicate)} instead of {kept_name}: they swapped places "
         f"({planned_folder(planned)} and review/duplicates)"
     )
-    return record_result(state, context.actor, result, None, files, details)
+    return record_result(state, replace(record, details={KEY: {**planned, **swapped}}))
 
 
 def planned_folder(planned: dict[str, Any]) -> str:

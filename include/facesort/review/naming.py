@@ -7,6 +7,7 @@ same gate as the others; a killed naming is continued by a retry with the same n
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,9 +16,20 @@ from facesort.files.journal import SourceChanged
 from facesort.policy import Decision
 from facesort.resort import current_folder
 from facesort.review.context import ReviewContext
-from facesort.review.intent import continued, find_retry, note_details, recover_first
+from facesort.review.intent import (
+    ActionKey,
+    continued,
+    find_retry,
+    note_details,
+    recover_first,
+)
 from facesort.review.pictures import NoPicture
-from facesort.review.record import confirm_faces, record_result, recorded_on_failure
+from facesort.review.record import (
+    ActionRecord,
+    confirm_faces,
+    record_result,
+    recorded_on_failure,
+)
 from facesort.review.reference_photos import file_faces
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
 from facesort.review.spelling import check_new_person
@@ -73,9 +85,8 @@ def name_cluster(
     group = router.journal.group_id = intent.group_id
     result = continued(ActionResult(group, ReviewKind.NAME_CLUSTER, ""), intent)
     labels: dict[str, list[Any]] = {}
-    with recorded_on_failure(
-        context.state, context.actor, result, person, files, {"faces": labels}
-    ):
+    record = ActionRecord(context.actor, result, person, files, {"faces": labels})
+    with recorded_on_failure(context.state, record):
         for face, media in spread_sample(members, context.config.review.cluster_reference_faces):
             if media.id in intent.references:
                 continue  # made by the try that was killed
@@ -109,7 +120,7 @@ def name_cluster(
         f"added, {count_files(result.moved)} moved to the library"
     )
     details = {"faces": labels, "cluster": {"id": cluster_id, "previous": previous}}
-    return record_result(context.state, context.actor, result, person, files, details)
+    return record_result(context.state, replace(record, details=details))
 
 
 def naming_in_flight(state: State, cluster_id: int, person: str) -> ReviewAction | None:
@@ -127,7 +138,7 @@ def naming_in_flight(state: State, cluster_id: int, person: str) -> ReviewAction
             if (row.details or {}).get("cluster_id") == cluster_id
         ]
     for row in candidates:
-        return find_retry(state, ReviewKind.NAME_CLUSTER, person, row.file_ids)
+        return find_retry(state, ActionKey(ReviewKind.NAME_CLUSTER, person, row.file_ids))
     return None
 
 

@@ -11,7 +11,7 @@ from facesort.files.journal import SourceChanged
 from facesort.policy import Decision
 from facesort.review.context import ReviewContext
 from facesort.review.intent import continued, note_details
-from facesort.review.record import record_result, recorded_on_failure
+from facesort.review.record import ActionRecord, record_result, recorded_on_failure
 from facesort.review.results import ActionResult, file_label, summary_of
 from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.route import Router
@@ -32,7 +32,8 @@ def not_duplicate(context: ReviewContext, file_ids: Iterable[int]) -> ActionResu
     result = continued(ActionResult(group, ReviewKind.NOT_DUPLICATE, ""), intent)
     originals = list(intent.details.get("originals") or [])
     details = {"originals": originals}  # grows as files are registered
-    with recorded_on_failure(context.state, context.actor, result, None, files, details):
+    record = ActionRecord(context.actor, result, None, files, details)
+    with recorded_on_failure(context.state, record):
         for media in files:
             if media.id in intent.moved:
                 continue  # moved by the try that was killed
@@ -58,7 +59,7 @@ def not_duplicate(context: ReviewContext, file_ids: Iterable[int]) -> ActionResu
             originals.append([media.id, media.sha256, phash])
     verb = form(result.moved, "is not a duplicate", "are not duplicates")
     result.summary = summary_of(f"{verb}: sorted by their faces", result)
-    return record_result(context.state, context.actor, result, None, files, details)
+    return record_result(context.state, record)
 
 
 def _with_note(decision: Decision, note: str) -> Decision:

@@ -30,12 +30,13 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
     Through the review gate (:mod:`facesort.review.intent`): in-flight transfers are
     recovered first, the action is recorded before its first move, and a retry with the
     same ``group_id`` (Airflow's retry of the nightly task) continues it."""
-    from facesort.review.intent import abandon, begin, find_retry, recover_first
+    from facesort.review.intent import ActionKey, abandon, begin, find_retry, recover_first
     from facesort.review.record import record_action
     from facesort.review.suggestions import keep_said_not
 
     recover_first(state, config)
-    retry = find_retry(state, ReviewKind.RECHECK, None, None, group_id=group_id)
+    key = ActionKey(ReviewKind.RECHECK, group_id=group_id)
+    retry = find_retry(state, key)
     plan = plan_resort(state, config, Scope(review=RECHECKED_CATEGORIES))
     into_library = [move for move in plan if move.decision.category is None]
     into_library = keep_said_not(state, into_library)  # "this face is not X" holds
@@ -43,9 +44,7 @@ def recheck_queue(state: State, config: Config, *, actor: str, group_id: str) ->
     if not into_library and retry is None:
         result.summary = _summary(0)
         return result
-    intent = begin(
-        state, config, actor, ReviewKind.RECHECK, None, None, retry=retry, group_id=group_id
-    )
+    intent = begin(state, config, actor, key, retry=retry)
     result.moved = list(intent.moved.values())
     if into_library:
         result.moved += apply_resort(

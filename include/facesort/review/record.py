@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from facesort.files.journal import Journal, SourceChanged
 from facesort.files.owners import owner_gone
 from facesort.files.undo import undo_group
 from facesort.review.intent import (
+    ActionKey,
     abandon,
     begin,
     close_undo,
@@ -39,16 +41,24 @@ from facesort.vocab import ActionState, ClusterStatus, Confidence, FaceSource, R
 from facesort.words import plural
 
 
-def record_result(
-    state: State,
-    actor: str,
-    result: ActionResult,
-    person: str | None,
-    files: list[MediaFile],
-    details: dict[str, Any],
-) -> ActionResult:
+@dataclass(frozen=True)
+class ActionRecord:
+    """What an action's record says: who did it (``actor``), what it did (``result``:
+    its group, kind and moves), for whom (``person``), on which files, and what else it
+    changed (``details``, a dict the action may fill as it goes). Built once per action
+    and given to :func:`recorded_on_failure` and :func:`record_result`."""
+
+    actor: str
+    result: ActionResult
+    person: str | None
+    files: list[MediaFile]
+    details: dict[str, Any]
+
+
+def record_result(state: State, record: ActionRecord) -> ActionResult:
     """The action is done: its record (written open before the first move, see
     :mod:`facesort.review.intent`) gets its summary and what it changed."""
+    result, person, details = record.result, record.person, record.details
     if not result.moved and not result.references:
         abandon(state, result.group_id)
         raise ReviewError(
@@ -58,21 +68,15 @@ def record_result(
         details = {**details, "references": result.reference_sources}
     if person and details:
         details = {**details, "person": person}
-    record_action(state, result, actor, [m.id for m in files], person, details)
+    record_action(state, result, record.actor, [m.id for m in record.files], person, details)
     return result
 
 
 @contextmanager
-def recorded_on_failure(
-    state: State,
-    actor: str,
-    result: ActionResult,
-    person: str | None,
-    files: list[MediaFile],
-    details: dict[str, Any],
-) -> Iterator[None]:
+def recorded_on_failure(state: State, record: ActionRecord) -> Iterator[None]:
     """An action that fails halfway is still recorded with what it did, so that
     what it did can be undone like a whole action."""
+    result = record.result
     try:
         yield
     except BaseException as exc:
@@ -81,7 +85,7 @@ def recorded_on_failure(
                 f"{result.kind} stopped by an error after {count_files(result.moved)} and "
                 f"{plural(result.references, 'reference photo')}: {exc}"
             )
-            record_result(state, actor, result, person, files, details)
+            record_result(state, record)
         else:
             abandon(state, result.group_id)  # it did nothing: no record
         raise
@@ -253,11 +257,8 @@ def undo_action(
     recover_first(state, config)
     redo = kind == ReviewKind.UNDO
     undo_kind = ReviewKind.REDO if redo else ReviewKind.UNDO
-    retry = find_retry(state, undo_kind, None, None, undo_of=group_id)
-    intent = begin(
-        state, config, actor, undo_kind, None, file_ids, retry=retry, group_id=None,
-        undo_of=group_id,
-    )  # fmt: skip
+    key = ActionKey(undo_kind, file_ids=file_ids, undo_of=group_id)
+    intent = begin(state, config, actor, key, retry=find_retry(state, key))
     report = undo_group(
         state, group_id, actor, lease_s=config.claim_lease_seconds, undo_id=intent.group_id,
         config=config,  # names facesort carried to Immich for the action go back too
