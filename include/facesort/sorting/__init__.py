@@ -8,5 +8,8 @@
 - ``sorter``: one claimed file, evaluated then routed, or left in staging / postponed;
 - ``batches``: claiming pending files into batches, sorting a batch, retrying a file
   and giving up on it;
+- ``workers``: a run's batches sorted in worker processes, forked from a server that
+  loaded their code and models once (``worker_start``);
+- ``largest``: the largest copy kept where parallel batches split a picture's copies;
 - ``run``: one whole pass (``facesort run``) and its read-only preview (``--dry-run``).
 """
