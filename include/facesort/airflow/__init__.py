@@ -17,7 +17,9 @@ these pieces together, each task body one call into a step module.
 - Immich: :mod:`~facesort.airflow.hooks` (``ImmichHook``: the connections ``immich_api``
   and ``immich_db``), :mod:`~facesort.airflow.sensors` (the deferrable wait) and
   :mod:`~facesort.airflow.triggers` (its trigger);
-- :mod:`~facesort.airflow.email`: the weekly report by email through an SMTP connection.
+- :mod:`~facesort.airflow.email`: the weekly report by email through an SMTP connection;
+- :mod:`~facesort.airflow.approval`: the re-sort plan's approval in the Airflow UI;
+- :mod:`~facesort.airflow.carry`: the ``immich_carry_names`` task.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ Every mistake is reported by key with the expected form, all at once::
 
 The package: ``loading.py`` (the file, ``${VAR}``, relative paths), ``validation.py``
 (every problem by key, ``with_overrides``), ``model.py`` (``Config``), ``sections.py``
-(its sections and their defaults), ``values.py`` (the kinds of value several keys share,
+(its sections and their defaults), ``people.py`` (settings about single people:
+their own distances, learning), ``values.py`` (the kinds of value several keys share,
 with their bounds), ``folders.py`` (refusing risky folder layouts). The
 readers a DAG file uses while it is parsed are in ``facesort/airflow/settings.py``.
 Import from here: ``from facesort.config import Config, load_config``.

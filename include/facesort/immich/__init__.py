@@ -18,7 +18,8 @@
 - :mod:`~facesort.immich.carry`: names carried over onto a moved file's new asset
   (its parts ``carry_record``, ``carry_pass``, ``carry_match``, ``carry_write``,
   ``carry_result``; :mod:`~facesort.immich.writes`: the face writes;
-  :mod:`~facesort.immich.carry_undo`: taking them back).
+  :mod:`~facesort.immich.carry_undo`: taking them back; :mod:`~facesort.immich.carry_moves`:
+  carry-overs for moves after the ingest run).
 
 Nothing here imports Airflow; the hook, trigger and sensor are in :mod:`facesort.airflow`.
 """

@@ -2,7 +2,9 @@
 actions (``known``: a person as facesort spells them, and the names Immich knows;
 ``overview``: who is known and how much of them; ``rename``: renaming and merging
 people; ``photos``: their reference photos; ``split``: files sorted to the wrong person;
-``plain_moves``: moving files that have no record; ``undo``).
+``plain_moves``: moving files that have no record; ``intent``: the actions' records,
+written before anything moves; ``follow``: records that follow a new name; ``undo``;
+``cli``: ``facesort people``).
 
 Which person name owns which library folder.
 

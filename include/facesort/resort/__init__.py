@@ -10,9 +10,10 @@ unless ``redetect`` is asked for, or the file was unreadable then. Duplicates ar
 re-sorted: a duplicate stays one until a person says otherwise in review; nor are files
 a person approved in review.
 
-A manual re-sort (the DAG's trigger form, ``facesort resort``) is described by a
-:class:`ResortRequest`, checked with messages that name the field and the fix; its plan
-is a CSV file under ``<reports_dir>/resorts/``; applying a plan file re-checks each
+``plan``: the plan and its journaled moves. A manual re-sort (the DAG's trigger form,
+``facesort resort``) is described by a :class:`ResortRequest` (``request``), checked
+with messages that name the field and the fix; its plan is a CSV file under
+``<reports_dir>/resorts/`` (``plan_file``); applying a plan file re-checks each
 planned file and moves only those still going where the plan says.
 """
 

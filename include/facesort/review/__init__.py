@@ -13,6 +13,8 @@
 - :mod:`~facesort.review.spelling`: is a new name a typo of a known person's?
 - :mod:`~facesort.review.naming`: naming a cluster of unknown faces;
 - :mod:`~facesort.review.keep_instead`: a duplicate and the file kept swapping places;
+- :mod:`~facesort.review.not_duplicate`: a file in duplicates becomes an original;
+- :mod:`~facesort.review.not_person`: a face is not this person (never suggested again);
   :mod:`~facesort.review.swap`: what the swap changes besides the moves (the original,
   the other duplicates, the faces), done, undone and done again;
 - :mod:`~facesort.review.manual_faces`: faces the detector missed, drawn by a person;

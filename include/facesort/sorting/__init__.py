@@ -10,6 +10,7 @@
   and giving up on it;
 - ``workers``: a run's batches sorted in worker processes, forked from a server that
   loaded their code and models once (``worker_start``);
+- ``library_index``: the library's files indexed when the state database is new;
 - ``largest``: the largest copy kept where parallel batches split a picture's copies;
 - ``run``: one whole pass (``facesort run``) and its read-only preview (``--dry-run``).
 """
