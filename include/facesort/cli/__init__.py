@@ -18,7 +18,8 @@ act on are printed as one message, without a traceback, and exit with status 2.
 The package: ``parser.py`` (the options every command takes), ``app.py`` (running one
 command, its errors), ``output.py`` (printing sorted files), and one module per command
 group with its arguments and handlers: ``run.py``, ``status.py`` (status, history),
-``references.py`` (with ``learning.py``: learnt reference photos), ``moves.py`` (recover, resort, undo), ``report.py``, ``db.py``;
+``references.py`` (with ``learning.py``: learnt reference photos), ``moves.py``
+(recover, resort, undo), ``report.py``, ``db.py``;
 ``facesort review`` is in ``facesort/review/cli.py``, ``facesort people`` in
 ``facesort/people/cli.py``; ``actor.py`` names the user who runs a command, as their
 actions are recorded (``facesort review/anna``).
