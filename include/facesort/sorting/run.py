@@ -72,12 +72,12 @@ def run_once(
     from facesort.immich.runs import before_sorting, resolve_endpoint, run_summary
 
     run_id = new_run_id()
+    workers = workers or config.workers
+    parallel = workers > 1 and config.source is not None
+    if parallel:
+        start_worker_server()  # the workers' code and models load while this scans
     with State(config.database_url) as state:
         recovered = recover_transfers(state, lease_s=config.claim_lease_seconds).recovered
-        workers = workers or config.workers
-        parallel = workers > 1 and config.source is not None
-        if parallel:
-            start_worker_server()  # the workers' code and models load while this scans
         report, batch_ids = scan_and_plan(
             state, config, run_id, actor=actor, min_batches=workers if parallel else 1
         )
