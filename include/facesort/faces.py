@@ -196,7 +196,7 @@ FITTED_SECOND_PASS = True
 # HOG on the picture's luma: for a colour picture dlib takes at each pixel the gradient
 # of the channel that changes most, three gradients where the grey copy needs one, and
 # the copies for the passes are a third of the bytes. bench/detection.py: detection
-# mean 110 -> 80 ms a photo, no photo routed differently. The bench turns it off.
+# mean 116 -> 83 ms a photo, no photo routed differently. The bench turns it off.
 GREY_DETECTION = True
 
 
