@@ -239,3 +239,61 @@ def test_photos_are_decoded_at_the_detection_size_and_small_faces_finer(photos):
         ]  # fmt: skip
         assert who[0] == who[1], photo
         assert ("obama", "sure") in who[1]
+
+
+def test_photos_decoded_as_the_jpeg_draft_gives_them_keep_their_faces(tmp_path, photos):
+    """``open_image(exact=False)`` keeps what JPEG's DCT scaling gives (up to twice
+    the size asked) and reduces other formats only above twice; detection looks at the
+    grey copy at the detection size, and the faces, who they are and the perceptual
+    hash stay those of the photo decoded at exactly that size."""
+    import imagehash
+
+    from facesort import faces as facesort_faces
+    from facesort.matching import ReferenceSet, match_encodings
+
+    settings = MatchingSettings()
+    side = facesort_faces.decode_side(settings)
+    rows = []
+    for person in ("obama", "biden"):
+        for path in sorted((photos / "known" / person).glob("*.jpg")):
+            rgb = np.asarray(open_image(path, max_side=1600, max_pixels=LIMIT).image)
+            face = facesort_faces.largest_face(find_faces(rgb, settings))
+            rows.append((person, path.name, face.encoding))
+    references = ReferenceSet.build(rows)
+    with Image.open(photos / "incoming" / "obama_and_biden.jpg") as im:
+        big = im.convert("RGB").resize((im.width * 3, im.height * 3), Image.Resampling.BICUBIC)
+    big.save(tmp_path / "big.jpg", quality=92)
+    big.save(tmp_path / "big.png")
+    for photo, drafted_side in (
+        (photos / "incoming" / "obama-1080p.jpg", 1920),  # a 1/2 draft would be under 1000
+        (tmp_path / "big.jpg", None),  # drafted to between 1000 and 2000
+        (tmp_path / "big.png", side),  # not a JPEG, over twice: reduced
+    ):
+        exact = open_image(photo, max_side=side, max_pixels=LIMIT)
+        drafted = open_image(photo, max_side=side, max_pixels=LIMIT, exact=False)
+        assert (drafted.width, drafted.height) == (exact.width, exact.height)
+        assert max(exact.image.size) == side
+        long_side = max(drafted.image.size)
+        assert side <= long_side <= 2 * side
+        if drafted_side is not None:
+            assert long_side == drafted_side, photo.name
+        rgb = np.asarray(drafted.image)
+        first = facesort_faces.detection_copy(rgb, settings)
+        assert first.ndim == 2 and max(first.shape) == side  # grey, at the detection size
+        hashes = [
+            imagehash.hex_to_hash(perceptual_hash(picture))
+            for picture in (exact.image, Image.fromarray(first))
+        ]
+        assert hashes[0] - hashes[1] <= 2, photo.name
+        found = [
+            find_faces(np.asarray(exact.image), settings),
+            find_faces(rgb, settings, first=first),
+        ]
+        assert len(found[0]) == len(found[1]) >= 1, photo.name
+        who = [
+            sorted((m.person, m.confidence) for m in match_encodings(
+                np.vstack([f.encoding for f in faces]), references, settings))
+            for faces in found
+        ]  # fmt: skip
+        assert who[0] == who[1], photo.name
+        assert ("obama", "sure") in who[1]
