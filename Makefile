@@ -157,9 +157,11 @@ bench: install
 # Then every other command and Airflow task that moves files (review actions, undo,
 # resort --apply, references add, sort_batch, the re-sort's apply, the re-check) killed
 # at each of its crash points and retried; `make test` kills each at one point.
+# Each kill has a workspace of its own: `--dist load` spreads one file's tests over both
+# of pytest's processes (its default, loadfile, would keep the file in one).
 crash-test: install
-	FACESORT_CRASH_POINTS=60 $(BIN)/pytest tests/scenarios/test_crash_recovery.py -k random -q
-	FACESORT_LIFECYCLE_CRASH_POINTS=all $(BIN)/pytest tests/scenarios/test_lifecycle_crash.py -q
+	FACESORT_CRASH_POINTS=60 $(BIN)/pytest tests/scenarios/test_crash_recovery.py -k random -q --dist load
+	FACESORT_LIFECYCLE_CRASH_POINTS=all $(BIN)/pytest tests/scenarios/test_lifecycle_crash.py -q --dist load
 
 clean:
 	rm -rf $(VENV) $(AIRFLOW_LOCAL) $(DEMO)

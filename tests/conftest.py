@@ -7,6 +7,7 @@ dags/ and plugins/, no example DAGs.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -136,11 +137,17 @@ def _private_server(tmp: Path) -> tuple[str, int, str] | str:
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    """(host, port, user) of a PostgreSQL server for tests, started if need be."""
+    """(host, port, user) of a PostgreSQL server for tests, started if need be.
+
+    pytest-xdist's processes share the machine's cluster: one at a time checks for it and
+    starts it (the lock file is beside this process's temporary folder, in the run's own
+    folder that all of them share); a private server is each process's own."""
     if _pg_connects(PG_HOST, PG_PORT, PG_USER):
         yield (PG_HOST, PG_PORT, PG_USER)
         return
-    why_not_cluster = _start_cluster()
+    with (tmp_path_factory.getbasetemp().parent / "facesort-pg-start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        why_not_cluster = None if _pg_connects(PG_HOST, PG_PORT, PG_USER) else _start_cluster()
     if why_not_cluster is None:
         yield (PG_HOST, PG_PORT, PG_USER)
         return
