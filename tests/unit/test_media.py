@@ -198,23 +198,30 @@ def test_faces_are_found_and_encoded_as_face_recognition_does(
         np.testing.assert_array_equal(mine, reference)
 
 
+def obama_and_biden_references(photos, settings):
+    """The reference photos of obama and biden, each face encoded from a 1600 px copy."""
+    from facesort.faces import largest_face
+    from facesort.matching import ReferenceSet
+
+    rows = []
+    for person in ("obama", "biden"):
+        for path in sorted((photos / "known" / person).glob("*.jpg")):
+            rgb = np.asarray(open_image(path, max_side=1600, max_pixels=LIMIT).image)
+            rows.append((person, path.name, largest_face(find_faces(rgb, settings)).encoding))
+    return ReferenceSet.build(rows)
+
+
 def test_photos_are_decoded_at_the_detection_size_and_small_faces_finer(photos):
     """A photo is decoded (JPEG draft) only as large as detection looks; a face too
     small there for a full-detail chip is encoded from a second, finer decode. The
     faces and who they are stay those of the photo decoded at encode_max_side."""
     from facesort import faces as facesort_faces
-    from facesort.matching import ReferenceSet, match_encodings
+    from facesort.matching import match_encodings
 
     settings = MatchingSettings()
     side = facesort_faces.decode_side(settings)
     assert side == 1000  # the quick pass's copy; the upsampled 800 px one is made from it
-    rows = []
-    for person in ("obama", "biden"):
-        for path in sorted((photos / "known" / person).glob("*.jpg")):
-            rgb = np.asarray(open_image(path, max_side=1600, max_pixels=LIMIT).image)
-            face = facesort_faces.largest_face(find_faces(rgb, settings))
-            rows.append((person, path.name, face.encoding))
-    references = ReferenceSet.build(rows)
+    references = obama_and_biden_references(photos, settings)
     for photo, finer_needed in (("obama_and_biden.jpg", True), ("obama-1080p.jpg", False)):
         path = photos / "incoming" / photo
         before = find_faces(
@@ -249,17 +256,11 @@ def test_photos_decoded_as_the_jpeg_draft_gives_them_keep_their_faces(tmp_path, 
     import imagehash
 
     from facesort import faces as facesort_faces
-    from facesort.matching import ReferenceSet, match_encodings
+    from facesort.matching import match_encodings
 
     settings = MatchingSettings()
     side = facesort_faces.decode_side(settings)
-    rows = []
-    for person in ("obama", "biden"):
-        for path in sorted((photos / "known" / person).glob("*.jpg")):
-            rgb = np.asarray(open_image(path, max_side=1600, max_pixels=LIMIT).image)
-            face = facesort_faces.largest_face(find_faces(rgb, settings))
-            rows.append((person, path.name, face.encoding))
-    references = ReferenceSet.build(rows)
+    references = obama_and_biden_references(photos, settings)
     with Image.open(photos / "incoming" / "obama_and_biden.jpg") as im:
         big = im.convert("RGB").resize((im.width * 3, im.height * 3), Image.Resampling.BICUBIC)
     big.save(tmp_path / "big.jpg", quality=92)
