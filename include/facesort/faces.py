@@ -172,10 +172,10 @@ def _resized(rgb: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     height, width = rgb.shape[:2]
     if max(height, width) <= max_side:
         return rgb, 1.0
-    factor = max_side / max(height, width)
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    small = Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(small), factor
+    from facesort.media import reduced
+
+    small = np.asarray(reduced(Image.fromarray(rgb), max_side))
+    return small, max_side / max(height, width)
 
 
 # The smallest face dlib's HOG detector finds without upsampling: its window is 80x80.

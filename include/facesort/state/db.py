@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache, cached_property
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -168,7 +168,7 @@ class State:
         except DatabaseError as exc:
             raise database_failure(self.describe(), exc, opening=True) from None
 
-    @cached_property
+    @property
     def head(self) -> str:
         return head_revision()
 
