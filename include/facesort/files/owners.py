@@ -66,6 +66,7 @@ def open_action_row(
     group_id: str,
     kind: str,
     actor: str,
+    *,
     person: str | None,
     file_ids: list[int] | None,
     details: dict[str, Any] | None,

@@ -37,7 +37,16 @@ def open_action(
     with state.session() as session:
         lease = lease_end(config.claim_lease_seconds)
         session.add(
-            open_action_row(group_id, kind, actor, person, file_ids, details, undo_of, lease)
+            open_action_row(
+                group_id,
+                kind,
+                actor,
+                person=person,
+                file_ids=file_ids,
+                details=details,
+                undo_of=undo_of,
+                lease_until=lease,
+            )
         )
     return group_id
 

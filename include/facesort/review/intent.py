@@ -112,11 +112,11 @@ def begin(
                     intent.group_id,
                     key.kind,
                     actor,
-                    key.person,
-                    key.file_ids,
-                    None,
-                    key.undo_of,
-                    lease,
+                    person=key.person,
+                    file_ids=key.file_ids,
+                    details=None,
+                    undo_of=key.undo_of,
+                    lease_until=lease,
                 )
             )
     if intent.adopted:
