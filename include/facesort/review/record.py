@@ -31,6 +31,7 @@ from facesort.review.intent import (
     recover_first,
 )
 from facesort.review.pictures import NoPicture
+from facesort.review.queue import newest_actions
 from facesort.review.reference_photos import ReferencePhotos
 from facesort.review.results import ActionResult, ReviewError, count_files, file_label
 from facesort.review.swap import apply_swap, revert_swap
@@ -310,12 +311,9 @@ def remove_emptied_person_folders(config: Config, state: State, group_id: str) -
 def last_actions(state: State, count: int = 1) -> list[str]:
     """The ``count`` most recent review actions (or redos) not undone yet, newest first.
     Undos themselves are skipped: undoing twice undoes two actions."""
-    with state.session() as session:
-        actions = session.scalars(
-            sa.select(ReviewAction)
-            .where(ReviewAction.undone_by.is_(None), ReviewAction.kind != ReviewKind.UNDO)
-            .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
-        ).all()
+    actions = newest_actions(
+        state, ReviewAction.undone_by.is_(None), ReviewAction.kind != ReviewKind.UNDO
+    )
     # An open action whose process is gone was killed halfway: it is an action like any
     # other (its record says what it did). One still being done is not undone under it.
     groups = [
