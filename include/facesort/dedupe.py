@@ -73,19 +73,22 @@ class DuplicateFinder:
 
     # ----------------------------------------------------------------- lookups
 
-    def exact(self, session, sha256: str) -> Duplicate | None:
+    # ``file_id``: the file being sorted. A try of it that was killed after it was
+    # registered left it an original: it is never its own duplicate.
+
+    def exact(self, session, sha256: str, file_id: int | None = None) -> Duplicate | None:
         if sha256 in self._pretend:
             pretend = self._pretend[sha256]
             return Duplicate(pretend, self._pretend_paths.get(pretend), exact=True)
-        row = session.execute(
-            sa.select(MediaFile.id, _where_now)
-            .where(MediaFile.sha256 == sha256, MediaFile.is_original.is_(True))
-            .order_by(MediaFile.id)
-            .limit(1)
-        ).first()
+        query = sa.select(MediaFile.id, _where_now).where(
+            MediaFile.sha256 == sha256, MediaFile.is_original.is_(True)
+        )
+        if file_id is not None:
+            query = query.where(MediaFile.id != file_id)
+        row = session.execute(query.order_by(MediaFile.id).limit(1)).first()
         return Duplicate(row.id, row.where_now, exact=True) if row else None
 
-    def near(self, session, phash: str) -> Duplicate | None:
+    def near(self, session, phash: str, file_id: int | None = None) -> Duplicate | None:
         import numpy as np
 
         if not self.settings.near_duplicates:
@@ -94,7 +97,8 @@ class DuplicateFinder:
         target = np.int64(phash_to_int(phash))
         while self._array is not None and self._array[0].size:
             ids, hashes = self._array
-            distances = np.bitwise_count(np.bitwise_xor(hashes, target))
+            distances = np.bitwise_count(np.bitwise_xor(hashes, target)).astype(np.int64)
+            distances[ids == (file_id or 0)] = 65  # itself: further than any 64-bit hash
             best = int(np.argmin(distances))
             distance = int(distances[best])
             if distance > self.settings.near_duplicate_distance:
@@ -136,9 +140,9 @@ class DuplicateFinder:
 
     # ----------------------------------------------------------------- decide
 
-    def find_exact(self, sha256: str) -> Duplicate | None:
+    def find_exact(self, sha256: str, file_id: int | None = None) -> Duplicate | None:
         with self.state.session() as session:
-            return self.exact(session, sha256)
+            return self.exact(session, sha256, file_id)
 
     def keep_or_find(
         self, file_id: int, sha256: str, phash: str | None, path: str | None = None
@@ -147,9 +151,9 @@ class DuplicateFinder:
         ``path``: where the file is (what a dry run's duplicates of it name)."""
         with self.state.session() as session:
             self.state.lock_for_dedupe(session)
-            found = self.exact(session, sha256)
+            found = self.exact(session, sha256, file_id)
             if found is None and phash is not None:
-                found = self.near(session, phash)
+                found = self.near(session, phash, file_id)
             if found is not None:
                 return found
             if self.dry_run:

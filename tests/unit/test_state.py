@@ -188,3 +188,23 @@ def test_state_as_a_context_manager_disposes_its_engine_and_stores_enum_values(t
     assert tuple(stored) == ("image", "pending")  # the plain strings, as before the enums
     assert found.kind == Kind.IMAGE and found.status == FileStatus.PENDING
     assert tuple(Category) == REVIEW_CATEGORIES
+
+
+def test_a_file_registered_by_a_killed_try_is_not_its_own_duplicate(url):
+    """A try killed after the file was registered as an original leaves it one; the
+    retry must find no duplicate in it (exact or near), while another copy still does."""
+    from facesort.config import DuplicateSettings
+    from facesort.dedupe import DuplicateFinder
+
+    _add_pending(url, 3)
+    with State(url) as state:
+        with state.session() as session:
+            first, copy, resized = list(session.scalars(sa.select(MediaFile.id)))
+        sha, phash = "ab" * 32, "cb999ae36499388e"
+        assert DuplicateFinder(state, DuplicateSettings()).keep_or_find(first, sha, phash) is None
+        retry = DuplicateFinder(state, DuplicateSettings())  # the next process
+        assert retry.find_exact(sha, first) is None
+        assert retry.keep_or_find(first, sha, phash) is None
+        assert retry.keep_or_find(copy, sha, phash).original_id == first
+        near = retry.keep_or_find(resized, "cd" * 32, "cb999ae36499388f")
+        assert near is not None and near.original_id == first and not near.exact

@@ -163,7 +163,7 @@ class Evaluator:
             )
         sha = sha256_file(path)
         crashpoint("sort.hashed")
-        dup = self.finder.find_exact(sha)
+        dup = self.finder.find_exact(sha, media.id)
         if dup is not None:
             return Evaluation(duplicate_decision(dup, limit), sha256=sha, stat=stat)
         if media.kind == Kind.IMAGE:
