@@ -49,17 +49,7 @@ def apply_swap(state, planned: dict[str, Any], group_id: str | None = None) -> d
             for face in session.scalars(
                 sa.select(FaceRow).where(FaceRow.file_id == kept_id).order_by(FaceRow.id)
             ):
-                row = FaceRow(
-                    file_id=duplicate_id,
-                    frame=face.frame,
-                    box=list(face.box),
-                    encoding=face.encoding,
-                    person=face.person,
-                    confidence=face.confidence,
-                    distance=face.distance,
-                    source=face.source,
-                )
-                session.add(row)
+                session.add(face.copied_to(duplicate_id))
         done = {"repointed": others, "copied_faces": had_faces is None}
         if group_id is not None:
             note_details(session, group_id, **{KEY: done})

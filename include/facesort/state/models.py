@@ -276,6 +276,15 @@ class Face(Base):
     # The cluster of similar unknown faces this face was put in by the last clustering.
     cluster_id: Mapped[int | None] = mapped_column(sa.ForeignKey("face_cluster.id"), index=True)
 
+    # What a face found in one file says of the same picture in another (a kept copy's
+    # faces given to the copy that takes its place); not its id, time or cluster.
+    _COPIED = ("frame", "box", "encoding", "person", "confidence", "distance", "source")
+
+    def copied_to(self, file_id: int) -> Face:
+        """A new row for this face in file ``file_id``."""
+        values = {name: getattr(self, name) for name in self._COPIED}
+        return Face(file_id=file_id, **{**values, "box": list(self.box)})
+
 
 class FaceCluster(Base):
     """Similar unknown faces, probably one person. Ids stay the same from night to night
