@@ -18,7 +18,7 @@ first, in one transaction, so a second try finds the same group and finishes it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import sqlalchemy as sa
 
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Copy:
+    """A run's file as the copy groups need it: each field is the column of its name."""
+
     id: int
     source_path: str
     size: int
@@ -59,17 +61,9 @@ def copy_groups(state: State, run_id: str) -> list[list[_Copy]]:
     """The run's groups of copies of one picture (two or more of the run's files linked
     as duplicate and original), each in the order a single worker would sort them."""
     with state.session() as session:
+        columns = [getattr(MediaFile, field.name) for field in fields(_Copy)]
         rows = session.execute(
-            sa.select(
-                MediaFile.id,
-                MediaFile.source_path,
-                MediaFile.size,
-                MediaFile.category,
-                MediaFile.duplicate_of_id,
-                MediaFile.sha256,
-                MediaFile.phash,
-                MediaFile.reason,
-            )
+            sa.select(*columns)
             .join(Batch, Batch.id == MediaFile.batch_id)
             .where(Batch.run_id == run_id, MediaFile.status == FileStatus.DONE)
         ).all()
