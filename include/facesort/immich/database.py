@@ -77,81 +77,81 @@ class ImmichDatabase:
         with self._connect() as conn:
             return read_schema(conn, self.describe(), self.source)
 
-    def _assets_query(self, library_ids: list[str] | None, with_faces: bool) -> str:
-        return assets_query(self.schema, library_ids, with_faces)
-
-    @staticmethod
-    def _params(wanted: list[str], library_ids: list[str] | None) -> dict[str, Any]:
+    def _rows(
+        self,
+        paths: Iterable[str],
+        library_ids: list[str] | None,
+        *,
+        with_faces: bool,
+        select: str = "{assets}",
+    ) -> list[sa.RowMapping]:
+        """The rows of ``select`` over the assets (and faces) of ``paths``; none, with no
+        round trip to the server, when there are no paths."""
+        wanted = sorted(set(paths))
+        if not wanted:
+            return []
+        query = select.format(assets=assets_query(self.schema, library_ids, with_faces))
         params: dict[str, Any] = {"paths": wanted}
         if library_ids:
             params["library_ids"] = list(library_ids)
-        return params
+        with self._connect() as conn:
+            return list(conn.execute(sa.text(query), params).mappings())
 
     def assets_for_paths(
         self, paths: Iterable[str], library_ids: list[str] | None = None
     ) -> dict[str, AssetFaces]:
         """Container path -> its asset and faces, in ONE query for all ``paths``."""
-        wanted = sorted(set(paths))
-        if not wanted:
-            return {}
-        query = sa.text(self._assets_query(library_ids, with_faces=True))
-        params = self._params(wanted, library_ids)
         found: dict[str, AssetFaces] = {}
-        with self._connect() as conn:
-            for row in conn.execute(query, params).mappings():
-                asset = found.get(row["path"])
-                if asset is not None and asset.asset_id != row["asset_id"]:
-                    # Two assets for one path (two libraries): prefer the one online.
-                    if asset.offline and not row["offline"]:
-                        asset = None
-                    else:
-                        continue
-                if asset is None:
-                    asset = AssetFaces(
-                        asset_id=row["asset_id"],
-                        path=row["path"],
-                        kind=row["kind"],
-                        modified_at=row["modified_at"],
-                        recognized=bool(row["recognized"]),
-                        offline=bool(row["offline"]),
-                        size=int(row["size"]) if row["size"] is not None else None,
+        for row in self._rows(paths, library_ids, with_faces=True):
+            asset = found.get(row["path"])
+            if asset is not None and asset.asset_id != row["asset_id"]:
+                # Two assets for one path (two libraries): prefer the one online.
+                if asset.offline and not row["offline"]:
+                    asset = None
+                else:
+                    continue
+            if asset is None:
+                asset = AssetFaces(
+                    asset_id=row["asset_id"],
+                    path=row["path"],
+                    kind=row["kind"],
+                    modified_at=row["modified_at"],
+                    recognized=bool(row["recognized"]),
+                    offline=bool(row["offline"]),
+                    size=int(row["size"]) if row["size"] is not None else None,
+                )
+                found[row["path"]] = asset
+            if row["face_id"] is not None:
+                asset.faces.append(
+                    ImmichFace.from_api(
+                        {
+                            "imageWidth": row["imageWidth"],
+                            "imageHeight": row["imageHeight"],
+                            "boundingBoxX1": row["boundingBoxX1"],
+                            "boundingBoxY1": row["boundingBoxY1"],
+                            "boundingBoxX2": row["boundingBoxX2"],
+                            "boundingBoxY2": row["boundingBoxY2"],
+                        },
+                        {
+                            "id": row["person_id"],
+                            "name": row["person_name"],
+                            "isHidden": row["person_hidden"],
+                        }
+                        if row["person_id"]
+                        else None,
                     )
-                    found[row["path"]] = asset
-                if row["face_id"] is not None:
-                    asset.faces.append(
-                        ImmichFace.from_api(
-                            {
-                                "imageWidth": row["imageWidth"],
-                                "imageHeight": row["imageHeight"],
-                                "boundingBoxX1": row["boundingBoxX1"],
-                                "boundingBoxY1": row["boundingBoxY1"],
-                                "boundingBoxX2": row["boundingBoxX2"],
-                                "boundingBoxY2": row["boundingBoxY2"],
-                            },
-                            {
-                                "id": row["person_id"],
-                                "name": row["person_name"],
-                                "isHidden": row["person_hidden"],
-                            }
-                            if row["person_id"]
-                            else None,
-                        )
-                    )
+                )
         return found
 
     def progress(
         self, paths: Iterable[str], library_ids: list[str] | None = None
     ) -> tuple[int, int]:
         """(assets found, assets whose face detection finished) for ``paths``: one query."""
-        wanted = sorted(set(paths))
-        if not wanted:
-            return 0, 0
-        inner = self._assets_query(library_ids, with_faces=False)
-        query = sa.text(
-            f"SELECT count(DISTINCT path), count(DISTINCT path) FILTER (WHERE recognized) "
-            f"FROM ({inner}) found"
+        counts = (
+            "SELECT count(DISTINCT path) AS found, "
+            "count(DISTINCT path) FILTER (WHERE recognized) AS recognized FROM ({assets}) found"
         )
-        params = self._params(wanted, library_ids)
-        with self._connect() as conn:
-            found, recognized = conn.execute(query, params).one()
-        return int(found), int(recognized)
+        rows = self._rows(paths, library_ids, with_faces=False, select=counts)
+        if not rows:
+            return 0, 0
+        return int(rows[0]["found"]), int(rows[0]["recognized"])
