@@ -347,11 +347,11 @@ def reject(body: FilesBody, user=Actor) -> Response:
 
 @app.post("/api/add-reference", dependencies=[SameOrigin])
 def add_reference(body: ReferenceBody, user=Actor) -> Response:
-    reviewer = _reviewer(user)
-    result = reviewer.add_reference(
-        body.file_ids, body.person, face=body.face, confirm_new_person=body.confirm_new_person
+    return done(
+        _reviewer(user).add_reference(
+            body.file_ids, body.person, face=body.face, confirm_new_person=body.confirm_new_person
+        )
     )
-    return done(result)
 
 
 @app.post("/api/not-duplicate", dependencies=[SameOrigin])
