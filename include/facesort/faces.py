@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     import numpy as np
+    from PIL import Image
 
     from facesort.config import MatchingSettings
     from facesort.media import DecodedImage
@@ -200,21 +201,30 @@ FITTED_SECOND_PASS = True
 GREY_DETECTION = True
 
 
-def detection_copy(rgb: np.ndarray, settings: MatchingSettings) -> np.ndarray:
-    """What the detector looks at first: ``rgb`` reduced to ``decode_side``, as its luma
-    (ITU-R 601, Pillow's "L") for HOG, in colour for the CNN detector, which was trained
-    on colour. The sorter takes a photo's perceptual hash from it too."""
+def detection_copy(picture: Image.Image | np.ndarray, settings: MatchingSettings) -> np.ndarray:
+    """What the detector looks at first: the decoded ``picture`` reduced to
+    ``decode_side``, as its luma (ITU-R 601, Pillow's "L") for HOG, in colour for the
+    CNN detector, which was trained on colour. The sorter takes a photo's perceptual
+    hash from it too. Given the decoded picture itself (not its array), no copy of the
+    photo's RGB pixels is made on the way."""
     import numpy as np
     from PIL import Image
 
+    from facesort.media import reduced
+
     side = decode_side(settings)
-    grey = GREY_DETECTION and settings.detector == "hog" and rgb.ndim == 3
-    if not grey and max(rgb.shape[:2]) <= side:
-        return rgb
-    picture = Image.fromarray(rgb)
+    is_array = isinstance(picture, np.ndarray)
+    colour = picture.ndim == 3 if is_array else picture.mode != "L"
+    grey = GREY_DETECTION and settings.detector == "hog" and colour
+    size = picture.shape[:2] if is_array else picture.size
+    if not grey and max(size) <= side:
+        return np.asarray(picture)
+    image = Image.fromarray(picture) if is_array else picture
     if grey:
-        picture = picture.convert("L")  # before the reduce: a third of the bytes
-    return _resized(np.asarray(picture), side)[0]
+        image = image.convert("L")  # before the reduce: a third of the bytes
+    if max(image.size) > side:
+        image = reduced(image, side)
+    return np.asarray(image)
 
 
 def _detect(

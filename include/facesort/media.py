@@ -223,8 +223,11 @@ def open_image(
             # JPEGs arrive here already reduced by draft() (DCT scaling). The reduce makes
             # a new picture, detached from the file: no copy of the decoded one first.
             rgb = reduced(rgb, max_side)
-        elif rgb is im:
-            rgb = rgb.copy()  # detach from the file before it closes
+        elif rgb is im and getattr(im, "map", None) is not None:
+            # Pixels mapped from the file itself (some uncompressed formats): a copy of
+            # its own, so nothing holds the file. Decoded pixels are the picture's own:
+            # leaving ``with im`` closes only the file.
+            rgb = rgb.copy()
     return DecodedImage(image=rgb, width=width, height=height)
 
 

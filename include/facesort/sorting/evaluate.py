@@ -198,8 +198,8 @@ class Evaluator:
             )
         except UnreadableMedia as exc:
             return self._unreadable(media, sha, stat, str(exc), limit, register)
+        first = detection_copy(decoded.image, self.config.matching)
         rgb = np.asarray(decoded.image)
-        first = detection_copy(rgb, self.config.matching)
         phash = perceptual_hash(Image.fromarray(first))  # it looks at 32x32 luma
         size = {"width": decoded.width, "height": decoded.height}
         if register and sha is not None:
