@@ -9,7 +9,9 @@ its reason.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import math
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
@@ -67,22 +69,35 @@ def release_stale_batches(state: State) -> int:
     return released
 
 
-# Batches for workers sharing a run: this many a worker at least, of this many files at
-# least (each batch costs a worker one claim and a Sorter: ~50 ms).
-BATCHES_PER_WORKER = 4
-MIN_SHARED_BATCH = 10
+# Batches for workers sharing a run get smaller as the run goes (guided scheduling): each
+# holds this fraction of what is left for each worker, and at least MIN_SHARED_BATCH
+# files (a batch costs a worker one claim, a Sorter and its references: ~20 ms). The
+# first batches are large, the last ones small, so the workers finish within a small
+# batch of each other instead of one sorting a long last batch while the other idles.
+SHARE_OF_REST = 0.5
+MIN_SHARED_BATCH = 4
+
+
+def shared_batch_sizes(files: int, workers: int, batch_size: int) -> list[int]:
+    """The sizes of the batches ``files`` are claimed in for ``workers`` sharing a run."""
+    sizes = []
+    least = min(MIN_SHARED_BATCH, math.ceil(files / workers))  # every worker gets a batch
+    while files > 0:
+        share = math.ceil(SHARE_OF_REST * files / workers)
+        size = min(files, batch_size, max(least, share))
+        sizes.append(size)
+        files -= size
+    return sizes
 
 
 def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int = 1) -> list[int]:
     """Claim every pending file into new batches; returns their ids.
 
     Largest files first, so that within a batch the biggest copy of a picture is
-    examined (and kept) before its smaller near-duplicates. Batches are of equal size
-    (at most ``batch_size``) and their number is a multiple of ``min_batches``, the
-    workers that will sort them in parallel: every worker gets work. For workers there
-    are at least ``BATCHES_PER_WORKER`` each (of at least ``MIN_SHARED_BATCH`` files): a
-    worker takes the next batch when it is done, the last batches hold the smallest
-    files, so none is left sorting a long last batch alone while the others idle.
+    examined (and kept) before its smaller near-duplicates. Batches hold ``batch_size``
+    files (the last one the rest); for ``min_batches`` workers sorting them in
+    parallel, :func:`shared_batch_sizes`: smaller and smaller, so that every worker
+    gets work and none is left sorting a long last batch alone while the others idle.
     """
     release_stale_batches(state)
     with state.session() as session:
@@ -101,14 +116,13 @@ def plan_batches(state: State, config: Config, run_id: str, *, min_batches: int 
         )
     if not pending:
         return batch_ids
-    parallel = max(1, min_batches)
-    count = -(-pending // config.batch_size)
-    if parallel > 1:
-        count = max(count, min(BATCHES_PER_WORKER * parallel, pending // MIN_SHARED_BATCH))
-    count = -(-count // parallel) * parallel
-    size = max(1, -(-pending // count))
+    if min_batches > 1:
+        sizes = shared_batch_sizes(pending, min_batches, config.batch_size)
+    else:
+        sizes = [config.batch_size] * -(-pending // config.batch_size)
     lease_s = config.claim_lease_seconds
-    while True:
+    # Files that became pending since the count go in further batches of batch_size.
+    for size in itertools.chain(sizes, itertools.repeat(config.batch_size)):
         with state.session() as session:
             query = (
                 sa.select(MediaFile.id)
