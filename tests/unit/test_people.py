@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from facesort.people import PersonFolders
+from facesort.people.folders import PersonFolders
 from facesort.policy import Decision
 from facesort.sorting.route import Router
 from facesort.state import State

@@ -29,7 +29,7 @@ def person_name(state: State, config: Config, name: str) -> str:
     """The person's name as facesort stores it: safe as a folder name, and spelled like the
     person who already owns that folder when it is the same folder identity (case,
     width, spacing): names that would share a folder are one person."""
-    from facesort.people import PersonFolders
+    from facesort.people.folders import PersonFolders
     from facesort.references import person_folders
 
     try:

@@ -18,7 +18,7 @@ from facesort.faces import encoding_to_bytes
 from facesort.files.journal import Journal, OutcomeEvent, TransferOutcome, TransferRequest
 from facesort.matching import FaceMatch
 from facesort.names import UnsafeNameError, display_file_name, safe_file_name, safe_folder_name
-from facesort.people import PersonFolders
+from facesort.people.folders import PersonFolders
 from facesort.policy import Decision
 from facesort.references import person_folders
 from facesort.sorting.evaluate import Evaluation
