@@ -10,6 +10,12 @@ class FacesortError(Exception):
     """An error with a message meant for the user, not a bug."""
 
 
+class TransferFailed(Exception):
+    """The filesystem refused a journaled transfer (full, read-only, no permission): the
+    file is where it was, and the message says what was refused. Not a FacesortError:
+    the command that was moving files says how to go on (files.journal raises it)."""
+
+
 class ConfigError(FacesortError):
     """The configuration file is missing, unreadable or invalid."""
 

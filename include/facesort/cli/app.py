@@ -9,7 +9,7 @@ import sys
 
 from facesort.cli.parser import build_parser
 from facesort.config import load_config
-from facesort.errors import FacesortError
+from facesort.errors import FacesortError, TransferFailed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,10 +18,6 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from sqlalchemy.exc import DatabaseError
-
-    from facesort.files.journal import TransferFailed
-
     config = None
     # -v is facesort's detail; the schema migrations' chatter only when something is wrong.
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -49,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    except DatabaseError as exc:
+    except Exception as exc:
+        # Imported only now: SQLAlchemy costs ~0.1 s before a command could start (for
+        # `facesort run`, the workers' server starts first thing in the handler).
+        from sqlalchemy.exc import DatabaseError
+
+        if not isinstance(exc, DatabaseError):
+            raise
         # The state database went away mid-command (a PostgreSQL restart) or is damaged.
         from facesort.state import database_failure
 

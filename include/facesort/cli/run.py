@@ -11,6 +11,11 @@ from facesort.words import plural
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
+    from facesort.sorting.worker_server import start_worker_server, uses_workers
+
+    if not args.dry_run and uses_workers(args.workers or config.workers, config.source):
+        # before the run's own imports (~0.3 s): the workers' server loads beside them
+        start_worker_server()
     from facesort.sorting.run import preview_run, run_once
 
     if args.dry_run:

@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from facesort.errors import TransferFailed
 from facesort.faults import crashpoint
 from facesort.files.hashing import CHUNK
 from facesort.files.owners import lease_end, owner_token
@@ -62,11 +63,6 @@ UNDOABLE_FIELDS = (
 
 class SourceChanged(Exception):
     """The source file changed or vanished after it was examined; it was not moved."""
-
-
-class TransferFailed(Exception):
-    """The filesystem refused the transfer (full, read-only, no permission): the file is
-    where it was, and the message says what was refused."""
 
 
 @dataclass(frozen=True)

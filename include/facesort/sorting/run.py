@@ -30,7 +30,8 @@ from facesort.sorting.evaluate import Evaluator
 from facesort.sorting.largest import keep_largest_copies, merge_results
 from facesort.sorting.route import FileResult, Router
 from facesort.sorting.sorter import Sorter
-from facesort.sorting.workers import claimed_files, sort_in_workers, start_worker_server
+from facesort.sorting.worker_server import start_worker_server, uses_workers
+from facesort.sorting.workers import claimed_files, sort_in_workers
 from facesort.state import State
 from facesort.state.models import MediaFile, utcnow
 from facesort.vocab import ImmichStatus, IndexState
@@ -73,9 +74,11 @@ def run_once(
 
     run_id = new_run_id()
     workers = workers or config.workers
-    parallel = workers > 1 and config.source is not None
+    parallel = uses_workers(workers, config.source)
     if parallel:
-        start_worker_server()  # the workers' code and models load while this scans
+        # the workers' code and models load while this scans (a no-op where `facesort
+        # run` started the server before it imported this module)
+        start_worker_server()
     with State(config.database_url) as state:
         recovered = recover_transfers(state, lease_s=config.claim_lease_seconds).recovered
         report, batch_ids = scan_and_plan(

@@ -5,9 +5,10 @@ reports every file it finished on a queue, so the parent's progress display move
 file by file, not batch by batch.
 
 The workers fork from a forkserver that has loaded the batch code and dlib's models
-once (:mod:`facesort.sorting.worker_start`); :func:`start_worker_server` starts it early,
-so that this happens while the parent scans. A forked worker starts from the server's
-state, so it takes the parent's environment and working folder first.
+once (:mod:`facesort.sorting.worker_start`); ``facesort run`` starts it early
+(:mod:`facesort.sorting.worker_server`), so that this happens while the parent scans.
+A forked worker starts from the server's state, so it takes the parent's environment,
+working folder and reading of the schema's head revision first.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import sqlalchemy as sa
 from facesort.config import Config
 from facesort.progress import Progress
 from facesort.sorting.route import FileResult
-from facesort.state import State
+from facesort.sorting.worker_server import server_context, start_worker_server
+from facesort.state import State, head_revision
 from facesort.state.models import Batch
 
 _finished: Any = None  # the worker's end of the queue (set by _start_worker)
@@ -37,25 +39,11 @@ class _QueueProgress:
         pass
 
 
-def _server_context():
-    import multiprocessing
-
-    return multiprocessing.get_context("forkserver")
-
-
-def start_worker_server() -> None:
-    """Start the workers' forkserver now (it loads their code and models while the caller
-    goes on); a server this process started before is used as it is."""
-    from multiprocessing import forkserver
-
-    _server_context().set_forkserver_preload(["facesort.sorting.worker_start"])
-    forkserver.ensure_running()
-
-
-def _start_worker(channel, environ: dict[str, str], cwd: str) -> None:
+def _start_worker(channel, environ: dict[str, str], cwd: str, head: str) -> None:
     import os
 
     from facesort import faults
+    from facesort.state import adopt_head_revision
 
     global _finished
     _finished = channel
@@ -65,6 +53,7 @@ def _start_worker(channel, environ: dict[str, str], cwd: str) -> None:
     os.environ.update(environ)
     os.chdir(cwd)
     faults.read_environment()
+    adopt_head_revision(head)  # the parent read it (its State): no second read of the scripts
 
 
 def _batch_worker(args: tuple[str, int, str, str]) -> list[dict[str, Any]]:
@@ -106,8 +95,8 @@ def sort_in_workers(
     import os
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    start_worker_server()  # a no-op where run_once started it before the scan
-    context = _server_context()
+    start_worker_server()  # a no-op where the run started it before the scan
+    context = server_context()
     channel = context.Queue()
     jobs = [(str(config.source), b, actor, run_id) for b in batch_ids]
 
@@ -122,7 +111,7 @@ def sort_in_workers(
         min(workers, len(batch_ids)),
         mp_context=context,
         initializer=_start_worker,
-        initargs=(channel, dict(os.environ), os.getcwd()),
+        initargs=(channel, dict(os.environ), os.getcwd(), head_revision()),
     ) as pool:
         futures = [pool.submit(_batch_worker, job) for job in jobs]
         pending = set(futures)

@@ -7,6 +7,12 @@
 - ``migrations``: the Alembic history of the schema.
 """
 
-from facesort.state.db import State, database_failure, head_revision, sqlite_url
+from facesort.state.db import (
+    State,
+    adopt_head_revision,
+    database_failure,
+    head_revision,
+    sqlite_url,
+)
 
-__all__ = ["State", "database_failure", "head_revision", "sqlite_url"]
+__all__ = ["State", "adopt_head_revision", "database_failure", "head_revision", "sqlite_url"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,13 +40,25 @@ def _alembic_config():
     return cfg
 
 
-@cache  # reading the migration scripts costs ~0.3 s, and every State needs the head
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
+# The newest schema revision, read from the migration scripts once a process (~0.1-0.3
+# s; every State needs it), or taken from the process that started this one.
+_head: list[str] = []
 
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
+
+def head_revision() -> str:
+    if not _head:
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+        assert head is not None
+        _head.append(head)
+    return _head[0]
+
+
+def adopt_head_revision(revision: str) -> None:
+    """Take the head revision the starting process read (a sorting worker's parent)
+    instead of reading the scripts again."""
+    _head[:] = [revision]
 
 
 def _sqlite_engine(url: sa.URL, readonly: bool) -> Engine:
