@@ -34,16 +34,19 @@ FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "face
 # Keys starting with "_" are switches of facesort.faces for the candidate: "_fitted" is
 # faces.FITTED_SECOND_PASS (the quick pass's second pass on a copy fitted to the faces
 # that matter, or upsampled as before), "_grey" is faces.GREY_DETECTION (HOG on the
-# luma copy, or on the colour picture as before). The first candidate is the baseline.
-SWITCHES = {"_fitted": "FITTED_SECOND_PASS", "_grey": "GREY_DETECTION"}
+# luma copy, or on the colour picture as before), "_top" is faces.TOP_LEVELS_ONLY (a
+# second pass scans only the largest levels of its pyramid, the quick pass's faces
+# completing it, or the whole pyramid as before). The first candidate is the baseline.
+SWITCHES = {"_fitted": "FITTED_SECOND_PASS", "_grey": "GREY_DETECTION", "_top": "TOP_LEVELS_ONLY"}
 CANDIDATES = {
-    "colour, quick first, then fitted where needed (until now)": {"_grey": False},
-    "grey, quick first, then fitted where needed (default now)": {},
+    "grey, quick first, then fitted where needed, whole pyramids (until now)": {"_top": False},
+    "grey, quick first, then fitted where needed, top levels (default now)": {},
+    "colour, quick first, then fitted where needed (until 4 Dec)": {"_grey": False, "_top": False},
     "today's upsampled pass only (upsample 1 on 800 px), colour": {
         "quick_detect": False,
         "_grey": False,
     },
-    "grey, quick first, then upsampled where needed": {"_fitted": False},
+    "grey, quick first, then upsampled where needed, top levels": {"_fitted": False},
     "grey, upsample 0 on 1000 px": {"upsample": 0, "detect_max_side": 1000},
 }
 

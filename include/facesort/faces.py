@@ -70,7 +70,9 @@ def _detector(model: str):
 
     if model == "cnn":
         return dlib.cnn_face_detection_model_v1(_model_file("cnn_face_detector_model_location"))
-    return dlib.get_frontal_face_detector()
+    from facesort import hog
+
+    return hog.frontal_detector()  # from its saved copy: ~1 ms instead of 0.2-0.4 s
 
 
 @cache
@@ -109,10 +111,15 @@ def _onnx_encoder(cache_dir: str | None, threads: int):
 
 def preload_models() -> None:
     """Load what every worker needs before its first photo, whatever the config says:
-    dlib's HOG detector, the 5-point landmark model and onnxruntime's library (1-1.5 s,
+    dlib's HOG detector (and its second passes' versions, ``hog.top_levels_detector``),
+    the 5-point landmark model and onnxruntime's library (0.5-1.5 s,
     mostly importing dlib and face_recognition_models). The encoder's session, which
     depends on the config and costs ~50 ms, is made by the worker itself."""
+    from facesort import hog
+
     _detector("hog")
+    for levels in range(2, hog.top_levels(UPSAMPLED_SCALE) + 1):  # the second passes'
+        hog.top_levels_detector(levels)
     _landmarks()
     import onnxruntime  # noqa: F401
 
@@ -240,7 +247,9 @@ def _detect(
     Where the quick pass found faces, the second pass only needs the faces down to
     ``background_face_ratio`` of the largest: it looks, without upsampling, at a copy
     just large enough for those to be 80 px (at most the upsampled pass's scale), which
-    costs a fraction of the upsampled pass when the largest face is not tiny."""
+    costs a fraction of the upsampled pass when the largest face is not tiny. A second
+    pass after faces were found scans only the largest levels of its pyramid, the
+    scales the quick pass did not look at, and the quick pass's faces complete it."""
     picture = detection_copy(rgb, settings) if first is None else first
     base = max(picture.shape[:2]) / max(rgb.shape[:2])  # the copy's scale in ``rgb``
     found, factor = _detect_on(picture, settings)
@@ -249,22 +258,50 @@ def _detect(
 
 def _detect_on(picture: np.ndarray, settings: MatchingSettings) -> tuple[list, float]:
     """``_detect``'s passes on the detection copy; the scale is relative to it."""
+    from facesort import hog
+
     quick = settings.quick_detect and settings.upsample > 0 and settings.detector == "hog"
     # on a picture no larger than the detection copy the upsampled pass is cheap already
     if quick and max(picture.shape[:2]) > settings.detect_max_side:
         larger, factor = _resized(picture, round(settings.detect_max_side * QUICK_SCALE))
-        quick = face_locations(larger, 0, settings.detector)
-        largest = max((bottom - top for top, _, bottom, _ in quick), default=0)
+        quick = hog.scored_faces(_detector("hog"), larger, 0)
+        largest = max((bottom - top for _, (top, _, bottom, _) in quick), default=0)
         needed = settings.background_face_ratio * largest  # px of ``larger``
         if quick and needed >= HOG_WINDOW_PX:
-            return quick, factor
+            return [box for _, box in quick], factor
         if quick and FITTED_SECOND_PASS and settings.upsample == 1:
             scale = min(HOG_WINDOW_PX / max(needed, 1.0), UPSAMPLED_SCALE)
             if scale < UPSAMPLED_SCALE * 0.9:  # else the upsampled pass costs the same
                 fitted = _scaled(larger, scale)
-                return face_locations(fitted, 0, settings.detector), factor * scale
+                return _second_pass(fitted, 0, scale, quick), factor * scale
+        if quick and settings.upsample == 1:
+            small, small_factor = _resized(picture, settings.detect_max_side)
+            ratio = small_factor / factor  # ``small`` upsampled is UPSAMPLED_SCALE x larger
+            return _second_pass(small, 1, UPSAMPLED_SCALE, quick, ratio), small_factor
     small, factor = _resized(picture, settings.detect_max_side)
     return face_locations(small, settings.upsample, settings.detector), factor
+
+
+# A second pass after a quick pass that found faces scans only the largest levels of
+# its pyramid (hog.top_levels_detector), the scales the quick pass did not scan, and
+# the quick pass's faces complete it (hog.merged). bench/detection.py turns it off to
+# compare with scanning the whole pyramid again.
+TOP_LEVELS_ONLY = True
+
+
+def _second_pass(
+    image: np.ndarray, upsample: int, scale: float, quick: list, ratio: float | None = None
+) -> list[tuple[int, int, int, int]]:
+    """The faces of ``image`` (``scale`` times the quick pass's copy once upsampled;
+    ``ratio``: its own size relative to that copy, ``scale`` where not upsampled),
+    with those of the quick pass (``quick``, scored boxes) it does not find again."""
+    from facesort import hog
+
+    detector = hog.top_levels_detector(hog.top_levels(scale)) if TOP_LEVELS_ONLY else None
+    if detector is None:  # the whole pyramid, the quick pass's faces' scales too
+        return [box for _, box in hog.scored_faces(_detector("hog"), image, upsample)]
+    found = hog.scored_faces(detector, image, upsample)
+    return hog.merged(found, quick, scale if ratio is None else ratio, image.shape[:2])
 
 
 def _scaled(rgb: np.ndarray, scale: float) -> np.ndarray:
