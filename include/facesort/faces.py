@@ -118,7 +118,7 @@ def preload_models() -> None:
     from facesort import hog
 
     _detector("hog")
-    for levels in range(2, hog.top_levels(UPSAMPLED_SCALE) + 1):  # the second passes'
+    for levels in range(1, hog.top_levels(UPSAMPLED_SCALE) + 1):  # the second passes'
         hog.top_levels_detector(levels)
     _landmarks()
     import onnxruntime  # noqa: F401
@@ -248,8 +248,8 @@ def _detect(
     ``background_face_ratio`` of the largest: it looks, without upsampling, at a copy
     just large enough for those to be 80 px (at most the upsampled pass's scale), which
     costs a fraction of the upsampled pass when the largest face is not tiny. A second
-    pass after faces were found scans only the largest levels of its pyramid, the
-    scales the quick pass did not look at, and the quick pass's faces complete it."""
+    pass scans only the largest levels of its pyramid, the scales the quick pass did
+    not look at, and the quick pass's faces complete it."""
     picture = detection_copy(rgb, settings) if first is None else first
     base = max(picture.shape[:2]) / max(rgb.shape[:2])  # the copy's scale in ``rgb``
     found, factor = _detect_on(picture, settings)
@@ -274,7 +274,7 @@ def _detect_on(picture: np.ndarray, settings: MatchingSettings) -> tuple[list, f
             if scale < UPSAMPLED_SCALE * 0.9:  # else the upsampled pass costs the same
                 fitted = _scaled(larger, scale)
                 return _second_pass(fitted, 0, scale, quick), factor * scale
-        if quick and settings.upsample == 1:
+        if settings.upsample == 1:  # also where the quick pass found no face
             small, small_factor = _resized(picture, settings.detect_max_side)
             ratio = small_factor / factor  # ``small`` upsampled is UPSAMPLED_SCALE x larger
             return _second_pass(small, 1, UPSAMPLED_SCALE, quick, ratio), small_factor

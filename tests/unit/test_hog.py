@@ -77,7 +77,7 @@ def test_top_levels_find_only_faces_near_the_window_size(photos):
     assert len(hog.scored_faces(top, near_window, 0)) == 1
     assert len(hog.scored_faces(full, four_times, 0)) == 1
     assert hog.scored_faces(top, four_times, 0) == []
-    assert hog.top_levels(1.6) == 4 and hog.top_levels(1.0) == 2 and hog.top_levels(1.2) == 3
+    assert [hog.top_levels(scale) for scale in (1.0, 1.1, 1.2, 1.6)] == [1, 1, 2, 3]
 
 
 def test_merged_keeps_each_face_once_most_confident_first():
