@@ -14,7 +14,7 @@ from facesort.config import REVIEW_CATEGORIES
 from facesort.errors import StateError
 from facesort.state import State, head_revision, sqlite_url
 from facesort.state.db import VERSION_TABLE
-from facesort.state.models import Base, MediaFile
+from facesort.state.models import Base, Batch, MediaFile
 from facesort.vocab import Category, FileStatus, Kind
 
 
@@ -90,6 +90,38 @@ def test_concurrent_runs_never_claim_the_same_file(url):
         w.join(timeout=60)
     everything = [file_id for claim in claims for file_id in claim]
     assert len(everything) == len(set(everything)) == 400, [len(c) for c in claims]
+
+
+def test_batches_for_workers_get_smaller_and_keep_every_worker_busy(url):
+    """plan_batches for two workers: every pending file in one batch, largest files in
+    the first (largest) batches, batch_size never exceeded, a batch for each worker."""
+    from facesort.config import parse_config
+    from facesort.sorting.batches import plan_batches, shared_batch_sizes
+
+    assert shared_batch_sizes(140, 2, 200) == [35, 27, 20, 15, 11, 8, 6, 5, 4, 4, 4, 1]
+    assert shared_batch_sizes(1000, 2, 200)[:3] == [200, 200, 150]
+    assert shared_batch_sizes(3, 2, 200) == [2, 1]  # each worker gets one
+    for files, workers in [(1, 2), (7, 4), (81, 3), (500, 8)]:
+        sizes = shared_batch_sizes(files, workers, 50)
+        assert sum(sizes) == files and max(sizes) <= 50 and sizes == sorted(sizes, reverse=True)
+        assert len(sizes) >= min(files, workers)
+    _add_pending(url, 60)
+    config = parse_config(
+        {"staging_dirs": ["/s"], "library_dir": "/l", "review_dir": "/r",
+         "references_dir": "/f", "batch_size": 12}
+    )  # fmt: skip
+    state = State(url)
+    batches = plan_batches(state, config, "run-sizes", min_batches=2)
+    with state.session() as session:
+        sizes = [
+            session.scalar(sa.select(Batch.file_count).where(Batch.id == batch_id))
+            for batch_id in batches
+        ]
+        claimed = session.scalar(
+            sa.select(sa.func.count()).select_from(MediaFile).where(MediaFile.batch_id.is_not(None))
+        )
+    state.dispose()
+    assert sizes == shared_batch_sizes(60, 2, 12) and claimed == 60
 
 
 def _dedupe_worker(url: str, file_id: int, start, results) -> None:
