@@ -27,11 +27,19 @@ import photoset
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
-# step -> (module file ending, function name); the first match of each counts
+# step -> [(module file ending, function name)]: their cumulative times added up (none
+# of a step's functions calls another)
 STEPS = {
     "decode (JPEG draft) and reduce": [("facesort/media.py", "open_image")],
-    "face detection (HOG passes)": [("facesort/faces.py", "face_locations")],
-    "copies for detection": [("facesort/faces.py", "_resized"), ("facesort/faces.py", "_scaled")],
+    "face detection (HOG passes)": [
+        ("facesort/faces.py", "face_locations"),  # one pass (no quick pass, the CNN)
+        ("facesort/hog.py", "scored_faces"),  # the quick pass and the second passes
+    ],
+    "the grey copy and the copies for second passes": [
+        ("facesort/faces.py", "detection_copy"),
+        ("facesort/faces.py", "_resized"),
+        ("facesort/faces.py", "_scaled"),
+    ],
     "landmarks, chips and encoding": [("facesort/faces.py", "face_encodings")],
     "perceptual hash": [("facesort/media.py", "perceptual_hash")],
     "SHA-256": [("facesort/files/hashing.py", "sha256_file")],
