@@ -15,7 +15,8 @@ names and their carrying over), ``review`` (the review queue's verbs, clusters),
 Modules, one question each: ``vocab`` (the domain's words as enums), ``errors``,
 ``words`` (counted words), ``names`` (safe folder names), ``scan`` (which staged files
 are complete and new), ``media`` (decoding photos and video frames), ``dedupe``
-(duplicates), ``faces`` (detection and encodings), ``dlib_weights`` /
+(duplicates), ``faces`` (detection and encodings), ``hog`` (dlib's HOG detector:
+its saved copy, its pyramid's top levels), ``dlib_weights`` /
 ``encoder_graph`` / ``encoder_onnx`` (dlib's encoder on onnxruntime), ``references``
 (reference photos), ``matching`` (encodings against references), ``thresholds`` (a
 person's own distances), ``policy`` (faces found -> destination), ``learning``
