@@ -282,9 +282,9 @@ def _detect_on(picture: np.ndarray, settings: MatchingSettings) -> tuple[list, f
     return face_locations(small, settings.upsample, settings.detector), factor
 
 
-# A second pass after a quick pass that found faces scans only the largest levels of
-# its pyramid (hog.top_levels_detector), the scales the quick pass did not scan, and
-# the quick pass's faces complete it (hog.merged). bench/detection.py turns it off to
+# A second pass after a quick pass scans only the largest levels of its pyramid
+# (hog.top_levels_detector), the scales the quick pass did not scan, and the quick
+# pass's faces complete it (hog.merged). bench/detection.py turns it off to
 # compare with scanning the whole pyramid again.
 TOP_LEVELS_ONLY = True
 

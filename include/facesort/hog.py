@@ -72,30 +72,35 @@ def _load(data: bytes):
 
 
 @cache
-def detector_bytes(folder: str | None = None) -> bytes:
+def detector_bytes() -> bytes:
     """The frontal face detector serialized: read from the cache folder, or built and
-    saved there (written to a temporary name and renamed: a reader never sees half)."""
+    saved there (written to a temporary name in the folder and renamed: a reader never
+    sees half of it)."""
     import dlib
 
     from facesort.encoder_onnx import default_cache_dir
 
-    path = _cache_file(Path(folder) if folder else default_cache_dir())
+    path = _cache_file(default_cache_dir())
     try:
         data = path.read_bytes()
         _load(data)  # a damaged copy does not load: it is built and saved again
         return data
     except (OSError, RuntimeError):
         pass
-    fd, name = tempfile.mkstemp(suffix=".svm")
+    keep: Path | None = path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(suffix=".svm", dir=path.parent)
+    except OSError as exc:
+        log.info("cannot keep the face detector in %s (%s); building it each time", path, exc)
+        fd, name = tempfile.mkstemp(suffix=".svm")
+        keep = None
     os.close(fd)
     try:
         dlib.get_frontal_face_detector().save(name)
         data = Path(name).read_bytes()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(name, path)
-        except OSError as exc:
-            log.info("cannot keep the face detector in %s (%s); building it each time", path, exc)
+        if keep is not None:
+            os.replace(name, keep)
     finally:
         if os.path.exists(name):
             os.unlink(name)

@@ -35,6 +35,7 @@ def test_the_saved_detector_is_dlibs_own(photos, fresh_cache):
     built = dlib.get_frontal_face_detector()
     saved = hog.frontal_detector()  # built and saved into the (empty) cache folder
     [copy] = list(fresh_cache.glob("dlib-*-frontal_face_detector.svm"))
+    assert [p.name for p in fresh_cache.iterdir()] == [copy.name]  # no temporary left
     hog.detector_bytes.cache_clear()
     hog.frontal_detector.cache_clear()
     loaded = hog.frontal_detector()  # read back from the file
@@ -61,6 +62,22 @@ def test_a_damaged_saved_copy_is_built_again(photos, fresh_cache):
     image = _grey(photos / "incoming/two_people.jpg", 1000)
     assert len(hog.scored_faces(hog.frontal_detector(), image, 0)) == 2
     assert copy.stat().st_size > 100_000  # saved anew
+
+
+def test_a_cache_folder_that_cannot_be_made_only_costs_time(photos, tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))  # .../file/facesort: no mkdir
+    for cached in (hog.detector_bytes, hog.frontal_detector, hog.top_levels_detector):
+        cached.cache_clear()
+    try:
+        image = _grey(photos / "incoming/two_people.jpg", 1000)
+        assert len(hog.scored_faces(hog.frontal_detector(), image, 0)) == 2
+        assert hog.top_levels_detector(2) is not None
+    finally:
+        for cached in (hog.detector_bytes, hog.frontal_detector, hog.top_levels_detector):
+            cached.cache_clear()
+    assert list(tmp_path.iterdir()) == [not_a_folder]
 
 
 def test_top_levels_find_only_faces_near_the_window_size(photos):
