@@ -97,7 +97,9 @@ class DuplicateFinder:
         target = np.int64(phash_to_int(phash))
         while self._array is not None and self._array[0].size:
             ids, hashes = self._array
-            distances = np.bitwise_count(np.bitwise_xor(hashes, target)).astype(np.int64)
+            # as unsigned: NumPy counts the bits of a signed number's absolute value
+            differ = np.bitwise_xor(hashes, target).view(np.uint64)
+            distances = np.bitwise_count(differ).astype(np.int64)
             distances[ids == (file_id or 0)] = 65  # itself: further than any 64-bit hash
             best = int(np.argmin(distances))
             distance = int(distances[best])
