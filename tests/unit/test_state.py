@@ -240,3 +240,28 @@ def test_a_file_registered_by_a_killed_try_is_not_its_own_duplicate(url):
         assert retry.keep_or_find(copy, sha, phash).original_id == first
         near = retry.keep_or_find(resized, "cd" * 32, "cb999ae36499388f")
         assert near is not None and near.original_id == first and not near.exact
+
+
+def test_an_original_registered_after_a_forgotten_one_is_still_read(url):
+    """A finder reads the originals registered after the last seq it saw: the seq of an
+    original forgotten from the top of the table (its processing failed) is never given
+    to the next one (SQLite AUTOINCREMENT, migration 0007), so a near copy of that next
+    one is found by a finder that had read the forgotten one."""
+    from facesort.config import DuplicateSettings
+    from facesort.dedupe import DuplicateFinder, forget_original
+
+    _add_pending(url, 4)
+    with State(url) as state:
+        with state.session() as session:
+            first, failed, later, copy = list(session.scalars(sa.select(MediaFile.id)))
+        worker = DuplicateFinder(state, DuplicateSettings())
+        other = DuplicateFinder(state, DuplicateSettings())  # another worker
+        assert worker.keep_or_find(first, "a1" * 32, "0000000000000000") is None
+        # 64 bits from `first`, not a near copy (NumPy counted the signed xor: 1 bit)
+        assert other.keep_or_find(failed, "b2" * 32, "ffffffffffffffff") is None
+        with state.session() as session:
+            assert worker.near(session, "00000000ffffffff") is None  # it reads `failed`
+            forget_original(session, failed)  # the table's top row
+        assert other.keep_or_find(later, "c3" * 32, "0f0f0f0f0f0f0f0f") is None
+        near = worker.keep_or_find(copy, "d4" * 32, "0f0f0f0f0f0f0f0e")
+        assert near is not None and near.original_id == later and not near.exact

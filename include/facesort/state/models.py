@@ -154,10 +154,12 @@ class OriginalHash(Base):
     """Perceptual hashes of originals, in the order they were registered.
 
     Rows are appended under the duplicate-check lock, so ``seq`` grows in registration
-    order and a worker's cache can refresh with ``seq > last seen``.
+    order and a worker's cache can refresh with ``seq > last seen``; on SQLite with
+    AUTOINCREMENT, so that a deleted top row's ``seq`` is never given again.
     """
 
     __tablename__ = "original_hash"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     file_id: Mapped[int] = mapped_column(sa.ForeignKey("media_file.id"), unique=True)
