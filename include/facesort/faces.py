@@ -134,13 +134,11 @@ def onnx_encoder(settings: MatchingSettings | None):
 
 def face_locations(rgb: np.ndarray, upsample: int, model: str) -> list[tuple[int, int, int, int]]:
     """Boxes as (top, right, bottom, left) pixels inside ``rgb``, like face_recognition's."""
-    height, width = rgb.shape[:2]
+    from facesort import hog
+
     found = _detector(model)(rgb, upsample)
     rects = [d.rect for d in found] if model == "cnn" else list(found)
-    return [
-        (max(r.top(), 0), min(r.right(), width), min(r.bottom(), height), max(r.left(), 0))
-        for r in rects
-    ]
+    return hog.clipped_boxes(rects, rgb.shape)
 
 
 def face_encodings(

@@ -153,15 +153,20 @@ def top_levels(scale: float) -> int:
     return math.floor(math.log(scale / LOWEST_TOP_LEVEL) / math.log(6 / 5) + 1e-9) + 1
 
 
-def scored_faces(detector, image, upsample: int) -> list[tuple[float, Box]]:
-    """(score, box) of the ``detector``'s faces in ``image``, most confident first; the
-    boxes clipped to the image (face_recognition's ``face_locations`` with scores)."""
-    height, width = image.shape[:2]
-    rects, scores, _ = detector.run(image, upsample, 0.0)
+def clipped_boxes(rects, shape: tuple[int, ...]) -> list[Box]:
+    """dlib's rectangles as boxes clipped to an image of ``shape`` (face_recognition's
+    ``face_locations`` does the same)."""
+    height, width = shape[:2]
     return [
-        (score, (max(r.top(), 0), min(r.right(), width), min(r.bottom(), height), max(r.left(), 0)))
-        for r, score in zip(rects, scores, strict=True)
+        (max(r.top(), 0), min(r.right(), width), min(r.bottom(), height), max(r.left(), 0))
+        for r in rects
     ]
+
+
+def scored_faces(detector, image, upsample: int) -> list[tuple[float, Box]]:
+    """(score, box) of the ``detector``'s faces in ``image``, most confident first."""
+    rects, scores, _ = detector.run(image, upsample, 0.0)
+    return list(zip(scores, clipped_boxes(rects, image.shape), strict=True))
 
 
 def merged(
