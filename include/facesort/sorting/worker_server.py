@@ -1,9 +1,10 @@
 """The forkserver a run's sorting workers fork from, started as soon as a run knows it
 will have workers.
 
-The server imports :mod:`facesort.sorting.worker_start` (the batch code and dlib's
-models, ~0.9 s) once for all workers. ``facesort run`` starts it right after reading
-the config, before it imports the run's own code, so that both load side by side.
+The server imports :mod:`facesort.sorting.worker_start` (the batch code, the decoders
+and dlib's models, ~0.6 s) once for all workers. ``facesort run`` starts it right after
+reading the config, before it imports the run's own code, so that both load side by
+side.
 This module imports nothing heavy itself, so that starting the server costs nothing.
 """
 
